@@ -1,0 +1,76 @@
+# Vigie – the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-unit test-fast bench clean venv vendor translations db-upgrade demo-data \
+        system-deps pg-up pg-down redis-up redis-down lint check
+
+## Python environment (re-done when pyproject.toml changes)
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+venv: $(VENV)/.installed
+
+## Front-end files from npm (pinned in package-lock.json), copied into static/vendor
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+vendor: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+
+translations: venv
+	$(BIN)/pybabel compile -q -d translations
+
+db-upgrade: venv
+	$(BIN)/flask db upgrade
+
+demo-data: db-upgrade
+	$(BIN)/flask vigie demo load
+
+## make run: embedded defaults (SQLite, demo source, one process)
+run: venv vendor translations demo-data
+	@echo
+	@echo "  Vigie démarre sur http://$(HOST):$(PORT)/"
+	@echo "  Comptes de démonstration :"
+	@$(BIN)/flask vigie demo accounts
+	@echo
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## System services the tests need (apt; idempotent)
+system-deps:
+	@scripts/system-deps.sh
+
+pg-up:
+	@scripts/pg.sh up
+pg-down:
+	@scripts/pg.sh down
+
+## make test: the whole suite, on SQLite and PostgreSQL, browser tests included
+test: venv vendor translations system-deps
+	@scripts/pg.sh up
+	@set -o pipefail; status=0; \
+	VIGIE_TEST_DATABASES="sqlite,$$(scripts/pg.sh url)" \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	scripts/pg.sh down >/dev/null; exit $$status
+
+test-fast: venv vendor translations
+	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser" -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check webapp topology tests scripts bench
+	$(BIN)/ruff format --check webapp topology tests scripts bench || true
+
+bench: venv vendor translations system-deps
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache .ruff_cache *.egg-info
+	-scripts/pg.sh down

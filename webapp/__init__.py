@@ -1,0 +1,115 @@
+"""Vigie: the self-service portal of a shared IT-supervision service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import BaseConfig
+from webapp.config import load_or_create_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | type | None = None) -> Flask:
+    """Build the application: defaults, then ``VIGIE_*`` environment, then ``config``."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    _load_config(app, config)
+    _configure_logging(app)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
+    app.config.from_object(BaseConfig)
+    if isinstance(config, type):
+        app.config.from_object(config)
+        config = None
+    app.config.from_prefixed_env("VIGIE")
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret(app.instance_path)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'vigie.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if app.config["ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        if app.config.get("SOURCE") == "demo" and not app.config.get("ALLOW_DEMO_IN_PRODUCTION"):
+            app.logger.warning("VIGIE_ENV=production with the demo source")
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=app.config.get("LOG_LEVEL", "INFO"),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _register_extensions(app: Flask) -> None:
+    from webapp import security
+    from webapp.extensions import babel
+    from webapp.extensions import csrf
+    from webapp.extensions import db
+    from webapp.extensions import htmx
+    from webapp.extensions import limiter
+    from webapp.extensions import migrate
+    from webapp.i18n import select_locale
+    from webapp.services import monitoring
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(ROOT / "translations"),
+    )
+    htmx.init_app(app)
+    security.init_app(app)
+    monitoring.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.blueprints import register_all
+
+    register_all(app)
+
+
+def _register_errors(app: Flask) -> None:
+    from webapp.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from webapp.cli import vigie
+
+    app.cli.add_command(vigie)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from webapp.templating import register
+
+    register(app)

@@ -1,0 +1,3 @@
+from webapp.blueprints.admin.routes import bp
+
+__all__ = ["bp"]

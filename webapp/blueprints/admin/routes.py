@@ -1,0 +1,103 @@
+"""Syndicate administration: every member with its state and probe usage; demo controls."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login import login_required
+
+from webapp.forms import DemoActionForm
+from webapp.forms import MemberForm
+from webapp.services import demo
+from webapp.services import members as member_service
+from webapp.services import overview
+from webapp.services.errors import ValidationError
+from webapp.sources.base import UnknownHost
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def staff_required(admin_only: bool = False):
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            allowed = current_user.is_admin if admin_only else current_user.is_staff
+            if not allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@bp.route("/")
+@staff_required()
+def index():
+    """All members with state and probes used / subscribed."""
+    rows = overview.member_rows(member_service.all_members())
+    return render_template("admin/index.html", rows=rows, freshness=overview.freshness(),
+                           demo_form=DemoActionForm() if demo.enabled() else None,
+                           faults=demo.faults() if demo.enabled() else {})
+
+
+@bp.route("/membres/nouveau", methods=["GET", "POST"])
+@staff_required(admin_only=True)
+def new_member():
+    """Create a member with its Zabbix host group."""
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            member = member_service.create_member(
+                name=form.name.data, slug=form.slug.data, kind=form.kind.data,
+                siren=form.siren.data, host_groups=[form.host_group.data],
+                contact_name=form.contact_name.data, contact_email=form.contact_email.data,
+                contact_phone=form.contact_phone.data,
+            )
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                target = "host_group" if field == "host_groups" else field
+                getattr(form, target, form.name).errors.append(message)
+        else:
+            flash(_("Le membre « %(name)s » est créé.", name=member.name), "success")
+            return redirect(url_for("members.users", slug=member.slug))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/member_form.html", form=form), status
+
+
+@bp.route("/demo", methods=["POST"])
+@staff_required()
+def demo_action():
+    """Simulate a failure or a repair on the demo source (shown to members)."""
+    if not demo.enabled():
+        abort(404)
+    form = DemoActionForm()
+    if form.validate_on_submit():
+        try:
+            if form.action.data == "fail":
+                demo.fail(form.host.data)
+                flash(_("Panne simulée sur %(host)s.", host=form.host.data), "success")
+            else:
+                demo.repair(form.host.data)
+                flash(_("%(host)s est réparé.", host=form.host.data), "success")
+        except UnknownHost:
+            flash(_("Équipement inconnu : %(host)s.", host=form.host.data), "error")
+            return redirect(url_for("admin.index")), 303
+        current_app.logger.info("Demo %s on %s by %s", form.action.data, form.host.data,
+                                current_user.email)
+        return redirect(url_for("admin.index")), 303
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "error")
+    return redirect(url_for("admin.index")), 303

@@ -1,0 +1,3 @@
+from webapp.blueprints.api.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,77 @@
+"""JSON API v1 (session cookie or ``Authorization: Bearer <token>``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import jsonify
+from flask_login import current_user
+from flask_login import login_required
+
+from webapp import scoping
+from webapp.extensions import csrf
+from webapp.services import overview
+from webapp.services import wording
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # read-only JSON; writes will check CSRF unless token-authenticated
+
+
+def _freshness_json() -> dict:
+    fresh = overview.freshness()
+    return {
+        "source_age_s": round(fresh.age_s, 1) if fresh.age_s is not None else None,
+        "stale": fresh.stale,
+    }
+
+
+@bp.route("/members")
+@login_required
+def members():
+    """Members the caller may see, with their state."""
+    rows = overview.member_rows(scoping.visible_members(current_user))
+    return jsonify(
+        {
+            "members": [
+                {"slug": row.member.slug, "name": row.member.name, "kind": row.member.kind,
+                 "state": row.state}
+                for row in rows
+            ],
+            **_freshness_json(),
+        }
+    )
+
+
+@bp.route("/members/<slug>")
+@login_required
+def member(slug: str):
+    """One member: state summary and probes used / subscribed."""
+    member = scoping.get_member(current_user, slug)
+    row = overview.member_rows([member])[0]
+    summary = row.status.summary if row.status else None
+    return jsonify(
+        {
+            "slug": member.slug,
+            "name": member.name,
+            "kind": member.kind,
+            "state": row.state,
+            "summary": {
+                "headline": row.headline,
+                "sentences": wording.sentences(summary) if summary else [],
+                "incidents": [
+                    {"root": i.root, "label": i.label, "kind": str(i.kind),
+                     "severity": int(i.severity), "since": i.since.isoformat(),
+                     "affected": i.affected_count}
+                    for i in (summary.incidents if summary else ())
+                ],
+                "counts": {str(k): v for k, v in (summary.counts.items() if summary else ())},
+            },
+            "probes": {
+                "used": row.usage.used,
+                "subscribed": row.usage.subscribed,
+                "pools": row.usage.pools,
+                "pool_size": row.usage.pool_size,
+                "yearly_eur": row.usage.yearly_eur,
+            },
+            **_freshness_json(),
+        }
+    )

@@ -1,0 +1,3 @@
+from webapp.blueprints.auth.routes import bp
+
+__all__ = ["bp"]

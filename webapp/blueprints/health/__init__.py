@@ -1,0 +1,3 @@
+from webapp.blueprints.health.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from webapp.blueprints.members.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,79 @@
+"""Member pages: home with plain-French summary and equipment list; member users."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login import login_required
+
+from webapp import scoping
+from webapp.forms import InviteForm
+from webapp.htmx import render_page_or_fragment
+from webapp.services import accounts
+from webapp.services import overview
+from webapp.services.errors import ValidationError
+
+bp = Blueprint("members", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Members the user may see; straight to the member when there is only one."""
+    members = scoping.visible_members(current_user)
+    if len(members) == 1 and not current_user.is_staff:
+        return redirect(url_for("members.detail", slug=members[0].slug))
+    rows = overview.member_rows(members)
+    return render_template("members/index.html", rows=rows, freshness=overview.freshness())
+
+
+@bp.route("/membres/<slug>/")
+@login_required
+def detail(slug: str):
+    """A member's home: summary sentence, incidents and equipment list."""
+    member = scoping.get_member(current_user, slug)
+    context = overview.member_page(member)
+    return render_page_or_fragment("members/detail.html", "members/_status.html",
+                                   member=member, **context)
+
+
+@bp.route("/membres/<slug>/etat")
+@login_required
+def status_fragment(slug: str):
+    """The refreshable part of the member home (htmx)."""
+    member = scoping.get_member(current_user, slug)
+    context = overview.member_page(member)
+    response = render_template("members/_status.html", member=member, **context)
+    return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
+
+
+@bp.route("/membres/<slug>/utilisateurs", methods=["GET", "POST"])
+@login_required
+def users(slug: str):
+    """Member users; member administrators (and syndicate admins) invite new ones."""
+    member = scoping.get_member(current_user, slug)
+    scoping.require_admin_of(current_user, member)
+    form = InviteForm()
+    link = None
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.email.data, form.name.data, member=member,
+                                        role=form.role.data)
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                getattr(form, field, form.email).errors.append(message)
+        else:
+            link = accounts.password_link(user)
+            accounts.send_invitation(user, member, link)
+            flash(_("Invitation envoyée à %(email)s.", email=user.email), "success")
+            form = InviteForm(formdata=None)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render_template("members/users.html", member=member, form=form, link=link,
+                           show_link=current_app.config["ENV"] != "production"), status

@@ -1,0 +1,3 @@
+from webapp.blueprints.profile.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,75 @@
+"""The user's profile and personal API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login import login_required
+
+from webapp.forms import ConfirmForm
+from webapp.forms import ProfileForm
+from webapp.forms import TokenForm
+from webapp.services import accounts
+from webapp.services import tokens
+from webapp.services.errors import ValidationError
+
+bp = Blueprint("profile", __name__, url_prefix="/profil")
+
+
+def _render(profile_form=None, token_form=None, new_token=None, status=200):
+    profile_form = profile_form or ProfileForm(obj=current_user)
+    return render_template(
+        "profile/index.html",
+        form=profile_form,
+        token_form=token_form or TokenForm(),
+        revoke_form=ConfirmForm(),
+        new_token=new_token,
+        tokens=[t for t in current_user.api_tokens],
+    ), status
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def index():
+    """Edit name, phone and language."""
+    form = ProfileForm(obj=current_user) if request.method == "GET" else ProfileForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user, name=form.name.data, phone=form.phone.data,
+                                    locale=form.locale.data)
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                getattr(form, field, form.name).errors.append(message)
+        else:
+            flash(_("Profil enregistré."), "success")
+            return redirect(url_for("profile.index"))
+    return _render(profile_form=form, status=400 if request.method == "POST" else 200)
+
+
+@bp.route("/jetons", methods=["POST"])
+@login_required
+def create_token():
+    """Create a personal API token; its value is shown once."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _render(token_form=form, status=400)
+    clear, _token = tokens.create(current_user, form.token_name.data)
+    flash(_("Jeton créé. Copiez-le maintenant : il ne sera plus jamais affiché."), "success")
+    return _render(new_token=clear, status=201)
+
+
+@bp.route("/jetons/<int:token_id>/revoquer", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the user's tokens."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        token = tokens.revoke(current_user, token_id)
+        flash(_("Le jeton « %(name)s » est révoqué.", name=token.name), "success")
+    return redirect(url_for("profile.index"))

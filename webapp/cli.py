@@ -1,0 +1,196 @@
+"""``flask vigie …``: administration from the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.models.choices import MemberKind
+from webapp.models.choices import MemberRole
+from webapp.models.choices import StaffRole
+from webapp.services import accounts
+from webapp.services import demo
+from webapp.services import members as member_service
+from webapp.services.errors import ValidationError
+from webapp.services.monitoring import get_monitor
+from webapp.sources.base import SourceError
+from webapp.sources.base import UnknownHost
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _validation(exc: ValidationError) -> None:
+    _fail("\n".join(f"Erreur ({field}) : {message}" for field, message in exc.errors.items()))
+
+
+@click.group()
+def vigie() -> None:
+    """Administration de Vigie."""
+
+
+@vigie.group()
+def member() -> None:
+    """Membres du syndicat."""
+
+
+@member.command("add")
+@click.option("--name", required=True, help="Nom du membre.")
+@click.option("--slug", required=True, help="Identifiant dans les adresses (ex. sarralbe).")
+@click.option("--kind", type=click.Choice([k.value for k in MemberKind]), required=True)
+@click.option("--host-group", "host_groups", multiple=True, required=True,
+              help="Groupe d'hôtes Zabbix (répétable).")
+@click.option("--siren", default=None)
+@click.option("--contact-email", default=None)
+@with_appcontext
+def member_add(name, slug, kind, host_groups, siren, contact_email) -> None:
+    """Créer un membre."""
+    try:
+        created = member_service.create_member(name=name, slug=slug, kind=kind, siren=siren,
+                                               host_groups=list(host_groups),
+                                               contact_email=contact_email)
+    except ValidationError as exc:
+        _validation(exc)
+    click.echo(f"Membre créé : {created.slug} ({created.name})")
+
+
+@member.command("list")
+@with_appcontext
+def member_list() -> None:
+    """Lister les membres."""
+    for row in member_service.all_members():
+        click.echo(f"{row.slug}\t{row.name}\t{', '.join(row.group_names)}")
+
+
+@vigie.group()
+def user() -> None:
+    """Comptes utilisateurs."""
+
+
+@user.command("add")
+@click.option("--email", required=True)
+@click.option("--name", default=None, help="Nom affiché (par défaut : l'adresse).")
+@click.option("--member", "member_slug", default=None, help="Identifiant du membre.")
+@click.option("--role", type=click.Choice([r.value for r in MemberRole]),
+              default=MemberRole.VIEWER.value)
+@click.option("--staff", type=click.Choice([r.value for r in StaffRole]), default=None,
+              help="Rôle au syndicat (support ou admin) au lieu d'un membre.")
+@with_appcontext
+def user_add(email, name, member_slug, role, staff) -> None:
+    """Créer un compte et afficher son lien de définition du mot de passe."""
+    target = None
+    if member_slug:
+        target = db.session.execute(
+            select(Member).where(Member.slug == member_slug)
+        ).scalar_one_or_none()
+        if target is None:
+            _fail(f"Erreur : membre inconnu « {member_slug} ».")
+    try:
+        created = accounts.create_user(email, name or email, member=target, role=role,
+                                       staff_role=staff)
+    except ValidationError as exc:
+        _validation(exc)
+    click.echo(f"Compte créé : {created.email}")
+    click.echo("Lien (usage unique) pour choisir le mot de passe :")
+    click.echo(accounts.password_link(created))
+
+
+@vigie.group("demo")
+def demo_group() -> None:
+    """Piloter la source de démonstration."""
+
+
+def _require_demo() -> None:
+    if not demo.enabled():
+        _fail("Erreur : la source configurée n'est pas la démonstration (VIGIE_SOURCE=demo).")
+
+
+@demo_group.command("load")
+@with_appcontext
+def demo_load() -> None:
+    """Charger les membres et comptes de démonstration (idempotent)."""
+    _require_demo()
+    try:
+        created = demo.load()
+    except RuntimeError as exc:
+        _fail(f"Erreur : {exc}")
+    click.echo(f"Données de démonstration chargées ({created} nouvelles lignes).")
+
+
+@demo_group.command("accounts")
+@with_appcontext
+def demo_accounts() -> None:
+    """Afficher les comptes de démonstration."""
+    _require_demo()
+    for email, password, what in demo.demo_accounts():
+        click.echo(f"  {email:<42} {password}   ({what})")
+
+
+@demo_group.command("fail")
+@click.argument("host")
+@with_appcontext
+def demo_fail(host: str) -> None:
+    """Simuler la panne de l'équipement HOST (nom technique)."""
+    _require_demo()
+    try:
+        demo.fail(host)
+    except UnknownHost:
+        _fail(f"Erreur : équipement inconnu « {host} ».")
+    click.echo(f"Panne simulée sur {host}.")
+
+
+@demo_group.command("repair")
+@click.argument("host")
+@with_appcontext
+def demo_repair(host: str) -> None:
+    """Réparer l'équipement HOST."""
+    _require_demo()
+    try:
+        repaired = demo.repair(host)
+    except UnknownHost:
+        _fail(f"Erreur : équipement inconnu « {host} ».")
+    click.echo(f"{host} réparé." if repaired else f"{host} n'était pas en panne.")
+
+
+@demo_group.command("outage")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@with_appcontext
+def demo_outage(state: str) -> None:
+    """Simuler l'arrêt complet de la source (on) ou son retour (off)."""
+    _require_demo()
+    demo.set_outage(state == "on")
+    click.echo("Source arrêtée." if state == "on" else "Source rétablie.")
+
+
+@demo_group.command("hosts")
+@click.option("--member", "member_slug", default=None)
+@with_appcontext
+def demo_hosts(member_slug: str | None) -> None:
+    """Lister les équipements de la démonstration (nom technique et nom affiché)."""
+    _require_demo()
+    source = get_monitor().source
+    groups = None
+    if member_slug:
+        groups = [f"Membres/{member_slug}"]
+    for host in source.hosts(groups):
+        click.echo(f"{host.host}\t{host.name}")
+
+
+@vigie.command("check-source")
+@with_appcontext
+def check_source() -> None:
+    """Vérifier que la source de supervision répond."""
+    monitor = get_monitor()
+    try:
+        version = monitor.source.version()
+        groups = monitor.source.host_groups()
+    except SourceError as exc:
+        _fail(f"Source {monitor.source.name} injoignable : {exc}")
+    click.echo(f"Source {monitor.source.name} : version {version}, {len(groups)} groupes d'hôtes.")

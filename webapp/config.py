@@ -1,0 +1,90 @@
+"""Configuration classes.
+
+Every setting can be overridden from the environment with the ``VIGIE_`` prefix
+(``VIGIE_DATABASE_URL``, ``VIGIE_SOURCE``...), see README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class BaseConfig:
+    """Safe defaults for a single-process, embedded installation."""
+
+    ENV = "development"  # VIGIE_ENV: development | production
+    DATABASE_URL: str | None = None  # default: sqlite in the instance folder
+    SECRET_KEY: str | None = None  # default: generated once, kept in the instance folder
+    SOURCE = "demo"  # VIGIE_SOURCE: demo | zabbix
+    ZABBIX_URL = "http://127.0.0.1:8080/api_jsonrpc.php"
+    ZABBIX_TOKEN: str | None = None
+    ZABBIX_USER: str | None = None
+    ZABBIX_PASSWORD: str | None = None
+    ZABBIX_TIMEOUT = 10.0
+    DEMO_SEED = 42
+    DEMO_MEMBERS = 6
+    DEMO_ITEMS: int | None = None  # total items when scaling the demo estate
+    DEMO_STATE_FILE: str | None = None  # default: instance/demo-state.json
+    POLL_INTERVAL = 5.0  # seconds between two reads of the source
+    STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
+    # Business rules (syndicate decision; configurable)
+    PRICE_PER_PROBE_EUR = 1
+    MIN_PACKAGE_PROBES = 100
+    POOL_SIZE_PROBES = 50
+    # Accounts
+    PASSWORD_RESET_MAX_AGE = 3600
+    INVITATION_MAX_AGE = 7 * 24 * 3600
+    PASSWORD_MIN_LENGTH = 12
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    BASE_URL = "http://127.0.0.1:5000"
+    # Mail (empty MAIL_SERVER: messages are written to the log)
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "vigie@localhost"
+    # Flask / cookies
+    SESSION_COOKIE_SECURE = False  # forced to True when ENV=production
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    LANGUAGES = ("fr", "en")
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+
+class TestConfig(BaseConfig):
+    """Used by the test suite: demo source, fast hashes, no rate limit surprises."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SOURCE = "demo"
+    RATELIMIT_ENABLED = True
+    BASE_URL = "http://localhost"
+
+
+class DemoConfig(BaseConfig):
+    """What ``make run`` uses."""
+
+    SOURCE = "demo"
+
+
+def load_or_create_secret(instance_path: str) -> str:
+    """Return the secret key stored in the instance folder, creating it once."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    os.makedirs(instance_path, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,117 @@
+"""Error pages in French, JSON errors for the API, fragments for htmx."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from webapp.extensions import db
+from webapp.htmx import is_htmx_fragment_request
+from webapp.services.errors import NotFound
+from webapp.services.errors import PermissionDenied
+from webapp.sources.base import SourceError
+
+logger = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "authentication_required",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "source_unavailable",
+}
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Requête incorrecte"), _("La demande envoyée n'est pas valide.")),
+        401: (_("Connexion requise"), _("Connectez-vous pour accéder à cette page.")),
+        403: (_("Accès refusé"), _("Vous n'avez pas les droits nécessaires pour cette action.")),
+        404: (_("Page introuvable"), _("Cette page n'existe pas ou vous n'y avez pas accès.")),
+        405: (_("Méthode non autorisée"), _("Cette action n'est pas possible ici.")),
+        413: (_("Envoi trop volumineux"), _("Les données envoyées dépassent la taille permise.")),
+        429: (
+            _("Trop de tentatives"),
+            _("Trop de demandes en peu de temps. Patientez une minute puis réessayez."),
+        ),
+        500: (
+            _("Erreur interne"),
+            _("Une erreur inattendue s'est produite. L'équipe du syndicat a été prévenue."),
+        ),
+        503: (
+            _("Supervision indisponible"),
+            _("La source de supervision ne répond pas pour le moment."),
+        ),
+    }
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > (
+        request.accept_mimetypes["text/html"]
+    )
+
+
+def json_error(status: int, code: str, message: str, **extra):
+    response = jsonify({"error": {"status": status, "code": code, "message": message, **extra}})
+    response.status_code = status
+    return response
+
+
+def render_error(status: int, detail: str | None = None):
+    title, message = _messages().get(status, (_("Erreur"), _("Une erreur s'est produite.")))
+    if detail:
+        message = detail
+    if wants_json():
+        return json_error(status, CODES.get(status, "error"), message)
+    if is_htmx_fragment_request():
+        response = render_template("errors/_fragment.html", title=title, message=message)
+        return response, status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400,
+            _("Le formulaire a expiré ou n'est pas valide (jeton de sécurité). "
+              "Rechargez la page puis réessayez."),
+        )
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound):
+        return render_error(404)
+
+    @app.errorhandler(PermissionDenied)
+    def forbidden(error: PermissionDenied):
+        return render_error(403)
+
+    @app.errorhandler(SourceError)
+    def source_error(error: SourceError):
+        return render_error(503)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code == 429:
+            return render_error(429)
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,166 @@
+"""Flask-WTF forms (CSRF on every one) and the validators they share."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField
+from wtforms import HiddenField
+from wtforms import PasswordField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms.validators import DataRequired
+from wtforms.validators import Email
+from wtforms.validators import EqualTo
+from wtforms.validators import Length
+from wtforms.validators import Optional
+from wtforms.validators import Regexp
+from wtforms.validators import ValidationError
+
+from webapp.models.choices import MEMBER_KIND_LABELS
+from webapp.models.choices import MEMBER_ROLE_LABELS
+
+FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk"}
+
+
+class PlainText:
+    """Refuse markup, control characters and pictographs (emoji) in a text field."""
+
+    def __init__(self, message: str | None = None, multiline: bool = False) -> None:
+        self.message = message
+        self.multiline = multiline
+
+    def __call__(self, form, field) -> None:
+        value = field.data or ""
+        for char in value:
+            if self.multiline and char in "\r\n\t":
+                continue
+            if char in "<>" or unicodedata.category(char) in FORBIDDEN_CATEGORIES:
+                raise ValidationError(
+                    self.message
+                    or _l("Caractère non autorisé : utilisez du texte simple, sans balise ni emoji.")
+                )
+
+
+def _required():
+    return DataRequired(message=_l("Ce champ est obligatoire."))
+
+
+def _length(maximum: int, minimum: int = 0):
+    return Length(
+        min=minimum, max=maximum,
+        message=_l("Entre %(min)d et %(max)d caractères.", min=minimum, max=maximum)
+        if minimum else _l("%(max)d caractères au plus.", max=maximum),
+    )
+
+
+def _email_validators():
+    return [_required(), _length(254),
+            Email(message=_l("Adresse électronique invalide."), check_deliverability=False)]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=_email_validators())
+    password = PasswordField(_l("Mot de passe"), validators=[_required(), _length(256)])
+    next = HiddenField()
+    submit = SubmitField(_l("Se connecter"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=_email_validators())
+    submit = SubmitField(_l("Recevoir un lien"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Nouveau mot de passe"), validators=[_required(), _length(256, 12)],
+        description=_l("12 caractères au moins. Une phrase de passe est idéale."),
+    )
+    confirm = PasswordField(
+        _l("Confirmez le mot de passe"),
+        validators=[_required(), EqualTo("password", _l("Les deux mots de passe diffèrent."))],
+    )
+    submit = SubmitField(_l("Enregistrer le mot de passe"))
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("Nom"), validators=[_required(), _length(160), PlainText()])
+    slug = StringField(
+        _l("Identifiant (dans les adresses)"),
+        validators=[
+            _required(), _length(63),
+            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                   message=_l("Minuscules, chiffres et tirets uniquement.")),
+        ],
+        description=_l("Par exemple : sarralbe"),
+    )
+    kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in MEMBER_KIND_LABELS.items()])
+    siren = StringField(
+        _l("SIREN"),
+        validators=[Optional(), Regexp(r"^\d{9}$", message=_l("9 chiffres."))],
+    )
+    host_group = StringField(
+        _l("Groupe d'hôtes Zabbix"), validators=[_required(), _length(255), PlainText()],
+        description=_l("Par exemple : Membres/sarralbe"),
+    )
+    contact_name = StringField(_l("Contact"), validators=[Optional(), _length(120), PlainText()])
+    contact_email = EmailField(
+        _l("Courriel du contact"),
+        validators=[Optional(), _length(254),
+                    Email(message=_l("Adresse électronique invalide."), check_deliverability=False)],
+    )
+    contact_phone = StringField(
+        _l("Téléphone du contact"),
+        validators=[Optional(), Regexp(r"^\+?[0-9 .()-]{6,20}$",
+                                       message=_l("Numéro de téléphone invalide."))],
+    )
+    submit = SubmitField(_l("Créer le membre"))
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=_email_validators())
+    name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
+    role = SelectField(_l("Rôle"), choices=[(r.value, label) for r, label in MEMBER_ROLE_LABELS.items()])
+    submit = SubmitField(_l("Inviter"))
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
+    phone = StringField(
+        _l("Téléphone mobile"),
+        validators=[Optional(), Regexp(r"^\+?[0-9 .()-]{6,20}$",
+                                       message=_l("Numéro de téléphone invalide."))],
+    )
+    locale = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    submit = SubmitField(_l("Enregistrer"))
+
+
+class TokenForm(FlaskForm):
+    token_name = StringField(
+        _l("Nom du jeton"), validators=[_required(), _length(80), PlainText()],
+        description=_l("Pour vous en souvenir, par exemple : script de sauvegarde"),
+    )
+    submit = SubmitField(_l("Créer un jeton"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (logout, revoke...): CSRF token and nothing else."""
+
+    submit = SubmitField(_l("Confirmer"))
+
+
+class DemoActionForm(FlaskForm):
+    host = StringField(_l("Équipement (nom technique)"),
+                       validators=[_required(), _length(128), PlainText()])
+    action = SelectField(_l("Action"), choices=[("fail", _l("Simuler une panne")),
+                                                 ("repair", _l("Réparer"))])
+    submit = SubmitField(_l("Appliquer"))
+
+
+class LanguageForm(FlaskForm):
+    lang = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    next = HiddenField()
+    submit = SubmitField(_l("Changer"))

@@ -1,0 +1,10 @@
+"""All models, imported here so Alembic sees every table."""
+
+from webapp.models.member import HostGroupLink
+from webapp.models.member import Member
+from webapp.models.subscription import Subscription
+from webapp.models.user import ApiToken
+from webapp.models.user import Membership
+from webapp.models.user import User
+
+__all__ = ["ApiToken", "HostGroupLink", "Member", "Membership", "Subscription", "User"]

@@ -1,0 +1,1 @@
+"""Business services: plain values in, domain exceptions out, transactions owned here."""

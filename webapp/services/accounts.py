@@ -1,0 +1,203 @@
+"""Users: creation, passwords (argon2), login checks and single-use reset links."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature
+from itsdangerous import SignatureExpired
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.models import Membership
+from webapp.models import User
+from webapp.models.choices import MemberRole
+from webapp.models.choices import StaffRole
+from webapp.services import mail
+from webapp.services.errors import ValidationError
+
+logger = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("vigie-dummy-password-for-timing")
+RESET_SALT = "vigie.password-link"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or ``None``.
+
+    Unknown e-mails pay the same hashing cost as known ones. Demo accounts are
+    refused when ``ENV`` is ``production``.
+    """
+    user = find_user(email)
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.password_hash or not user.active:
+        return None
+    if user.is_demo and current_app.config["ENV"] == "production":
+        logger.warning("Refused demo account %s in production", user.email)
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    db.session.commit()
+    return user
+
+
+def validate_password(password: str) -> None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise ValidationError(
+            {"password": _("Le mot de passe doit faire au moins %(n)d caractères.", n=minimum)}
+        )
+    if len(password) > 256:
+        raise ValidationError({"password": _("Le mot de passe est trop long (256 au plus).")})
+
+
+def create_user(
+    email: str,
+    name: str,
+    *,
+    member: Member | None = None,
+    role: str = MemberRole.VIEWER,
+    staff_role: str | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+    is_demo: bool = False,
+) -> User:
+    """Create a user (and its membership); it has no password until it follows its link."""
+    email = normalise_email(email)
+    if find_user(email):
+        raise ValidationError({"email": _("Un compte existe déjà avec cette adresse.")})
+    if role not in set(MemberRole):
+        raise ValidationError({"role": _("Rôle inconnu.")})
+    if staff_role is not None and staff_role not in set(StaffRole):
+        raise ValidationError({"staff_role": _("Rôle du syndicat inconnu.")})
+    if member is None and staff_role is None:
+        raise ValidationError({"member": _("Choisissez le membre de cet utilisateur.")})
+    user = User(email=email, name=name.strip(), phone=phone, staff_role=staff_role,
+                is_demo=is_demo)
+    if password:
+        validate_password(password)
+        user.password_hash = hash_password(password)
+    if member is not None:
+        user.memberships.append(Membership(member=member, role=role))
+    db.session.add(user)
+    db.session.commit()
+    logger.info("User %s created (member %s, role %s)", email, member and member.slug, role)
+    return user
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
+
+
+def make_password_token(user: User) -> str:
+    """A signed token valid until used: it embeds a fingerprint of the current hash."""
+    return _serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user)})
+
+
+def password_link(user: User) -> str:
+    from flask import url_for
+
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + url_for("auth.set_password", token=make_password_token(user))
+
+
+def user_for_token(token: str, max_age: int | None = None) -> User:
+    """Return the user of a password link, or raise :class:`ValidationError`."""
+    max_age = max_age or current_app.config["INVITATION_MAX_AGE"]
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ValidationError({"token": _("Ce lien a expiré. Demandez-en un nouveau.")}) from None
+    except BadSignature:
+        raise ValidationError({"token": _("Ce lien n'est pas valide.")}) from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("fp") != _password_fingerprint(user):
+        raise ValidationError({"token": _("Ce lien a déjà été utilisé ou n'est plus valide.")})
+    return user
+
+
+def set_password_with_token(token: str, password: str) -> User:
+    user = user_for_token(token)
+    validate_password(password)
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    logger.info("Password set for %s", user.email)
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """E-mail a reset link if the account exists; say nothing either way."""
+    user = find_user(email)
+    if user is None or not user.active:
+        logger.info("Password reset asked for unknown or inactive %s", normalise_email(email))
+        return
+    link = password_link(user)
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+    mail.send(
+        user.email,
+        _("Vigie : réinitialisation de votre mot de passe"),
+        _(
+            "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien "
+            "(valable %(minutes)d minutes, une seule fois) :\n%(link)s\n\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.",
+            name=user.name, minutes=minutes, link=link,
+        ),
+    )
+
+
+def update_profile(user: User, *, name: str, phone: str | None, locale: str) -> None:
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationError({"locale": _("Langue inconnue.")})
+    user.name = name.strip()
+    user.phone = phone or None
+    user.locale = locale
+    db.session.commit()
+
+
+def send_invitation(user: User, member: Member | None, link: str) -> None:
+    """E-mail an invitation with its one-time password link."""
+    where = member.name if member else _("le syndicat")
+    mail.send(
+        user.email,
+        _("Vigie : votre accès au portail de supervision"),
+        _(
+            "Bonjour %(name)s,\n\nUn accès à Vigie vous a été ouvert pour %(where)s.\n"
+            "Choisissez votre mot de passe avec ce lien (une seule utilisation) :\n%(link)s\n",
+            name=user.name, where=where, link=link,
+        ),
+    )

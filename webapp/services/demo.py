@@ -1,0 +1,119 @@
+"""Driving the demo source (faults, outage) and loading demo members and accounts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.models import User
+from webapp.models.choices import MemberRole
+from webapp.models.choices import StaffRole
+from webapp.services import accounts
+from webapp.services import members as member_service
+from webapp.services.monitoring import get_monitor
+from webapp.sources.demo import DemoSource
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo-vigie-2026"
+ADMIN_EMAIL = "admin@demo.vigie.test"
+SUPPORT_EMAIL = "support@demo.vigie.test"
+
+
+def _source() -> DemoSource:
+    source = get_monitor().source
+    if not isinstance(source, DemoSource):
+        raise RuntimeError("The configured source is not the demo source")
+    return source
+
+
+def enabled() -> bool:
+    return isinstance(get_monitor().source, DemoSource)
+
+
+def fail(host: str) -> None:
+    _source().fail(host)
+    get_monitor().refresh()
+
+
+def repair(host: str) -> bool:
+    repaired = _source().repair(host)
+    get_monitor().refresh()
+    return repaired
+
+
+def set_outage(down: bool) -> None:
+    _source().set_outage(down)
+    get_monitor().refresh()
+
+
+def faults() -> dict[str, datetime]:
+    return _source().faults()
+
+
+def demo_accounts() -> list[tuple[str, str, str]]:
+    """(e-mail, password, what it is) of every demo login, for ``make run`` to print."""
+    source = _source()
+    rows = [(ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
+            (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat")]
+    for member in source.members[:6]:
+        rows.append((f"elu@{member.slug}.demo.vigie.test", DEMO_PASSWORD,
+                     f"lecteur, {member.name}"))
+        rows.append((f"admin@{member.slug}.demo.vigie.test", DEMO_PASSWORD,
+                     f"administrateur, {member.name}"))
+    return rows
+
+
+def load() -> int:
+    """Create the demo members and accounts that do not exist yet; return how many rows."""
+    if current_app.config["ENV"] == "production":
+        raise RuntimeError("Demo data is refused when VIGIE_ENV=production")
+    source = _source()
+    created = 0
+    counts = source.probe_counts()
+    for demo_member in source.members:
+        member = db.session.execute(
+            select(Member).where(Member.slug == demo_member.slug)
+        ).scalar_one_or_none()
+        if member is None:
+            used = counts.get(demo_member.group, 0)
+            minimum = int(current_app.config["MIN_PACKAGE_PROBES"])
+            pool = int(current_app.config["POOL_SIZE_PROBES"])
+            pools = max(0, -(-(used - minimum) // pool)) if pool else 0
+            member = member_service.create_member(
+                name=demo_member.name, slug=demo_member.slug, kind=demo_member.kind,
+                siren=demo_member.siren if member_service.siren_is_valid(demo_member.siren)
+                else None,
+                host_groups=[demo_member.group], contact_name=f"Secrétariat, {demo_member.town}",
+                pools=pools,
+            )
+            created += 1
+    for email, password, what in demo_accounts():
+        if accounts.find_user(email):
+            continue
+        staff = None
+        member = None
+        role = MemberRole.VIEWER
+        if email == ADMIN_EMAIL:
+            staff = StaffRole.ADMIN
+        elif email == SUPPORT_EMAIL:
+            staff = StaffRole.SUPPORT
+        else:
+            slug = email.split("@", 1)[1].split(".", 1)[0]
+            member = db.session.execute(select(Member).where(Member.slug == slug)).scalar_one()
+            role = MemberRole.MEMBER_ADMIN if email.startswith("admin@") else MemberRole.VIEWER
+        name = what.split(",")[0].capitalize()
+        accounts.create_user(email, f"Démo – {name}", member=member, role=role,
+                             staff_role=staff, password=password, is_demo=True)
+        created += 1
+    logger.info("Demo data loaded (%d new rows)", created)
+    return created
+
+
+def demo_users() -> list[User]:
+    return list(db.session.execute(select(User).where(User.is_demo.is_(True))).scalars())

@@ -1,0 +1,133 @@
+"""The estate snapshot: one batched read of the source for every member.
+
+Pages never call the source directly: they read the latest :class:`Snapshot`,
+refreshed by the poller (or on demand, at most once per poll interval, when no
+poller runs). A failed read keeps the last good snapshot and records the error,
+so pages can show it with its age instead of an empty, all-green estate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+
+from flask import Flask
+from flask import current_app
+
+from webapp.sources import make_source
+from webapp.sources.base import Dependency
+from webapp.sources.base import Host
+from webapp.sources.base import Maintenance
+from webapp.sources.base import MonitoringSource
+from webapp.sources.base import Problem
+from webapp.sources.base import SourceError
+
+logger = logging.getLogger(__name__)
+
+EXTENSION_KEY = "vigie.monitor"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything read from the source in one poll cycle."""
+
+    read_at: datetime
+    hosts: tuple[Host, ...]
+    problems: tuple[Problem, ...]
+    dependencies: tuple[Dependency, ...]
+    maintenances: tuple[Maintenance, ...]
+    probe_counts: dict[str, int]
+    api_calls: int = 0
+    hosts_by_group: dict[str, tuple[Host, ...]] = field(default_factory=dict, compare=False)
+
+    def hosts_of(self, groups: list[str]) -> list[Host]:
+        seen: dict[str, Host] = {}
+        for group in groups:
+            for host in self.hosts_by_group.get(group, ()):
+                seen.setdefault(host.hostid, host)
+        return sorted(seen.values(), key=lambda h: h.host)
+
+
+def read_snapshot(source: MonitoringSource, clock: Callable[[], datetime] | None = None) -> Snapshot:
+    """Read the whole estate with a bounded number of calls (independent of members)."""
+    calls_before = getattr(source, "calls", 0)
+    hosts = tuple(source.hosts())
+    problems = tuple(source.problems())
+    dependencies = tuple(source.dependencies())
+    maintenances = tuple(source.maintenances())
+    counts = source.probe_counts()
+    by_group: dict[str, list[Host]] = {}
+    for host in hosts:
+        for group in host.groups:
+            by_group.setdefault(group, []).append(host)
+    return Snapshot(
+        read_at=(clock or (lambda: datetime.now(UTC)))(),
+        hosts=hosts,
+        problems=problems,
+        dependencies=dependencies,
+        maintenances=maintenances,
+        probe_counts=counts,
+        api_calls=getattr(source, "calls", 0) - calls_before,
+        hosts_by_group={group: tuple(items) for group, items in by_group.items()},
+    )
+
+
+class Monitor:
+    """Holds the source, the latest snapshot and the health of the last read."""
+
+    def __init__(self, source: MonitoringSource, interval: float) -> None:
+        self.source = source
+        self.interval = interval
+        self.snapshot: Snapshot | None = None
+        self.last_success: float | None = None  # monotonic-free wall clock seconds
+        self.last_error: str | None = None
+        self.last_attempt: float | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> Snapshot | None:
+        """Read the source now; on failure keep the previous snapshot."""
+        with self._lock:
+            self.last_attempt = time.time()
+            try:
+                snapshot = read_snapshot(self.source)
+            except SourceError as exc:
+                if self.last_error != str(exc):
+                    logger.warning("Source %s unavailable: %s", self.source.name, exc)
+                self.last_error = str(exc)
+                return self.snapshot
+            self.snapshot = snapshot
+            self.last_success = time.time()
+            self.last_error = None
+            return snapshot
+
+    def current(self) -> Snapshot | None:
+        """Return the latest snapshot, refreshing it if it is older than the poll interval."""
+        due = self.last_attempt is None or time.time() - self.last_attempt >= self.interval
+        if due:
+            self.refresh()
+        return self.snapshot
+
+    def age_s(self) -> float | None:
+        """Seconds since the last successful read, or ``None`` if none yet."""
+        if self.last_success is None:
+            return None
+        return max(0.0, time.time() - self.last_success)
+
+    def is_stale(self, stale_after_polls: int) -> bool:
+        age = self.age_s()
+        return age is None or age > self.interval * stale_after_polls
+
+
+def init_app(app: Flask) -> None:
+    source = make_source(app.config, app.instance_path)
+    app.extensions[EXTENSION_KEY] = Monitor(source, float(app.config["POLL_INTERVAL"]))
+
+
+def get_monitor(app: Flask | None = None) -> Monitor:
+    return (app or current_app).extensions[EXTENSION_KEY]

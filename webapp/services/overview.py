@@ -1,0 +1,95 @@
+"""What member pages, the admin page and the API show: status + usage + freshness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+
+from flask import current_app
+
+from webapp.models import Member
+from webapp.services import billing
+from webapp.services import wording
+from webapp.services.monitoring import get_monitor
+from webapp.services.status import MemberStatus
+from webapp.services.status import member_status
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the data on screen is, and whether to say it is stale."""
+
+    age_s: float | None
+    stale: bool
+    last_success: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member: Member
+    status: MemberStatus | None
+    state: str
+    headline: str
+    usage: billing.Usage
+
+
+def stale_after_s() -> float:
+    config = current_app.config
+    return float(config["POLL_INTERVAL"]) * int(config["STALE_AFTER_POLLS"])
+
+
+def freshness() -> Freshness:
+    monitor = get_monitor()
+    monitor.current()
+    last = monitor.last_success
+    return Freshness(
+        age_s=monitor.age_s(),
+        stale=monitor.is_stale(int(current_app.config["STALE_AFTER_POLLS"])),
+        last_success=datetime.fromtimestamp(last, UTC) if last else None,
+        error=monitor.last_error,
+    )
+
+
+def status_of(member: Member) -> MemberStatus | None:
+    snapshot = get_monitor().current()
+    if snapshot is None:
+        return None
+    return member_status(member, snapshot, stale_after_s=stale_after_s())
+
+
+def member_rows(members: list[Member]) -> list[MemberRow]:
+    rows = []
+    for member in members:
+        status = status_of(member)
+        used = status.probes_used if status else None
+        rows.append(
+            MemberRow(
+                member=member,
+                status=status,
+                state=status.overall if status else "unknown",
+                headline=wording.headline(status.summary) if status else "",
+                usage=billing.usage(member, used),
+            )
+        )
+    return rows
+
+
+def member_page(member: Member) -> dict:
+    """Template context of a member's home and its refreshable fragment."""
+    status = status_of(member)
+    context = {"freshness": freshness(), "status": status,
+               "usage": billing.usage(member, status.probes_used if status else None)}
+    if status is not None:
+        nodes = sorted(
+            (n for n in status.member_map.nodes if n.id != status.member_map.root),
+            key=lambda n: (n.depth, n.site or "", n.label),
+        )
+        context.update(
+            headline=wording.headline(status.summary),
+            sentences=wording.sentences(status.summary),
+            nodes=nodes,
+            labels={n.id: n.label for n in status.member_map.nodes},
+        )
+    return context

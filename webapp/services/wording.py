@@ -1,0 +1,64 @@
+"""Plain-French sentences for non-technical readers, built from structured summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import format_time
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from topology.model import IncidentKind
+from topology.model import IncidentSummary
+from topology.model import MemberState
+from topology.model import Summary
+from webapp.models.choices import ROLE_LABELS
+
+
+def clock(moment: datetime) -> str:
+    """« 10 h 12 » in French, « 10:12 AM » in English."""
+    return format_time(moment, _("H 'h' mm"))
+
+
+def incident_sentence(incident: IncidentSummary) -> str:
+    role = str(ROLE_LABELS.get(incident.role, ROLE_LABELS["other"])).lower()
+    where = f" ({incident.site})" if incident.site else ""
+    if incident.kind == IncidentKind.DOWN:
+        text = _(
+            "%(role)s « %(label)s »%(where)s ne répond plus depuis %(time)s",
+            role=role.capitalize(), label=incident.label, where=where,
+            time=clock(incident.since),
+        )
+        if incident.affected_count:
+            text += " ; " + ngettext(
+                "%(num)d équipement derrière lui est injoignable",
+                "%(num)d équipements derrière lui sont injoignables",
+                incident.affected_count,
+            )
+        return text + "."
+    return _(
+        "%(role)s « %(label)s »%(where)s signale un problème depuis %(time)s.",
+        role=role.capitalize(), label=incident.label, where=where, time=clock(incident.since),
+    )
+
+
+def headline(summary: Summary) -> str:
+    """One line: « Tout fonctionne normalement » or « 2 pannes en cours »."""
+    down = [i for i in summary.incidents if i.kind == IncidentKind.DOWN]
+    other = [i for i in summary.incidents if i.kind != IncidentKind.DOWN]
+    if not summary.incidents:
+        if summary.overall == MemberState.UNKNOWN:
+            return _("État inconnu : certains équipements ne donnent plus de nouvelles")
+        if not summary.hosts:
+            return _("Aucun équipement supervisé pour le moment")
+        return _("Tout fonctionne normalement")
+    parts = []
+    if down:
+        parts.append(ngettext("%(num)d panne en cours", "%(num)d pannes en cours", len(down)))
+    if other:
+        parts.append(ngettext("%(num)d alerte", "%(num)d alertes", len(other)))
+    return " · ".join(parts)
+
+
+def sentences(summary: Summary) -> list[str]:
+    return [incident_sentence(incident) for incident in summary.incidents]

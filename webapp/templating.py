@@ -1,0 +1,62 @@
+"""Template filters and globals: labels, states, dates. Templates only display."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask import request
+from flask_babel import format_datetime
+from flask_babel import format_timedelta
+from flask_babel import get_locale
+
+from webapp.forms import ConfirmForm
+from webapp.forms import LanguageForm
+from webapp.models.choices import MEMBER_KIND_LABELS
+from webapp.models.choices import MEMBER_ROLE_LABELS
+from webapp.models.choices import ROLE_LABELS
+from webapp.models.choices import SEVERITY_LABELS
+from webapp.models.choices import STAFF_ROLE_LABELS
+from webapp.models.choices import STATE_DISPLAY
+from webapp.models.choices import HealthState
+
+
+def state_display(state: str) -> dict[str, str]:
+    """Label, CSS modifier and glyph of a state (never colour alone)."""
+    try:
+        label, modifier, glyph = STATE_DISPLAY[HealthState(str(state))]
+    except ValueError:
+        label, modifier, glyph = STATE_DISPLAY[HealthState.UNKNOWN]
+    return {"label": str(label), "modifier": modifier, "glyph": glyph}
+
+
+def datetime_short(moment: datetime | None) -> str:
+    return format_datetime(moment, "short") if moment else "—"
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return format_timedelta(seconds, threshold=1.1, add_direction=False)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        datetime_short=datetime_short,
+        age=age,
+        kind_label=lambda kind: MEMBER_KIND_LABELS.get(kind, kind),
+        member_role_label=lambda role: MEMBER_ROLE_LABELS.get(role, role),
+        staff_role_label=lambda role: STAFF_ROLE_LABELS.get(role, role),
+        role_label=lambda role: ROLE_LABELS.get(role, ROLE_LABELS["other"]),
+        severity_label=lambda sev: SEVERITY_LABELS.get(int(sev), "") if sev is not None else "",
+    )
+    app.jinja_env.globals.update(state_display=state_display)
+
+    @app.context_processor
+    def common():
+        return {
+            "current_locale": str(get_locale() or "fr"),
+            "language_form": LanguageForm(lang=str(get_locale() or "fr"),
+                                          next=request.full_path.rstrip("?")),
+            "logout_form": ConfirmForm(),
+        }
