@@ -23,12 +23,15 @@ class BaseConfig:
     ZABBIX_USER: str | None = None
     ZABBIX_PASSWORD: str | None = None
     ZABBIX_TIMEOUT = 10.0
+    ZABBIX_GROUPS_PREFIX: str | None = None  # only host groups starting with this are read
+    ZABBIX_CACHE_TTL = 300.0  # seconds to keep dependencies and probe counts
     DEMO_SEED = 42
     DEMO_MEMBERS = 6
     DEMO_ITEMS: int | None = None  # total items when scaling the demo estate
     DEMO_STATE_FILE: str | None = None  # default: instance/demo-state.json
     POLL_INTERVAL = 5.0  # seconds between two reads of the source
     STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
+    HOST_STALE_AFTER = 600  # seconds without a value before a host is drawn "unknown"
     # Business rules (syndicate decision; configurable)
     PRICE_PER_PROBE_EUR = 1
     MIN_PACKAGE_PROBES = 100

@@ -35,5 +35,7 @@ def make_source(config: Any, instance_path: str) -> MonitoringSource:
             user=config.get("ZABBIX_USER"),
             password=config.get("ZABBIX_PASSWORD"),
             timeout=float(config.get("ZABBIX_TIMEOUT", 10.0)),
+            groups_prefix=config.get("ZABBIX_GROUPS_PREFIX") or None,
+            cache_ttl=float(config.get("ZABBIX_CACHE_TTL", 300.0)),
         )
     raise ValueError(f"Unknown monitoring source {name!r} (expected 'demo' or 'zabbix')")
