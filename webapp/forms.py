@@ -12,6 +12,7 @@ from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
 from wtforms.validators import EqualTo
@@ -23,6 +24,7 @@ from wtforms.validators import ValidationError
 from webapp.models.choices import MEMBER_KIND_LABELS
 from webapp.models.choices import MEMBER_ROLE_LABELS
 
+LANGUAGE_CHOICES = [SelectChoice("fr", "Français"), SelectChoice("en", "English")]
 FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk"}
 
 
@@ -97,7 +99,7 @@ class MemberForm(FlaskForm):
         ],
         description=_l("Par exemple : sarralbe"),
     )
-    kind = SelectField(_l("Type"), choices=[(k.value, label) for k, label in MEMBER_KIND_LABELS.items()])
+    kind = SelectField(_l("Type"), choices=[SelectChoice(k.value, label) for k, label in MEMBER_KIND_LABELS.items()])
     siren = StringField(
         _l("SIREN"),
         validators=[Optional(), Regexp(r"^\d{9}$", message=_l("9 chiffres."))],
@@ -123,7 +125,7 @@ class MemberForm(FlaskForm):
 class InviteForm(FlaskForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
-    role = SelectField(_l("Rôle"), choices=[(r.value, label) for r, label in MEMBER_ROLE_LABELS.items()])
+    role = SelectField(_l("Rôle"), choices=[SelectChoice(r.value, label) for r, label in MEMBER_ROLE_LABELS.items()])
     submit = SubmitField(_l("Inviter"))
 
 
@@ -134,7 +136,7 @@ class ProfileForm(FlaskForm):
         validators=[Optional(), Regexp(r"^\+?[0-9 .()-]{6,20}$",
                                        message=_l("Numéro de téléphone invalide."))],
     )
-    locale = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    locale = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     submit = SubmitField(_l("Enregistrer"))
 
 
@@ -155,12 +157,12 @@ class ConfirmForm(FlaskForm):
 class DemoActionForm(FlaskForm):
     host = StringField(_l("Équipement (nom technique)"),
                        validators=[_required(), _length(128), PlainText()])
-    action = SelectField(_l("Action"), choices=[("fail", _l("Simuler une panne")),
-                                                 ("repair", _l("Réparer"))])
+    action = SelectField(_l("Action"), choices=[SelectChoice("fail", _l("Simuler une panne")),
+                                                 SelectChoice("repair", _l("Réparer"))])
     submit = SubmitField(_l("Appliquer"))
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    lang = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
     submit = SubmitField(_l("Changer"))

@@ -21,8 +21,8 @@ from webapp.sources.demo import DemoSource
 logger = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo-vigie-2026"
-ADMIN_EMAIL = "admin@demo.vigie.test"
-SUPPORT_EMAIL = "support@demo.vigie.test"
+ADMIN_EMAIL = "admin@demo.example.org"
+SUPPORT_EMAIL = "support@demo.example.org"
 
 
 def _source() -> DemoSource:
@@ -62,9 +62,9 @@ def demo_accounts() -> list[tuple[str, str, str]]:
     rows = [(ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
             (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat")]
     for member in source.members[:6]:
-        rows.append((f"elu@{member.slug}.demo.vigie.test", DEMO_PASSWORD,
+        rows.append((f"elu@{member.slug}.demo.example.org", DEMO_PASSWORD,
                      f"lecteur, {member.name}"))
-        rows.append((f"admin@{member.slug}.demo.vigie.test", DEMO_PASSWORD,
+        rows.append((f"admin@{member.slug}.demo.example.org", DEMO_PASSWORD,
                      f"administrateur, {member.name}"))
     return rows
 

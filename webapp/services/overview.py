@@ -35,9 +35,8 @@ class MemberRow:
     usage: billing.Usage
 
 
-def stale_after_s() -> float:
-    config = current_app.config
-    return float(config["POLL_INTERVAL"]) * int(config["STALE_AFTER_POLLS"])
+def host_stale_after_s() -> float:
+    return float(current_app.config["HOST_STALE_AFTER"])
 
 
 def freshness() -> Freshness:
@@ -56,7 +55,7 @@ def status_of(member: Member) -> MemberStatus | None:
     snapshot = get_monitor().current()
     if snapshot is None:
         return None
-    return member_status(member, snapshot, stale_after_s=stale_after_s())
+    return member_status(member, snapshot, stale_after_s=host_stale_after_s())
 
 
 def member_rows(members: list[Member]) -> list[MemberRow]:
@@ -82,10 +81,7 @@ def member_page(member: Member) -> dict:
     context = {"freshness": freshness(), "status": status,
                "usage": billing.usage(member, status.probes_used if status else None)}
     if status is not None:
-        nodes = sorted(
-            (n for n in status.member_map.nodes if n.id != status.member_map.root),
-            key=lambda n: (n.depth, n.site or "", n.label),
-        )
+        nodes = [n for n in status.member_map.nodes if n.id != status.member_map.root]
         context.update(
             headline=wording.headline(status.summary),
             sentences=wording.sentences(status.summary),

@@ -1,0 +1,165 @@
+"""Shared fixtures: one app per test on every configured database backend.
+
+``VIGIE_TEST_DATABASES`` lists the backends (``sqlite`` and/or PostgreSQL URLs,
+comma separated); ``make test`` passes both. A listed PostgreSQL that does not
+answer is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import inspect
+from sqlalchemy import text
+
+from tests import factories
+from webapp import create_app
+from webapp.config import TestConfig
+from webapp.extensions import db as _db
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = [b.strip() for b in os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")
+            if b.strip()]
+
+
+def _backend_id(url: str) -> str:
+    return "sqlite" if url == "sqlite" else "postgresql"
+
+
+@pytest.fixture(scope="session", params=BACKENDS, ids=[_backend_id(b) for b in BACKENDS])
+def database_url(request, tmp_path_factory) -> str:
+    """A migrated, empty database per backend (created once per session)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "vigie-test.db"
+        url = f"sqlite:///{path}"
+    else:
+        url = request.param
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        finally:
+            engine.dispose()
+    app = create_app({**_base_config(url, tmp_path_factory.mktemp("inst"))})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(ROOT / "migrations"))
+        _db.engine.dispose()
+    return url
+
+
+def _base_config(url: str, tmp: Path) -> dict:
+    config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+    config.update(
+        DATABASE_URL=url,
+        DEMO_STATE_FILE=str(tmp / "demo-state.json"),
+        DEMO_INCIDENTS=False,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    return config
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(_base_config(database_url, tmp_path))
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _truncate()
+        _db.engine.dispose()
+
+
+def _truncate() -> None:
+    tables = [t for t in inspect(_db.engine).get_table_names() if t != "alembic_version"]
+    with _db.engine.begin() as connection:
+        if _db.engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def source(app):
+    from webapp.services.monitoring import get_monitor
+
+    return get_monitor(app).source
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(client, url: str) -> str:
+    """Read a CSRF token from a page, as a browser would."""
+    page = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+@pytest.fixture
+def csrf(client):
+    return lambda url="/connexion": csrf_from(client, url)
+
+
+@pytest.fixture
+def login(client):
+    """Log ``user`` in through the real form."""
+
+    def do(user, password: str = factories.PASSWORD):
+        token = csrf_from(client, "/connexion")
+        response = client.post("/connexion", data={"email": user.email, "password": password,
+                                                   "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return do
+
+
+@pytest.fixture
+def login_as(app, login):
+    """Create a user with ``role`` (viewer, member_admin, support, admin) and log in."""
+
+    def do(role: str = "viewer", member=None):
+        user = factories.make_user(role=role, member=member)
+        return login(user)
+
+    return do
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app served on a free loopback port, for Chromium."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

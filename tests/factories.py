@@ -1,0 +1,54 @@
+"""Factories with sensible defaults; override anything with keyword arguments."""
+
+from __future__ import annotations
+
+import itertools
+
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.models import User
+from webapp.services import accounts
+from webapp.services import members as member_service
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+_hash_cache: dict[str, str] = {}
+
+
+def make_member(**overrides) -> Member:
+    n = next(_counter)
+    values = {
+        "name": f"Commune test {n}",
+        "slug": f"commune-test-{n}",
+        "kind": "commune",
+        "host_groups": [f"Tests/commune-{n}"],
+    }
+    values.update(overrides)
+    return member_service.create_member(**values)
+
+
+def demo_member(slug: str = "sarralbe") -> Member:
+    """A member bound to a host group of the demo estate."""
+    return make_member(name=f"Démo {slug}", slug=slug, host_groups=[f"Membres/{slug}"])
+
+
+def make_user(role: str = "viewer", member: Member | None = None, **overrides) -> User:
+    """``role``: viewer or member_admin (of ``member``, created if needed), support or admin."""
+    n = next(_counter)
+    staff = role if role in ("support", "admin") else None
+    if staff is None and member is None:
+        member = make_member()
+    password = overrides.pop("password", PASSWORD)
+    user = accounts.create_user(
+        overrides.pop("email", f"user{n}@example.org"),
+        overrides.pop("name", f"Utilisateur {n}"),
+        member=member if staff is None else None,
+        role=role if staff is None else "viewer",
+        staff_role=staff,
+        **overrides,
+    )
+    if password not in _hash_cache:
+        _hash_cache[password] = accounts.hash_password(password)
+    user.password_hash = _hash_cache[password]
+    db.session.commit()
+    return user
