@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 from sqlalchemy import text
@@ -70,6 +71,13 @@ def _base_config(url: str, tmp: Path) -> dict:
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(_base_config(database_url, tmp_path))
+
+    @app.teardown_request
+    def _forget_request_user(_exc):
+        # Requests reuse the test's app context, hence its ``g``: drop the user
+        # Flask-Login cached there, as a real request would.
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         _db.session.remove()

@@ -59,9 +59,9 @@ def _load_user(user_id: str):
 
 
 def _load_user_from_request(request: Request):
-    """Authenticate ``Authorization: Bearer <token>`` on the JSON API."""
+    """Authenticate ``Authorization: Bearer <token>`` on the JSON API (and only there)."""
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
         return None
     from webapp.services import tokens
 

@@ -1,0 +1,142 @@
+"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright's sync API.
+
+One browser for the whole session; each test gets a fresh context (cookies,
+storage) at one of two viewports: ``phone`` (390×844, touch) and ``wall``
+(1920×1080). Console errors, uncaught exceptions and Content-Security-Policy
+violations are collected on every page and must stay empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import sync_playwright
+
+from tests.browser.helpers import AXE_JS
+from tests.browser.helpers import AXE_URL
+from tests.browser.helpers import VIEWPORTS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Registered before any page script runs; reports through an exposed function.
+_CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__vigieCspViolation(
+    `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`
+    + (e.lineNumber ? `:${e.lineNumber}` : '') + (e.sample ? ` (${e.sample})` : ''));
+}, true);
+"""
+
+
+def _no_running_loop() -> None:
+    """The sync API starts its own loop: it cannot run inside a running asyncio loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail("Playwright's sync API cannot run inside a running asyncio event loop")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    _no_running_loop()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request) -> str:
+    """``phone`` or ``wall``."""
+    return request.param
+
+
+class PageProblems(list):
+    """Console errors, page exceptions, CSP violations and unexpected HTTP errors of a test.
+
+    A document answered with an error status is a problem unless the test said it
+    expects that status (``problems.expected_statuses.add(404)``); Chromium's own
+    console line for such a document is then not reported twice.
+    """
+
+    _FAILED_LOAD = "Failed to load resource: the server responded with a status of"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected_statuses: set[int] = set()
+        self._error_documents: set[str] = set()
+
+    def on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = msg.location.get("url", "")
+        if msg.text.startswith(self._FAILED_LOAD) and url in self._error_documents:
+            return
+        self.append(f"console error: {msg.text} ({url})")
+
+    def on_response(self, response) -> None:
+        if response.status < 400 or response.request.resource_type != "document":
+            return
+        self._error_documents.add(response.url)
+        if response.status not in self.expected_statuses:
+            self.append(f"HTTP {response.status} on {response.request.method} {response.url}")
+
+    def check(self) -> None:
+        assert not self, "problems seen in the browser:\n" + "\n".join(self)
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.vigie_call_passed = report.passed
+    return report
+
+
+@pytest.fixture
+def page(request, browser, viewport, live_server, problems) -> Iterator[Page]:
+    """A page in a fresh context, relative URLs resolved against the live server."""
+    context = browser.new_context(base_url=live_server, locale="fr-FR",
+                                  timezone_id="Europe/Paris", **VIEWPORTS[viewport])
+    context.set_default_timeout(10_000)
+    context.route(f"**{AXE_URL}", lambda route: route.fulfill(
+        path=str(AXE_JS), content_type="text/javascript; charset=utf-8"))
+    context.expose_function("__vigieCspViolation",
+                            lambda text: problems.append(f"CSP violation: {text}"))
+    context.add_init_script(_CSP_LISTENER)
+    page = context.new_page()
+    page.on("response", problems.on_response)
+    page.on("console", problems.on_console)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    try:
+        yield page
+        page.evaluate("() => 0")  # let pending console/CSP events reach Python
+    finally:
+        context.close()
+    if getattr(request.node, "vigie_call_passed", False):
+        problems.check()  # whatever a test forgot to check, or arrived late

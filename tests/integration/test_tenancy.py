@@ -1,0 +1,114 @@
+"""Tenant isolation, proved on every route of the URL map (not a hand-picked list)."""
+
+import re
+
+import pytest
+
+from tests.conftest import csrf_from
+from tests.factories import demo_member
+from tests.factories import make_user
+from webapp.services import tokens
+
+PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def member_routes(app):
+    """Every rule that takes a member slug, with each of its methods."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "slug" not in rule.arguments:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule, method))
+    return routes
+
+
+def build_path(rule, slug: str) -> str:
+    def fill(match):
+        converter, name = match.groups()
+        if name == "slug":
+            return slug
+        return "1" if converter in ("int", "float") else "x"
+
+    return PLACEHOLDER.sub(fill, rule.rule)
+
+
+def test_the_url_map_has_member_routes(app):
+    # Guards the enumeration itself: new member routes are picked up automatically.
+    assert len(member_routes(app)) >= 4
+
+
+def test_user_of_a_never_reaches_b_on_any_route(app, client, login):
+    member_a = demo_member("sarralbe")
+    member_b = demo_member("bitche")
+    user = make_user("member_admin", member=member_a)
+    login(user)
+    token = csrf_from(client, "/profil/")
+    checked = 0
+    for rule, method in member_routes(app):
+        response = client.open(build_path(rule, member_b.slug), method=method,
+                               data={"csrf_token": token})
+        assert response.status_code == 404, (rule.rule, method, response.status_code)
+        body = response.get_data(as_text=True)
+        assert member_b.name not in body
+        own = client.open(build_path(rule, member_a.slug), method=method)
+        assert own.status_code != 404, (rule.rule, method)
+        checked += 1
+    assert checked == len(member_routes(app))
+
+
+def test_token_of_a_never_reaches_b(app, client):
+    member_a = demo_member("sarralbe")
+    member_b = demo_member("bitche")
+    user = make_user("viewer", member=member_a)
+    clear, _token = tokens.create(user, "script")
+    headers = {"Authorization": f"Bearer {clear}"}
+    api_routes = [rule for rule, method in member_routes(app)
+                  if method == "GET" and rule.rule.startswith("/api/")]
+    assert api_routes
+    for rule in api_routes:
+        response = client.get(build_path(rule, member_b.slug), headers=headers)
+        assert response.status_code == 404, rule.rule
+        assert client.get(build_path(rule, member_a.slug), headers=headers).status_code == 200
+    page = client.get(f"/membres/{member_a.slug}/", headers=headers)
+    assert page.status_code == 302, "tokens open the JSON API only, not the pages"
+    listed = client.get("/api/v1/members", headers=headers).json["members"]
+    assert [m["slug"] for m in listed] == ["sarralbe"]
+
+
+@pytest.mark.parametrize("role", ["support", "admin"])
+def test_staff_see_every_member(app, client, login, role):
+    demo_member("sarralbe")
+    demo_member("bitche")
+    login(make_user(role))
+    listed = client.get("/api/v1/members").json["members"]
+    assert {m["slug"] for m in listed} == {"sarralbe", "bitche"}
+    assert client.get("/membres/bitche/").status_code == 200
+
+
+def test_anonymous_is_sent_to_login_everywhere(app, client):
+    demo_member("sarralbe")
+    for rule, method in member_routes(app):
+        response = client.open(build_path(rule, "sarralbe"), method=method)
+        if rule.rule.startswith("/api/"):
+            assert response.status_code == 401
+            assert response.json["error"]["code"] == "authentication_required"
+        elif method == "GET":
+            assert response.status_code == 302
+            assert "/connexion" in response.headers["Location"]
+        else:
+            assert response.status_code in (302, 400)
+
+
+def test_viewer_cannot_manage_users(app, client, login):
+    member = demo_member("sarralbe")
+    login(make_user("viewer", member=member))
+    assert client.get("/membres/sarralbe/utilisateurs").status_code == 403
+
+
+def test_member_users_cannot_open_admin_pages(app, client, login):
+    member = demo_member("sarralbe")
+    login(make_user("member_admin", member=member))
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/admin") and "GET" in rule.methods:
+            assert client.get(rule.rule).status_code == 403, rule.rule

@@ -1,0 +1,126 @@
+"""DemoSource: deterministic, realistic, scalable, drivable from another process."""
+
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+
+from webapp.sources.base import Availability
+from webapp.sources.base import Severity
+from webapp.sources.base import SourceUnavailable
+from webapp.sources.base import UnknownHost
+from webapp.sources.demo import DemoSource
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_estate_has_six_members_of_every_kind():
+    source = DemoSource(incidents=False)
+    kinds = {member.kind for member in source.members}
+    assert len(source.members) >= 6
+    assert kinds == {"commune", "epci", "school", "public_body"}
+    roles = {host.tag("role") for host in source.hosts()}
+    assert {"access", "router", "switch", "ap", "server", "nas", "camera", "link"} <= roles
+
+
+def test_same_seed_same_estate_and_other_seed_differs():
+    a, b = DemoSource(seed=1), DemoSource(seed=1)
+    assert [h.host for h in a.hosts()] == [h.host for h in b.hosts()]
+    assert a.probe_counts() == b.probe_counts()
+    assert DemoSource(seed=2).probe_counts() != a.probe_counts()
+
+
+def test_every_parent_tag_names_a_host_of_the_same_member():
+    source = DemoSource()
+    by_name = {host.host: host for host in source.hosts()}
+    for host in by_name.values():
+        parent = host.tag("parent")
+        if parent:
+            assert by_name[parent].groups == host.groups
+
+
+def test_scales_to_300_members_and_50000_items():
+    source = DemoSource(members=300, items=50_000)
+    assert len(source.host_groups()) == 300
+    assert sum(source.probe_counts().values()) == 50_000
+
+
+def test_natural_incidents_appear_last_and_resolve():
+    clock = Clock()
+    source = DemoSource(clock=clock)
+    seen: dict[str, list[datetime]] = {}
+    samples = range(0, 24 * 60, 5)
+    for minute in samples:
+        clock.now = T0 + timedelta(minutes=minute)
+        for problem in source.problems():
+            seen.setdefault(problem.eventid, []).append(clock.now)
+    assert len(seen) > 5, "a day of the demo estate shows several incidents"
+    assert any(len(times) > 1 for times in seen.values()), "incidents last several polls"
+    longest = max(times[-1] - times[0] for times in seen.values())
+    assert longest < timedelta(hours=1), "every incident resolves"
+    clock.now = T0 + timedelta(days=2)
+    assert {p.eventid for p in source.problems()}.isdisjoint(seen), "old incidents are over"
+
+
+def test_incidents_are_deterministic_for_a_given_time():
+    a, b = DemoSource(clock=Clock()), DemoSource(clock=Clock())
+    assert a.problems() == b.problems()
+
+
+def test_fail_and_repair_through_the_shared_state_file(tmp_path):
+    state = tmp_path / "demo.json"
+    web = DemoSource(state_file=state, incidents=False)
+    cli = DemoSource(state_file=state, incidents=False)
+    cli.fail("sarralbe-routeur")
+    problems = web.problems(["Membres/sarralbe"])
+    assert [p.name for p in problems] == ["Routeur mairie ne répond plus (ICMP)"]
+    assert problems[0].severity == Severity.HIGH
+    behind = [h for h in web.hosts(["Membres/sarralbe"]) if h.available == Availability.UNAVAILABLE]
+    assert len(behind) > 10, "everything behind the router stops answering"
+    assert cli.repair("sarralbe-routeur") is True
+    assert web.problems() == []
+    assert cli.repair("sarralbe-routeur") is False
+
+
+def test_unknown_host_is_refused(tmp_path):
+    source = DemoSource(state_file=tmp_path / "s.json")
+    with pytest.raises(UnknownHost):
+        source.fail("no-such-host")
+
+
+def test_outage_makes_every_call_fail(tmp_path):
+    source = DemoSource(state_file=tmp_path / "s.json")
+    source.set_outage(True)
+    with pytest.raises(SourceUnavailable):
+        source.hosts()
+    source.set_outage(False)
+    assert source.hosts()
+
+
+def test_changes_report_opened_and_closed_problems(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    first = source.changes(None)
+    assert first.full and first.opened == ()
+    clock.now += timedelta(seconds=5)
+    source.fail("bitche-box")
+    clock.now += timedelta(seconds=5)
+    delta = source.changes(first.cursor)
+    assert [p.hostid for p in delta.opened] == [source.host_by_name("bitche-box").hostid]
+    assert delta.closed == ()
+
+
+def test_nas_reports_free_disk():
+    source = DemoSource(incidents=False)
+    nas = next(h for h in source.hosts() if h.tag("role") == "nas")
+    keys = {m.key for m in source.last_values([nas.hostid])}
+    assert {"icmppingsec", "system.uptime", "vfs.fs.size[/,pfree]"} <= keys
