@@ -9,6 +9,8 @@ violations are collected on every page and must stay empty.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -63,6 +65,44 @@ def browser() -> Iterator[Browser]:
             browser.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """As the shared fixture, but stopping in milliseconds (a short poll interval).
+
+    Every browser test starts its own server; the default half-second poll would
+    add half a second to each of them.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def shoot(request, viewport):
+    """``shoot(page, name)`` saves ``screenshots/<name>-<viewport>.png``.
+
+    Only on the first database backend: the pages are the same on the others.
+    """
+    from tests.browser.helpers import screenshot
+
+    first = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
+    backend = request.node.callspec.params.get("database_url")
+
+    def do(page: Page, name: str) -> None:
+        if backend in (None, first):
+            screenshot(page, f"{name}-{viewport}")
+
+    return do
 
 
 @pytest.fixture(params=list(VIEWPORTS))

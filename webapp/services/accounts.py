@@ -130,10 +130,11 @@ def make_password_token(user: User) -> str:
 
 
 def password_link(user: User) -> str:
-    from flask import url_for
-
     base = current_app.config["BASE_URL"].rstrip("/")
-    return base + url_for("auth.set_password", token=make_password_token(user))
+    path = current_app.url_map.bind("vigie").build(
+        "auth.set_password", {"token": make_password_token(user)}
+    )
+    return base + path
 
 
 def user_for_token(token: str, max_age: int | None = None) -> User:

@@ -1,0 +1,176 @@
+"""Every HTML page, as the role that sees it: axe-core, no horizontal overflow, screenshots.
+
+The pages come from ``app.url_map`` (GET routes; files, JSON and htmx fragments
+aside) so that a new page cannot escape the check: ``test_every_page_route_is_checked``
+fails until it is given a role below. French error pages and forms re-rendered
+with their errors are checked too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import url_for
+
+from tests import factories
+from tests.browser.helpers import assert_accessible
+from tests.browser.helpers import assert_no_horizontal_overflow
+from tests.browser.helpers import log_in
+from webapp.services import accounts
+from webapp.services import demo
+
+pytestmark = pytest.mark.browser
+
+ANONYMOUS = "anonymous"
+ROLES = [ANONYMOUS, "viewer", "member_admin", "admin"]
+SLUG = "sarralbe"
+DEMO_SLUGS = ["sarralbe", "bitche", "cc-saulnois", "ecole-jean-moulin", "college-la-salle",
+              "sde-rohrbach"]
+
+# Every GET route rendering a full page -> the role that visits it.
+PAGE_ROLES = {
+    "auth.login": ANONYMOUS,
+    "auth.forgot_password": ANONYMOUS,
+    "auth.set_password": ANONYMOUS,
+    "members.index": "admin",  # a member's viewer is redirected to members.detail
+    "members.detail": "viewer",
+    "members.users": "member_admin",
+    "admin.index": "admin",
+    "admin.new_member": "admin",
+    "profile.index": "viewer",
+}
+# Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
+# their markup is checked inside the page that includes them.
+FRAGMENTS = {"members.status_fragment": "members.detail"}
+
+
+def page_routes(app) -> dict[str, str]:
+    """endpoint -> rule of every GET route that answers HTML (no files, no JSON)."""
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        if rule.rule.startswith("/api/") or rule.rule == "/healthz":
+            continue  # JSON
+        if rule.endpoint in FRAGMENTS:
+            continue
+        routes[rule.endpoint] = rule
+    return routes
+
+
+def test_every_page_route_is_checked(app):
+    routes = page_routes(app)
+    assert set(routes) == set(PAGE_ROLES), (
+        "give each new page route the role that visits it in PAGE_ROLES (or FRAGMENTS)")
+    assert set(FRAGMENTS.values()) <= set(routes)
+
+
+@dataclass
+class Visit:
+    """One page state to check: ``go`` brings the page there and returns the HTTP status."""
+
+    name: str
+    go: Callable[[], int]
+    status: int = 200
+
+
+def _goto(page, path: str) -> Callable[[], int]:
+    return lambda: page.goto(path).status
+
+
+def _submit_empty(page, path: str, button: str) -> Callable[[], int]:
+    """Open a form and send it empty: it comes back with its errors."""
+
+    def go() -> int:
+        page.goto(path)
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.get_by_role("main").get_by_role("button", name=button).click()
+        page.wait_for_load_state()
+        return posted.value.status
+
+    return go
+
+
+def _user_for(role: str, member):
+    if role == ANONYMOUS:
+        return None
+    if role == "admin":
+        for slug in DEMO_SLUGS[1:]:
+            factories.demo_member(slug)
+    return factories.make_user(role, member if role in ("viewer", "member_admin") else None)
+
+
+def _visits(app, page, role: str, member) -> list[Visit]:
+    invited = factories.make_user("viewer", member)
+    values = {"slug": member.slug, "token": accounts.make_password_token(invited)}
+    visits = []
+    for endpoint, rule in sorted(page_routes(app).items()):
+        if PAGE_ROLES[endpoint] != role:
+            continue
+        with app.test_request_context():
+            path = url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+        visits.append(Visit(endpoint.replace(".", "-"), _goto(page, path)))
+    if role == ANONYMOUS:
+        visits += [
+            Visit("error-404", _goto(page, "/page-qui-n-existe-pas"), 404),
+            Visit("auth-link-invalid", _goto(page, "/mot-de-passe/definir/lien-faux"), 400),
+            Visit("auth-login-errors", _submit_empty(page, "/connexion", "Se connecter"), 400),
+            Visit("auth-forgot-errors",
+                  _submit_empty(page, "/mot-de-passe/oubli", "Recevoir un lien"), 400),
+        ]
+    elif role == "viewer":
+        visits += [
+            Visit("error-403", _goto(page, "/admin/"), 403),
+            Visit("profile-token-errors", _submit_empty(page, "/profil/", "Créer un jeton"), 400),
+        ]
+    elif role == "member_admin":
+        visits.append(Visit("members-users-errors",
+                            _submit_empty(page, f"/membres/{member.slug}/utilisateurs",
+                                          "Inviter"), 400))
+    elif role == "admin":
+        visits.append(Visit("admin-new_member-errors",
+                            _submit_empty(page, "/admin/membres/nouveau", "Créer le membre"),
+                            400))
+    return visits
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages_pass_axe_and_fit_the_viewport(app, page, problems, viewport, shoot, role):
+    member = factories.demo_member(SLUG)
+    user = _user_for(role, member)
+    visits = _visits(app, page, role, member)
+    assert visits
+    if user is not None:
+        log_in(page, user.email)
+
+    failures = []
+    for visit in visits:
+        problems.expected_statuses = {visit.status} if visit.status >= 400 else set()
+        status = visit.go()
+        label = f"{visit.name} ({role}, {viewport})"
+        try:
+            assert status == visit.status, f"{label}: HTTP {status}, expected {visit.status}"
+            assert_accessible(page, label)
+            assert_no_horizontal_overflow(page, label)
+        except AssertionError as exc:
+            failures.append(str(exc))
+        shoot(page, visit.name)
+    assert not failures, "\n\n".join(failures)
+    problems.check()
+
+
+def test_member_home_with_a_failure_passes_axe(page, problems, viewport, shoot):
+    """Badges and summary in their problem colours (contrast), with dependants unreachable."""
+    member = factories.demo_member(SLUG)
+    user = factories.make_user("viewer", member)
+    demo.fail(f"{SLUG}-sw-1-1")
+    log_in(page, user.email)
+    assert page.get_by_role("heading", level=2, name="Tout fonctionne normalement").count() == 0
+    assert page.locator(".summary--problem").count() == 1
+    assert page.locator(".badge--unreachable").count() > 0
+    assert_accessible(page, f"members-detail with a failure ({viewport})")
+    assert_no_horizontal_overflow(page, f"members-detail with a failure ({viewport})")
+    shoot(page, "members-detail-failure")
+    problems.check()
