@@ -38,6 +38,8 @@ LANGS=(en)
 
 extract() {
     mkdir -p "$DOMAIN_DIR"
+    local tmp
+    tmp="$(mktemp "$DOMAIN_DIR/.messages.pot.XXXXXX")"
     # --no-location and --sort-output keep diffs small when code moves around.
     # _, gettext and ngettext are default keywords; add the lazy variants.
     "$PYBABEL" -q extract \
@@ -49,10 +51,18 @@ extract() {
         --project=Vigie \
         --copyright-holder=Vigie \
         --ignore-dirs='.* ._ node_modules static instance migrations' \
-        --output-file="$POT" \
         --no-wrap \
+        --output-file="$tmp" \
         .
-    echo "Extracted $(grep -c '^msgid ' "$POT") entries (incl. header) to $POT"
+    # Keep the old file when only the creation date changed: no churn.
+    if [[ -f "$POT" ]] && diff -q <(grep -v '^"POT-Creation-Date:' "$POT") \
+        <(grep -v '^"POT-Creation-Date:' "$tmp") >/dev/null; then
+        rm -f "$tmp"
+        echo "$POT is up to date ($(grep -c '^msgid ' "$POT") entries incl. header)"
+    else
+        mv "$tmp" "$POT"
+        echo "Extracted $(grep -c '^msgid ' "$POT") entries (incl. header) to $POT"
+    fi
 }
 
 update() {

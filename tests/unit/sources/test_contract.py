@@ -1,0 +1,129 @@
+"""The MonitoringSource contract, one module for every implementation.
+
+The demo source always runs it. A real Zabbix joins when ``VIGIE_TEST_ZABBIX_URL``
+and ``VIGIE_TEST_ZABBIX_TOKEN`` are set (``make test`` sets them once the
+project's Zabbix is up), so both are held to exactly the same expectations.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from webapp.sources.base import ChangeSet
+from webapp.sources.base import Dependency
+from webapp.sources.base import Host
+from webapp.sources.base import HostGroup
+from webapp.sources.base import Metric
+from webapp.sources.base import MonitoringSource
+from webapp.sources.base import Problem
+from webapp.sources.base import Severity
+from webapp.sources.base import SourceUnavailable
+from webapp.sources.demo import DemoSource
+
+
+def _demo(tmp_path):
+    return DemoSource(state_file=tmp_path / "state.json")
+
+
+def _zabbix(tmp_path):
+    from webapp.sources.zabbix import ZabbixSource
+
+    return ZabbixSource(os.environ["VIGIE_TEST_ZABBIX_URL"],
+                        token=os.environ["VIGIE_TEST_ZABBIX_TOKEN"], timeout=10)
+
+
+FACTORIES = {"demo": _demo}
+if os.environ.get("VIGIE_TEST_ZABBIX_URL"):
+    FACTORIES["zabbix"] = _zabbix
+
+
+@pytest.fixture(params=list(FACTORIES))
+def source(request, tmp_path) -> MonitoringSource:
+    return FACTORIES[request.param](tmp_path)
+
+
+@pytest.fixture
+def groups(source) -> list[str]:
+    names = [group.name for group in source.host_groups() if source.hosts([group.name])]
+    assert names, "the estate has member groups with hosts"
+    return names
+
+
+def test_is_a_monitoring_source(source):
+    assert isinstance(source, MonitoringSource)
+    assert source.name in ("demo", "zabbix")
+    assert source.version().startswith("6.0")
+
+
+def test_host_groups(source):
+    found = source.host_groups()
+    assert found and all(isinstance(g, HostGroup) for g in found)
+    assert len({g.name for g in found}) == len(found)
+
+
+def test_hosts_belong_to_the_requested_groups(source, groups):
+    everything = source.hosts()
+    assert all(isinstance(h, Host) for h in everything)
+    assert len({h.hostid for h in everything}) == len(everything)
+    one = source.hosts(groups[:1])
+    assert one and all(groups[0] in h.groups for h in one)
+    assert {h.hostid for h in one} <= {h.hostid for h in everything}
+    assert source.hosts(["No such group"]) == []
+    for host in one:
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in host.tags)
+        assert host.last_data_at is None or host.last_data_at.tzinfo is not None
+
+
+def test_problems_are_typed_and_on_known_hosts(source, groups):
+    ids = {h.hostid for h in source.hosts()}
+    for problem in source.problems():
+        assert isinstance(problem, Problem) and problem.hostid in ids
+        assert isinstance(problem.severity, Severity)
+        assert isinstance(problem.since, datetime) and problem.since.tzinfo is not None
+    assert source.problems(["No such group"]) == []
+
+
+def test_dependencies_link_known_hosts(source):
+    ids = {h.hostid for h in source.hosts()}
+    for dependency in source.dependencies():
+        assert isinstance(dependency, Dependency)
+        assert dependency.hostid in ids and dependency.depends_on in ids
+        assert dependency.hostid != dependency.depends_on
+
+
+def test_probe_counts_add_up(source, groups):
+    every = source.probe_counts()
+    some = source.probe_counts(groups)
+    assert set(groups) <= set(some)
+    assert all(isinstance(n, int) and n >= 0 for n in some.values())
+    assert sum(some[g] for g in groups) == sum(every.get(g, 0) for g in groups)
+    assert sum(some.values()) > 0
+
+
+def test_last_values_are_for_the_asked_hosts(source, groups):
+    hostids = [h.hostid for h in source.hosts(groups[:1])]
+    metrics = source.last_values(hostids)
+    assert all(isinstance(m, Metric) and m.hostid in hostids for m in metrics)
+
+
+def test_changes_start_full_then_go_incremental(source):
+    first = source.changes(None)
+    assert isinstance(first, ChangeSet) and first.full and isinstance(first.cursor, str)
+    assert {p.eventid for p in first.opened} == {p.eventid for p in source.problems()}
+    second = source.changes(first.cursor)
+    assert isinstance(second, ChangeSet) and not second.full
+
+
+def test_unreachable_source_raises(source, tmp_path):
+    if source.name == "demo":
+        source.set_outage(True)
+        broken = source
+    else:
+        from webapp.sources.zabbix import ZabbixSource
+
+        broken = ZabbixSource("http://127.0.0.1:9/api_jsonrpc.php", token="x", timeout=2)
+    with pytest.raises(SourceUnavailable):
+        broken.hosts()
