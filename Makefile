@@ -42,7 +42,7 @@ run: venv vendor translations demo-data
 	@echo "  Comptes de démonstration :"
 	@$(BIN)/flask vigie demo accounts
 	@echo
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask vigie serve --host $(HOST) --port $(PORT)
 
 ## System services the tests need (apt; idempotent)
 system-deps:

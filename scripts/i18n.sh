@@ -38,8 +38,9 @@ LANGS=(en)
 
 extract() {
     mkdir -p "$DOMAIN_DIR"
-    local tmp
-    tmp="$(mktemp "$DOMAIN_DIR/.messages.pot.XXXXXX")"
+    POT_TMP="$(mktemp "$DOMAIN_DIR/.messages.pot.XXXXXX")"
+    trap 'rm -f "${POT_TMP:-}"' EXIT
+    local tmp="$POT_TMP"
     # --no-location and --sort-output keep diffs small when code moves around.
     # _, gettext and ngettext are default keywords; add the lazy variants.
     "$PYBABEL" -q extract \
@@ -70,8 +71,8 @@ update() {
     local lang
     for lang in "${LANGS[@]}"; do
         if [[ ! -f "$DOMAIN_DIR/$lang/LC_MESSAGES/messages.po" ]]; then
-            "$PYBABEL" init --input-file="$POT" --output-dir="$DOMAIN_DIR" \
-                --locale="$lang"
+            "$PYBABEL" -q init --input-file="$POT" --output-dir="$DOMAIN_DIR" \
+                --locale="$lang" --no-wrap
         fi
     done
     # No fuzzy matching: a guessed translation is worse than a visible gap,
@@ -179,7 +180,7 @@ case "$cmd" in
     init)
         [[ -n "${2:-}" ]] || { echo "usage: $0 init LANG" >&2; exit 2; }
         extract
-        "$PYBABEL" init --input-file="$POT" --output-dir="$DOMAIN_DIR" --locale="$2" --no-wrap
+        "$PYBABEL" -q init --input-file="$POT" --output-dir="$DOMAIN_DIR" --locale="$2" --no-wrap
         echo "Add '$2' to LANGS in $0 and to LANGUAGES in webapp/config.py"
         ;;
     *)

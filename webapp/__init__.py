@@ -67,6 +67,7 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _register_extensions(app: Flask) -> None:
+    from webapp import realtime
     from webapp import security
     from webapp.extensions import babel
     from webapp.extensions import csrf
@@ -89,6 +90,7 @@ def _register_extensions(app: Flask) -> None:
     htmx.init_app(app)
     security.init_app(app)
     monitoring.init_app(app)
+    realtime.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

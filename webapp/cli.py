@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -194,3 +195,43 @@ def check_source() -> None:
     except SourceError as exc:
         _fail(f"Source {monitor.source.name} injoignable : {exc}")
     click.echo(f"Source {monitor.source.name} : version {version}, {len(groups)} groupes d'hôtes.")
+
+
+@vigie.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Démarrer le portail (HTTP + websockets) avec le poller intégré."""
+    from flask import current_app
+
+    from webapp.extensions import socketio
+    from webapp.services.poller import Poller
+
+    app = current_app._get_current_object()
+    if app.config["POLLER"] == "embedded":
+        poller = Poller(app)
+        socketio.start_background_task(poller.run)
+    # Flask refuses app.run() under `flask`; this command is meant to serve.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True,
+                 use_reloader=False, log_output=False)
+
+
+@vigie.command("poll")
+@click.option("--once", is_flag=True, help="Un seul cycle, puis afficher ce qu'il a fait.")
+@with_appcontext
+def poll(once: bool) -> None:
+    """Lire la source en boucle et publier les changements (processus séparé)."""
+    from flask import current_app
+
+    from webapp.services.poller import Poller
+
+    app = current_app._get_current_object()
+    poller = Poller(app)
+    if once:
+        stats = poller.cycle()
+        click.echo(f"Cycle : {stats.duration_s * 1000:.1f} ms, {stats.api_calls} appels, "
+                   f"{stats.members} membres, {'source OK' if stats.ok else 'source en erreur'}")
+        sys.exit(0 if stats.ok else 1)
+    poller.run()

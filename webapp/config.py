@@ -30,6 +30,11 @@ class BaseConfig:
     DEMO_ITEMS: int | None = None  # total items when scaling the demo estate
     DEMO_STATE_FILE: str | None = None  # default: instance/demo-state.json
     POLL_INTERVAL = 5.0  # seconds between two reads of the source
+    POLLER = "embedded"  # embedded: a background task of `flask vigie serve`; external: `flask vigie poll`
+    SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0 with several processes
+    SOCKETIO_CHANNEL = "vigie"
+    SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent when installed, else threading
+    SOCKETIO_ALLOWED_ORIGINS: str | None = None  # None: same origin only
     STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
     HOST_STALE_AFTER = 600  # seconds without a value before a host is drawn "unknown"
     # Business rules (syndicate decision; configurable)

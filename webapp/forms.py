@@ -12,6 +12,7 @@ from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import SubmitField
+from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
@@ -166,3 +167,14 @@ class LanguageForm(FlaskForm):
     lang = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
     submit = SubmitField(_l("Changer"))
+
+
+class SupportForm(FlaskForm):
+    subject = StringField(_l("Objet"), validators=[_required(), _length(160), PlainText()])
+    message = TextAreaField(
+        _l("Votre demande"),
+        validators=[_required(), _length(4000), PlainText(multiline=True)],
+        description=_l("Décrivez ce que vous constatez : depuis quand, où, ce qui ne marche pas."),
+    )
+    hostid = HiddenField()
+    submit = SubmitField(_l("Envoyer la demande"))

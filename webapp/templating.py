@@ -41,7 +41,10 @@ def age(seconds: float | None) -> str:
 
 
 def register(app: Flask) -> None:
+    from webapp.services.live import display_state
+
     app.jinja_env.filters.update(
+        display_state=display_state,
         datetime_short=datetime_short,
         age=age,
         kind_label=lambda kind: MEMBER_KIND_LABELS.get(kind, kind),

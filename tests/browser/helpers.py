@@ -37,14 +37,20 @@ _AXE_RUN = """async () => {
 
 _OVERFLOW = """(limit) => {
   const width = document.documentElement.clientWidth;
+  const clipped = (el) => {  // inside a box that scrolls or clips its own overflow
+    for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   const offenders = [];
   for (const el of document.body.querySelectorAll('*')) {
     if (el.closest('.table-wrap, .visually-hidden, .skip-link')) continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
-    if (box.right > width + 1 || box.left < -1) {
+    if ((box.right > width + 1 || box.left < -1) && !clipped(el)) {
       const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-        + (el.className && typeof el.className === 'string'
+        + (typeof el.className === 'string' && el.className.trim()
            ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
       offenders.push(`${name} [${Math.round(box.left)}, ${Math.round(box.right)}]`);
       if (offenders.length >= limit) break;
@@ -98,7 +104,7 @@ def assert_no_horizontal_overflow(page: Page, label: str) -> None:
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.screenshot(path=str(path), full_page=True, animations="disabled", scale="css")
     return path
 
 

@@ -20,6 +20,7 @@ from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import log_in
 from webapp.services import accounts
 from webapp.services import demo
+from webapp.services.monitoring import get_monitor
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +41,18 @@ PAGE_ROLES = {
     "admin.index": "admin",
     "admin.new_member": "admin",
     "profile.index": "viewer",
+    "maps.map": "viewer",
+    "maps.node": "viewer",
+    "support.member_requests": "viewer",
+    "support.new": "viewer",
+    "support.queue": "admin",
 }
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
-FRAGMENTS = {"members.status_fragment": "members.detail"}
+FRAGMENTS = {
+    "members.status_fragment": "members.detail",
+    "members.summary_fragment": "members.detail",
+}
 
 
 def page_routes(app) -> dict[str, str]:
@@ -104,11 +113,15 @@ def _user_for(role: str, member):
 
 def _visits(app, page, role: str, member) -> list[Visit]:
     invited = factories.make_user("viewer", member)
-    values = {"slug": member.slug, "token": accounts.make_password_token(invited)}
+    host = next(h for h in get_monitor(app).source.hosts() if member.group_names[0] in h.groups)
+    values = {"slug": member.slug, "token": accounts.make_password_token(invited),
+              "hostid": host.hostid}
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):
-        if PAGE_ROLES[endpoint] != role:
+        if PAGE_ROLES.get(endpoint) != role:
             continue
+        missing = rule.arguments - set(values)
+        assert not missing, f"no test value for {missing} of {rule.rule}"
         with app.test_request_context():
             path = url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
         visits.append(Visit(endpoint.replace(".", "-"), _goto(page, path)))
@@ -124,6 +137,8 @@ def _visits(app, page, role: str, member) -> list[Visit]:
         visits += [
             Visit("error-403", _goto(page, "/admin/"), 403),
             Visit("profile-token-errors", _submit_empty(page, "/profil/", "Créer un jeton"), 400),
+            Visit("support-new-errors",
+                  _submit_empty(page, f"/membres/{member.slug}/support/nouvelle", "Envoyer"), 400),
         ]
     elif role == "member_admin":
         visits.append(Visit("members-users-errors",
@@ -148,15 +163,21 @@ def test_pages_pass_axe_and_fit_the_viewport(app, page, problems, viewport, shoo
     failures = []
     for visit in visits:
         problems.expected_statuses = {visit.status} if visit.status >= 400 else set()
+        import time
+        t0 = time.perf_counter()
         status = visit.go()
+        t1 = time.perf_counter()
         label = f"{visit.name} ({role}, {viewport})"
         try:
             assert status == visit.status, f"{label}: HTTP {status}, expected {visit.status}"
             assert_accessible(page, label)
+            t2 = time.perf_counter()
             assert_no_horizontal_overflow(page, label)
+            t3 = time.perf_counter()
         except AssertionError as exc:
             failures.append(str(exc))
         shoot(page, visit.name)
+        print(f"TIME {label:50} go {t1-t0:.2f} axe {t2-t1:.2f} ovf {t3-t2:.2f} shot {time.perf_counter()-t3:.2f}")
     assert not failures, "\n\n".join(failures)
     problems.check()
 

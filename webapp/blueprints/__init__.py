@@ -8,8 +8,11 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.health import bp as health_bp
+    from webapp.blueprints.maps import bp as maps_bp
     from webapp.blueprints.members import bp as members_bp
     from webapp.blueprints.profile import bp as profile_bp
+    from webapp.blueprints.support import bp as support_bp
 
-    for blueprint in (auth_bp, members_bp, admin_bp, profile_bp, api_bp, health_bp):
+    for blueprint in (auth_bp, members_bp, maps_bp, support_bp, admin_bp, profile_bp, api_bp,
+                      health_bp):
         app.register_blueprint(blueprint)

@@ -58,7 +58,7 @@ class HealthState(enum.StrEnum):
 # One map read by the status macro: label, CSS modifier, icon glyph (never colour alone).
 STATE_DISPLAY = {
     HealthState.OK: (_l("Fonctionne"), "ok", "✓"),
-    HealthState.WARNING: (_l("Avertissement"), "warning", "!"),
+    HealthState.WARNING: (_l("Alerte"), "warning", "!"),
     HealthState.PROBLEM: (_l("En panne"), "problem", "✕"),
     HealthState.UNREACHABLE: (_l("Injoignable"), "unreachable", "⊘"),
     HealthState.MAINTENANCE: (_l("En maintenance"), "maintenance", "⚙"),
@@ -88,4 +88,15 @@ ROLE_LABELS = {
     "printer": _l("Imprimante"),
     "phone": _l("Téléphone"),
     "other": _l("Équipement"),
+}
+
+
+class SupportStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+SUPPORT_STATUS_LABELS = {
+    SupportStatus.OPEN: _l("Ouverte"),
+    SupportStatus.CLOSED: _l("Clôturée"),
 }

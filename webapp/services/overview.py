@@ -89,3 +89,33 @@ def member_page(member: Member) -> dict:
             labels={n.id: n.label for n in status.member_map.nodes},
         )
     return context
+
+
+def source_state() -> dict:
+    """Freshness of the source, as sent to live clients."""
+    fresh = freshness()
+    return {
+        "source_ok": fresh.error is None,
+        "source_age_s": round(fresh.age_s, 1) if fresh.age_s is not None else None,
+        "last_success": fresh.last_success.isoformat() if fresh.last_success else None,
+        "stale": fresh.stale,
+        "poll_interval": float(current_app.config["POLL_INTERVAL"]),
+        "stale_after_s": float(current_app.config["POLL_INTERVAL"])
+        * int(current_app.config["STALE_AFTER_POLLS"]),
+    }
+
+
+def live_state(member: Member, client_version: str | None) -> dict:
+    """The member's current live state; node details only if the client is behind."""
+    from webapp.services import live
+
+    status = status_of(member)
+    state = source_state()
+    if status is None:
+        return {**state, "version": None, "full": False, "nodes": []}
+    views = live.node_views(status)
+    version = live.version_of(views)
+    if client_version == version:
+        return {**state, "version": version, "full": False, "nodes": []}
+    payload = live.member_payload(member.slug, status, views, list(views.values()), full=True)
+    return {**state, **payload}

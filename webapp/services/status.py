@@ -11,6 +11,7 @@ from datetime import datetime
 import topology
 from topology.model import DependencyInfo
 from topology.model import HostInfo
+from topology.model import Layout
 from topology.model import MemberMap
 from topology.model import ProblemInfo
 from topology.model import Summary
@@ -27,6 +28,8 @@ class MemberStatus:
     summary: Summary
     probes_used: int
     generated_at: datetime
+    wide: Layout | None = None
+    narrow: Layout | None = None
 
     @property
     def overall(self) -> str:
@@ -51,6 +54,11 @@ def host_info(host: Host, now: datetime, maintenance_ids: frozenset[str]) -> Hos
         last_data_age_s=age,
     )
 
+
+# Box sizes of the two drawings: wide (tablet, desktop, wall) and narrow (phones, 360 px).
+WIDE_LAYOUT = {"node_width": 168, "node_height": 56, "h_gap": 16, "v_gap": 48, "margin": 8}
+NARROW_LAYOUT = {"node_width": 290, "node_height": 48, "v_gap": 8, "indent": 12,
+                 "max_indent_depth": 5, "margin": 4}
 
 _cache: OrderedDict[tuple, MemberStatus] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -101,8 +109,11 @@ def _compute(groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float,
         if p.hostid in ids
     ]
     graph = topology.build_graph(infos, dependencies)
-    member_map = topology.analyse(graph, problems, now=now, stale_after_s=stale_after_s)
+    wide = topology.layout_cached(graph, mode="vertical", **WIDE_LAYOUT)
+    narrow = topology.layout_cached(graph, mode="narrow", **NARROW_LAYOUT)
+    member_map = topology.analyse(graph, problems, now=now, stale_after_s=stale_after_s,
+                                  layout=wide)
     summary = topology.summarise(member_map, now=now)
     probes = sum(snapshot.probe_counts.get(group, 0) for group in groups)
     return MemberStatus(member_map=member_map, summary=summary, probes_used=probes,
-                        generated_at=datetime.now(UTC))
+                        generated_at=datetime.now(UTC), wide=wide, narrow=narrow)

@@ -62,3 +62,18 @@ def headline(summary: Summary) -> str:
 
 def sentences(summary: Summary) -> list[str]:
     return [incident_sentence(incident) for incident in summary.incidents]
+
+
+def state_counts(summary: Summary) -> str:
+    """« 25 équipements : 23 fonctionnent, 1 en panne, 1 injoignable »."""
+    counts = {str(k): v for k, v in summary.counts.items()}
+    words = {
+        "ok": lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
+        "problem": lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
+        "unreachable": lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
+        "maintenance": lambda n: ngettext("%(num)d en maintenance", "%(num)d en maintenance", n),
+        "unknown": lambda n: ngettext("%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n),
+    }
+    parts = [word(counts[key]) for key, word in words.items() if counts.get(key)]
+    total = ngettext("%(num)d équipement", "%(num)d équipements", summary.hosts)
+    return total + " : " + ", ".join(parts) if parts else total

@@ -222,3 +222,7 @@ class MonitoringSource(Protocol):
     def changes(self, cursor: str | None) -> ChangeSet:
         """Return what changed since ``cursor`` (a full set when ``None``)."""
         ...
+
+    def acknowledge(self, eventids: list[str], message: str, *, close: bool = False) -> None:
+        """Acknowledge problems, with a message (Zabbix ``event.acknowledge``)."""
+        ...

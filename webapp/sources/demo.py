@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -340,6 +341,21 @@ class DemoSource:
         self.state.update(change)
         return removed[0]
 
+    def acknowledge(self, eventids: list[str], message: str, *, close: bool = False) -> None:
+        """Acknowledge problems (kept in the state file, like Zabbix keeps them)."""
+        self._check()
+
+        def change(data: dict) -> None:
+            acks = data.setdefault("acks", {})
+            for eventid in eventids:
+                acks[str(eventid)] = message
+            # Forget acknowledgements of long-gone events.
+            if len(acks) > 5000:
+                for key in list(acks)[: len(acks) - 5000]:
+                    del acks[key]
+
+        self.state.update(change)
+
     def set_outage(self, down: bool) -> None:
         """Simulate the whole source being unreachable (or back)."""
 
@@ -455,10 +471,14 @@ class DemoSource:
     def problems(self, groups: Iterable[str] | None = None) -> list[Problem]:
         data = self._check()
         faults = {k: float(v) for k, v in data["faults"].items()}
+        acks = data.get("acks", {})
         selected = {host.hostid for host in self._selected(groups)}
         problems = self._problems_at(self.clock().timestamp(), faults)
-        return sorted((p for p in problems if p.hostid in selected),
-                      key=lambda p: (p.since, p.eventid))
+        return sorted(
+            (replace(p, acknowledged=p.eventid in acks) for p in problems
+             if p.hostid in selected),
+            key=lambda p: (p.since, p.eventid),
+        )
 
     def dependencies(self, groups: Iterable[str] | None = None) -> list[Dependency]:
         self._check()

@@ -54,6 +54,18 @@ def status_fragment(slug: str):
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
 
+@bp.route("/membres/<slug>/resume")
+@login_required
+def summary_fragment(slug: str):
+    """The plain-French summary alone (refetched by live pages after a change)."""
+    member = scoping.get_member(current_user, slug)
+    context = overview.member_page(member)
+    if context.get("status") is None:
+        return "", 204
+    response = render_template("members/_summary.html", member=member, **context)
+    return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
+
+
 @bp.route("/membres/<slug>/utilisateurs", methods=["GET", "POST"])
 @login_required
 def users(slug: str):

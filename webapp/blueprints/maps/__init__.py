@@ -1,0 +1,3 @@
+from webapp.blueprints.maps.routes import bp
+
+__all__ = ["bp"]

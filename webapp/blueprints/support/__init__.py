@@ -1,0 +1,3 @@
+from webapp.blueprints.support.routes import bp
+
+__all__ = ["bp"]

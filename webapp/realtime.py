@@ -1,0 +1,104 @@
+"""Socket.IO: authenticated rooms per member and for the wall, and publish helpers.
+
+Clients connect to the ``/live`` namespace with their session cookie (the same
+origin only: Engine.IO refuses other origins). They then ``subscribe`` to a
+member they may see — the same scoping as pages, so a user of member A asking
+for member B gets an error and joins nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask import request
+from flask import session
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError
+from flask_socketio import join_room
+from flask_socketio import leave_room
+
+from webapp import scoping
+from webapp.extensions import socketio
+from webapp.services.errors import MemberNotFound
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/live"
+WALL_ROOM = "wall"
+
+
+def member_room(slug: str) -> str:
+    return f"member:{slug}"
+
+
+def publish(event: str, data: dict, room: str | None = None) -> None:
+    """Send ``event`` to a room (or everyone); through Redis when a queue is configured."""
+    socketio.emit(event, data, to=room, namespace=NAMESPACE)
+
+
+def init_app(app: Flask) -> None:
+    queue = app.config.get("SOCKETIO_MESSAGE_QUEUE") or None
+    origins = app.config.get("SOCKETIO_ALLOWED_ORIGINS") or None
+    socketio.init_app(
+        app,
+        message_queue=queue,
+        channel=app.config.get("SOCKETIO_CHANNEL", "vigie"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE") or None,
+        cors_allowed_origins=origins,  # None: same origin only
+        manage_session=False,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def _is_kiosk() -> bool:
+    from webapp.services import kiosk
+
+    return kiosk.is_active(session.get("kiosk_id"))
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth=None):
+    if not (current_user.is_authenticated or _is_kiosk()):
+        logger.info("Refused anonymous Socket.IO connection from %s", request.remote_addr)
+        raise ConnectionRefusedError("authentication_required")
+    return True
+
+
+@socketio.on("subscribe", namespace=NAMESPACE)
+def on_subscribe(data):
+    """Join a member's room; answer with its state if the client's version is behind."""
+    from webapp.services import overview
+
+    if not isinstance(data, dict) or not isinstance(data.get("member"), str):
+        return {"ok": False, "error": "bad_request"}
+    if not current_user.is_authenticated:
+        return {"ok": False, "error": "not_found"}
+    try:
+        member = scoping.get_member(current_user, data["member"])
+    except MemberNotFound:
+        logger.info("User %s asked for unknown or foreign member %r", current_user.id,
+                    data["member"][:80])
+        return {"ok": False, "error": "not_found"}
+    join_room(member_room(member.slug))
+    state = overview.live_state(member, data.get("version"))
+    return {"ok": True, **state}
+
+
+@socketio.on("unsubscribe", namespace=NAMESPACE)
+def on_unsubscribe(data):
+    if isinstance(data, dict) and isinstance(data.get("member"), str):
+        leave_room(member_room(data["member"]))
+    return {"ok": True}
+
+
+@socketio.on("subscribe_wall", namespace=NAMESPACE)
+def on_subscribe_wall(data=None):
+    """The wall room: staff and kiosk links only."""
+    from webapp.services import overview
+
+    if not ((current_user.is_authenticated and current_user.is_staff) or _is_kiosk()):
+        return {"ok": False, "error": "not_found"}
+    join_room(WALL_ROOM)
+    return {"ok": True, **overview.source_state()}

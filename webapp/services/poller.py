@@ -1,0 +1,169 @@
+"""The poller: one batched read of the source per cycle, diffed, changes published.
+
+One cycle reads *all* members with a bounded number of source calls (see
+:func:`webapp.services.monitoring.read_snapshot`), computes each member's state
+and publishes only what changed:
+
+* ``member.update`` to the member's room: changed nodes, overall state, version;
+* ``wall.update`` to the wall room: the tiles of members that changed;
+* ``source`` to everyone: the freshness of the data, when it changes and as a
+  small heartbeat every ``HEARTBEAT_S`` seconds.
+
+Embedded by default (a background task of the web process); in production
+``flask vigie poll`` runs it as its own process and publishes through Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import Flask
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.services import live
+from webapp.services import overview
+from webapp.services import wall as wall_service
+from webapp.services.monitoring import get_monitor
+from webapp.services.status import member_status
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 30.0
+MEMBERS_REFRESH_S = 30.0
+
+
+@dataclass
+class CycleStats:
+    """What one cycle did (benchmarks and logs read it)."""
+
+    duration_s: float = 0.0
+    api_calls: int = 0
+    ok: bool = True
+    members: int = 0
+    changed_members: int = 0
+    changed_nodes: int = 0
+    events: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _MemberRef:
+    id: int
+    slug: str
+    name: str
+    groups: tuple[str, ...]
+
+    @property
+    def group_names(self) -> list[str]:
+        return list(self.groups)
+
+
+class Poller:
+    """Reads the source, diffs against the previous cycle, publishes changes."""
+
+    def __init__(self, app: Flask, publish=None) -> None:
+        from webapp import realtime
+
+        self.app = app
+        self.publish = publish or realtime.publish
+        self.previous: dict[str, dict[str, live.NodeView]] = {}
+        self.previous_tiles: dict[str, dict] = {}
+        self._members: list[_MemberRef] = []
+        self._members_at = 0.0
+        self._last_source: tuple | None = None
+        self._last_heartbeat = 0.0
+        self._stop = threading.Event()
+        self.failures = 0
+
+    def _member_refs(self) -> list[_MemberRef]:
+        now = time.monotonic()
+        if not self._members or now - self._members_at > MEMBERS_REFRESH_S:
+            members = db.session.execute(select(Member).order_by(Member.slug)).scalars()
+            self._members = [_MemberRef(m.id, m.slug, m.name, tuple(m.group_names))
+                             for m in members]
+            self._members_at = now
+            db.session.remove()
+        return self._members
+
+    def cycle(self) -> CycleStats:
+        """Run one poll cycle (inside an app context)."""
+        started = time.perf_counter()
+        stats = CycleStats()
+        monitor = get_monitor(self.app)
+        calls_before = getattr(monitor.source, "calls", 0)
+        snapshot = monitor.refresh()
+        stats.api_calls = getattr(monitor.source, "calls", 0) - calls_before
+        stats.ok = monitor.last_error is None
+        self._publish_source(stats)
+        if not stats.ok or snapshot is None:
+            self.failures += 1
+            stats.duration_s = time.perf_counter() - started
+            return stats
+        self.failures = 0
+        stale_after = overview.host_stale_after_s()
+        tiles_changed = []
+        refs = self._member_refs()
+        open_requests = wall_service.open_request_counts()
+        stats.members = len(refs)
+        for ref in refs:
+            status = member_status(ref, snapshot, stale_after_s=stale_after)
+            views = live.node_views(status)
+            changed = live.changed(self.previous.get(ref.slug), views)
+            if changed:
+                first = ref.slug not in self.previous
+                self.previous[ref.slug] = views
+                stats.changed_members += 1
+                stats.changed_nodes += len(changed)
+                if not first:
+                    payload = live.member_payload(ref.slug, status, views, changed, full=False)
+                    self._emit("member.update", payload, f"member:{ref.slug}", stats)
+            tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
+            if self.previous_tiles.get(ref.slug) != tile:
+                self.previous_tiles[ref.slug] = tile
+                tiles_changed.append(tile)
+        if tiles_changed and self._had_previous_cycle:
+            self._emit("wall.update", {"tiles": tiles_changed}, "wall", stats)
+        self._had_previous_cycle = True
+        stats.duration_s = time.perf_counter() - started
+        return stats
+
+    _had_previous_cycle = False
+
+    def _emit(self, event: str, data: dict, room: str | None, stats: CycleStats) -> None:
+        self.publish(event, data, room)
+        stats.events.append((event, room))
+
+    def _publish_source(self, stats: CycleStats) -> None:
+        state = overview.source_state()
+        key = (state["source_ok"], state["stale"])
+        now = time.monotonic()
+        if key != self._last_source or now - self._last_heartbeat >= HEARTBEAT_S:
+            self._last_source = key
+            self._last_heartbeat = now
+            self._emit("source", state, None, stats)
+
+    def run(self, interval: float | None = None) -> None:
+        """Poll until :meth:`stop`; back off while the source is down."""
+        interval = interval or float(self.app.config["POLL_INTERVAL"])
+        logger.info("Poller started (every %.1f s)", interval)
+        while not self._stop.is_set():
+            with self.app.app_context():
+                try:
+                    stats = self.cycle()
+                except Exception:  # noqa: BLE001 - the loop must survive anything
+                    logger.exception("Poll cycle failed")
+                    stats = CycleStats(ok=False)
+                    self.failures += 1
+            delay = interval
+            if not stats.ok:
+                delay = min(interval * 2 ** min(self.failures, 5), 60.0)
+            self._stop.wait(delay)
+        logger.info("Poller stopped")
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,68 @@
+"""The support wall: one tile per member, worst first."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from topology.model import MemberState
+from topology.model import Severity
+from webapp.extensions import db
+from webapp.models import SupportRequest
+from webapp.models.choices import SupportStatus
+from webapp.services.status import MemberStatus
+
+# Worst first: what needs eyes comes to the top-left of the wall.
+STATE_RANK = {
+    MemberState.PROBLEM: 0,
+    MemberState.WARNING: 1,
+    MemberState.UNKNOWN: 2,
+    MemberState.OK: 3,
+}
+
+
+def open_request_counts() -> dict[int, int]:
+    """Open support requests per member id (one query for all members)."""
+    rows = db.session.execute(
+        select(SupportRequest.member_id, func.count())
+        .where(SupportRequest.status == SupportStatus.OPEN)
+        .group_by(SupportRequest.member_id)
+    ).all()
+    db.session.remove()
+    return {member_id: count for member_id, count in rows}
+
+
+def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> dict:
+    """The JSON-able data of one member's tile."""
+    if status is None:
+        return {"slug": member.slug, "name": member.name, "overall": "unknown", "incidents": 0,
+                "since": None, "severity": None, "unacked_high": [], "open_requests":
+                open_requests, "rank": STATE_RANK[MemberState.UNKNOWN]}
+    summary = status.summary
+    incidents = summary.incidents
+    unacked = sorted(
+        p.eventid
+        for incident in status.member_map.incidents
+        for p in incident.problems
+        if p.severity >= Severity.HIGH and not p.acknowledged
+    )
+    return {
+        "slug": member.slug,
+        "name": member.name,
+        "overall": str(summary.overall),
+        "incidents": len(incidents),
+        "since": min((i.since for i in incidents), default=None) and
+        min(i.since for i in incidents).isoformat(),
+        "severity": int(summary.worst_severity) if summary.worst_severity is not None else None,
+        "unacked_high": unacked,
+        "open_requests": open_requests,
+        "rank": STATE_RANK.get(summary.overall, 2),
+    }
+
+
+def sort_tiles(tiles: list[dict]) -> list[dict]:
+    """Worst state first, then highest severity, then oldest incident, then name."""
+    return sorted(
+        tiles,
+        key=lambda t: (t["rank"], -(t["severity"] or -1), t["since"] or "9999", t["name"]),
+    )
