@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import logging
 
+from urllib.parse import urlsplit
+
 from flask import Flask
+from flask import current_app
 from flask import request
 from flask import session
 from flask_login import current_user
@@ -40,6 +43,8 @@ def publish(event: str, data: dict, room: str | None = None) -> None:
 def init_app(app: Flask) -> None:
     queue = app.config.get("SOCKETIO_MESSAGE_QUEUE") or None
     origins = app.config.get("SOCKETIO_ALLOWED_ORIGINS") or None
+    if isinstance(origins, str):
+        origins = [item.strip() for item in origins.split(",")]
     socketio.init_app(
         app,
         message_queue=queue,
@@ -58,8 +63,21 @@ def _is_kiosk() -> bool:
     return kiosk.is_active(session.get("kiosk_id"))
 
 
+def _origin_allowed(origin: str) -> bool:
+    """Same host as the request, or one of ``SOCKETIO_ALLOWED_ORIGINS``."""
+    allowed = current_app.config.get("SOCKETIO_ALLOWED_ORIGINS") or []
+    if isinstance(allowed, str):
+        allowed = [item.strip() for item in allowed.split(",")]
+    return urlsplit(origin).netloc == request.host or origin in allowed
+
+
 @socketio.on("connect", namespace=NAMESPACE)
 def on_connect(auth=None):
+    origin = request.headers.get("Origin")
+    if origin and not _origin_allowed(origin):
+        # Engine.IO already refuses foreign origins; checked again here, at the door.
+        logger.warning("Refused Socket.IO connection from origin %r", origin[:200])
+        raise ConnectionRefusedError("origin_not_allowed")
     if not (current_user.is_authenticated or _is_kiosk()):
         logger.info("Refused anonymous Socket.IO connection from %s", request.remote_addr)
         raise ConnectionRefusedError("authentication_required")

@@ -163,21 +163,15 @@ def test_pages_pass_axe_and_fit_the_viewport(app, page, problems, viewport, shoo
     failures = []
     for visit in visits:
         problems.expected_statuses = {visit.status} if visit.status >= 400 else set()
-        import time
-        t0 = time.perf_counter()
         status = visit.go()
-        t1 = time.perf_counter()
         label = f"{visit.name} ({role}, {viewport})"
         try:
             assert status == visit.status, f"{label}: HTTP {status}, expected {visit.status}"
             assert_accessible(page, label)
-            t2 = time.perf_counter()
             assert_no_horizontal_overflow(page, label)
-            t3 = time.perf_counter()
         except AssertionError as exc:
             failures.append(str(exc))
         shoot(page, visit.name)
-        print(f"TIME {label:50} go {t1-t0:.2f} axe {t2-t1:.2f} ovf {t3-t2:.2f} shot {time.perf_counter()-t3:.2f}")
     assert not failures, "\n\n".join(failures)
     problems.check()
 

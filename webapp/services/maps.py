@@ -128,3 +128,50 @@ def format_metric(metric: Metric) -> dict:
     elif metric.units:
         value = f"{metric.value} {metric.units}"
     return {"name": metric.name, "value": value, "key": metric.key, "clock": metric.clock}
+
+
+def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) -> dict:
+    """The JSON form of a member map (``GET /api/v1/members/<slug>/map``)."""
+    from webapp.services.live import display_state
+
+    layout = status.wide if layout_kind == "wide" else status.narrow
+    labels = {n.id: n.label for n in status.member_map.nodes}
+    nodes = []
+    for node in status.member_map.nodes:
+        position = layout.positions.get(node.id) if layout else None
+        nodes.append({
+            "id": node.id,
+            "label": node.label,
+            "role": node.role,
+            "site": node.site,
+            "state": display_state(node),
+            "severity": int(node.severity) if node.severity is not None else None,
+            "cause": node.cause,
+            "cause_label": labels.get(node.cause) if node.cause else None,
+            "stale_age_s": node.stale_age_s,
+            "problems": [
+                {"eventid": p.eventid, "name": p.name, "severity": int(p.severity),
+                 "since": p.since.isoformat(), "acknowledged": p.acknowledged}
+                for p in node.problems
+            ],
+            "position": {"x": position.x, "y": position.y} if position else None,
+        })
+    summary = status.summary
+    return {
+        "member": member.slug,
+        "name": member.name,
+        "state": str(summary.overall),
+        "summary": {
+            "headline": wording.headline(summary),
+            "sentences": wording.sentences(summary),
+            "incidents": len(summary.incidents),
+        },
+        "root": status.member_map.root,
+        "nodes": nodes,
+        "edges": [{"from": a, "to": b} for a, b in status.member_map.edges],
+        "layout": {"kind": layout_kind, "width": layout.width, "height": layout.height,
+                   "node_width": layout.node_width, "node_height": layout.node_height}
+        if layout else None,
+        "generated_at": status.generated_at.isoformat(),
+        **extra,
+    }

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint
+from flask import current_app
 from flask import jsonify
+from flask import request
 from flask_login import current_user
 from flask_login import login_required
 
 from webapp import scoping
+from webapp.errors import json_error
 from webapp.extensions import csrf
+from webapp.services import maps
 from webapp.services import overview
 from webapp.services import wording
 
@@ -22,6 +28,15 @@ def _freshness_json() -> dict:
         "source_age_s": round(fresh.age_s, 1) if fresh.age_s is not None else None,
         "stale": fresh.stale,
     }
+
+
+@bp.route("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    path = Path(__file__).resolve().parents[2] / "openapi.json"
+    response = current_app.response_class(path.read_bytes(), mimetype="application/json")
+    response.cache_control.max_age = 3600
+    return response
 
 
 @bp.route("/members")
@@ -39,6 +54,23 @@ def members():
             **_freshness_json(),
         }
     )
+
+
+@bp.route("/members/<slug>/map")
+@login_required
+def member_map(slug: str):
+    """A member's map: nodes with state and cause, edges, positions, summary."""
+    layout_kind = request.args.get("layout", "wide")
+    if layout_kind not in ("wide", "narrow"):
+        return json_error(400, "bad_request",
+                          "Paramètre « layout » invalide : « wide » ou « narrow » attendu.")
+    member = scoping.get_member(current_user, slug)
+    status = overview.status_of(member)
+    fresh = _freshness_json()
+    if status is None:
+        return json_error(503, "source_unavailable",
+                          "La source de supervision n’a pas encore répondu.")
+    return jsonify(maps.map_json(member, status, layout_kind, **fresh))
 
 
 @bp.route("/members/<slug>")

@@ -1,0 +1,108 @@
+"""The map page, node details, the map API and support requests."""
+
+from tests.conftest import csrf_from
+from tests.factories import demo_member
+from tests.factories import make_user
+from webapp.services import demo
+
+
+def test_map_page_has_accessible_svg_and_list(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    page = client.get("/membres/sarralbe/carte").get_data(as_text=True)
+    assert 'role="graphics-document"' in page and 'role="graphics-symbol"' in page
+    assert page.count('tabindex="0"') == 2, "one tab stop per drawing"
+    assert "<table" in page and "Équipements" in page
+    assert "data-live-map" in page and "Suspendre les mises à jour" in page
+
+
+def test_router_down_gives_one_incident_in_plain_french(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    demo.fail("sarralbe-routeur")
+    page = client.get("/membres/sarralbe/carte").get_data(as_text=True)
+    assert "1 panne en cours" in page
+    assert "Routeur mairie" in page and "injoignables" in page
+    assert "cause probable : Routeur mairie" in page
+
+
+def test_map_api(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    demo.fail("sarralbe-routeur")
+    data = client.get("/api/v1/members/sarralbe/map").json
+    assert {"nodes", "edges", "summary", "generated_at", "source_age_s"} <= set(data)
+    nodes = {n["id"]: n for n in data["nodes"]}
+    router = next(n for n in nodes.values() if n["label"] == "Routeur mairie")
+    assert router["state"] == "problem" and router["problems"]
+    behind = [n for n in nodes.values() if n["state"] == "unreachable"]
+    assert behind and all(n["cause"] == router["id"] for n in behind)
+    assert all(n["position"] for n in nodes.values())
+    narrow = client.get("/api/v1/members/sarralbe/map?layout=narrow").json
+    assert narrow["layout"]["width"] <= 360
+
+
+def test_map_api_errors(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    bad = client.get("/api/v1/members/sarralbe/map?layout=%3Cscript%3E")
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "bad_request"
+    assert client.get("/api/v1/members/nope/map").status_code == 404
+    assert client.get("/api/v1/members/nope/map").json["error"]["code"] == "not_found"
+
+
+def test_openapi_is_served(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/members/{slug}/map" in spec["paths"]
+
+
+def test_node_detail(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    nas = source.host_by_name("sarralbe-sw-0-1-nas-2")
+    page = client.get(f"/membres/sarralbe/equipements/{nas.hostid}").get_data(as_text=True)
+    assert "Espace disque libre" in page and "Latence" in page
+    assert "Demander de l’aide au support" in page
+    fragment = client.get(f"/membres/sarralbe/equipements/{nas.hostid}",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment
+    assert client.get("/membres/sarralbe/equipements/99999999").status_code == 404
+    assert client.get("/membres/sarralbe/equipements/..%2F..").status_code == 404
+
+
+def test_support_request_about_a_node(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    router = source.host_by_name("sarralbe-routeur")
+    url = f"/membres/sarralbe/support/nouvelle?equipement={router.hostid}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Routeur mairie" in page
+    token = csrf_from(client, url)
+    response = client.post("/membres/sarralbe/support/nouvelle", data={
+        "subject": "Plus d'internet", "message": "Depuis ce matin.\nMerci.",
+        "hostid": router.hostid, "csrf_token": token})
+    assert response.status_code == 302
+    listing = client.get("/membres/sarralbe/support").get_data(as_text=True)
+    assert "Plus d&#39;internet" in listing and "Routeur mairie" in listing
+
+
+def test_staff_queue_and_acknowledge(app, client, login, source):
+    member = demo_member("sarralbe")
+    login(make_user("support"))
+    demo.fail("sarralbe-routeur")
+    problem = source.problems()[0]
+    token = csrf_from(client, "/support")
+    response = client.post(f"/membres/sarralbe/problemes/{problem.eventid}/acquitter",
+                           data={"csrf_token": token})
+    assert response.status_code == 303
+    assert source.problems()[0].acknowledged
+    assert client.post("/membres/sarralbe/problemes/123/acquitter",
+                       data={"csrf_token": token}).status_code == 404
+    assert member.slug == "sarralbe"
+
+
+def test_viewer_cannot_acknowledge(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    demo.fail("sarralbe-routeur")
+    problem = source.problems()[0]
+    token = csrf_from(client, "/profil/")
+    response = client.post(f"/membres/sarralbe/problemes/{problem.eventid}/acquitter",
+                           data={"csrf_token": token})
+    assert response.status_code == 403
+    assert not source.problems()[0].acknowledged
+    assert client.get("/support").status_code == 403

@@ -1,0 +1,105 @@
+"""Socket.IO rooms: authenticated, same tenant rules as pages, origin checked."""
+
+from tests.factories import demo_member
+from tests.factories import make_user
+from webapp.extensions import socketio
+from webapp.realtime import NAMESPACE
+from webapp.services import demo
+from webapp.services.poller import Poller
+
+
+def connect(app, client, **kwargs):
+    return socketio.test_client(app, namespace=NAMESPACE, flask_test_client=client, **kwargs)
+
+
+def events(sio, name):
+    return [e["args"][0] for e in sio.get_received(NAMESPACE) if e["name"] == name]
+
+
+def test_anonymous_connection_is_refused(app, client):
+    sio = connect(app, client)
+    assert not sio.is_connected(NAMESPACE)
+
+
+def test_other_origin_is_refused(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    sio = connect(app, client, headers={"Origin": "http://evil.example"})
+    assert not sio.is_connected(NAMESPACE)
+    same = connect(app, client, headers={"Origin": "http://localhost"})
+    assert same.is_connected(NAMESPACE)
+
+
+def test_member_a_cannot_join_member_b(app, client, login):
+    member_a = demo_member("sarralbe")
+    demo_member("bitche")
+    login(make_user("viewer", member=member_a))
+    poller = Poller(app)
+    poller.cycle()
+    sio = connect(app, client)
+    assert sio.is_connected(NAMESPACE)
+    refused = sio.emit("subscribe", {"member": "bitche"}, namespace=NAMESPACE, callback=True)
+    assert refused == {"ok": False, "error": "not_found"}
+    for bad in (None, "bitche", {"member": 12}, {"member": "x" * 10_000}):
+        answer = sio.emit("subscribe", bad, namespace=NAMESPACE, callback=True)
+        assert answer["ok"] is False
+    wall = sio.emit("subscribe_wall", {}, namespace=NAMESPACE, callback=True)
+    assert wall["ok"] is False
+    sio.get_received(NAMESPACE)
+    demo.fail("bitche-routeur")
+    demo.fail("sarralbe-box")
+    poller.cycle()
+    received = sio.get_received(NAMESPACE)
+    updates = [e["args"][0] for e in received if e["name"] == "member.update"]
+    assert updates == [], "nothing of B, and A not joined either"
+    assert not [e for e in received if e["name"] == "wall.update"]
+    assert "bitche" not in str(received)
+
+
+def test_subscriber_gets_only_changed_nodes(app, client, login):
+    member = demo_member("sarralbe")
+    login(make_user("viewer", member=member))
+    poller = Poller(app)
+    poller.cycle()
+    sio = connect(app, client)
+    ack = sio.emit("subscribe", {"member": "sarralbe"}, namespace=NAMESPACE, callback=True)
+    assert ack["ok"] and ack["full"] and len(ack["nodes"]) > 20
+    again = sio.emit("subscribe", {"member": "sarralbe", "version": ack["version"]},
+                     namespace=NAMESPACE, callback=True)
+    assert again["ok"] and not again["full"] and again["nodes"] == [], "up to date: no nodes"
+    sio.get_received(NAMESPACE)
+    poller.cycle()
+    assert events(sio, "member.update") == [], "no change, nothing sent"
+    demo.fail("sarralbe-sw-0-1")
+    poller.cycle()
+    (update,) = events(sio, "member.update")
+    states = {node["id"]: node["state"] for node in update["nodes"]}
+    switch = demo._source().host_by_name("sarralbe-sw-0-1").hostid
+    assert states[switch] == "problem"
+    assert set(states.values()) == {"problem", "unreachable"}
+    assert len(states) < 20, "only what changed"
+    assert update["version"] != ack["version"]
+    catch_up = sio.emit("subscribe", {"member": "sarralbe", "version": ack["version"]},
+                        namespace=NAMESPACE, callback=True)
+    assert catch_up["full"] and catch_up["version"] == update["version"]
+
+
+def test_source_outage_is_broadcast(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    poller = Poller(app)
+    poller.cycle()
+    sio = connect(app, client)
+    sio.get_received(NAMESPACE)
+    source.set_outage(True)
+    stats = poller.cycle()
+    assert not stats.ok
+    (state,) = events(sio, "source")
+    assert state["source_ok"] is False and state["last_success"]
+
+
+def test_poll_cycle_uses_a_bounded_number_of_calls(app):
+    for slug in ("sarralbe", "bitche", "cc-saulnois", "sde-rohrbach"):
+        demo_member(slug)
+    poller = Poller(app)
+    stats = poller.cycle()
+    assert stats.ok and stats.members == 4
+    assert stats.api_calls <= 6, "one batched read for all members"
