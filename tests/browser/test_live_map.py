@@ -1,0 +1,140 @@
+"""The live map in Chromium: a failure turns red without reload, the stale banner appears."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.browser.helpers import assert_accessible
+from tests.browser.helpers import log_in
+from tests.factories import demo_member
+from tests.factories import make_user
+from webapp.services import demo
+from webapp.services.poller import Poller
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def poller(app):
+    """The embedded poller, fast: a cycle every 0.2 s while the test runs."""
+    app.config["POLL_INTERVAL"] = 0.2
+    from webapp.services.monitoring import get_monitor
+
+    get_monitor(app).interval = 0.2
+    poller = Poller(app)
+    thread = threading.Thread(target=poller.run, kwargs={"interval": 0.2}, daemon=True)
+    thread.start()
+    yield poller
+    poller.stop()
+    thread.join(timeout=5)
+
+
+def open_map(page, slug="sarralbe"):
+    page.goto(f"/membres/{slug}/carte")
+    page.wait_for_selector(f'[data-live-map][data-live-state="live"]')
+
+
+def node_class(page, hostid, kind):
+    return page.get_attribute(f'svg[data-map-svg="{kind}"] g.node[data-node="{hostid}"]', "class")
+
+
+def test_failure_turns_node_red_and_dependents_unreachable(app, page, problems, viewport,
+                                                          poller, source, shoot):
+    member = demo_member("sarralbe")
+    log_in(page, make_user("viewer", member=member).email)
+    open_map(page)
+    switch = source.host_by_name("sarralbe-sw-0-1")
+    camera = source.host_by_name("sarralbe-sw-0-1-camera-3")
+    kind = "narrow" if viewport == "phone" else "wide"
+    assert "node--ok" in node_class(page, switch.hostid, kind)
+    started = time.monotonic()
+    demo.fail("sarralbe-sw-0-1")
+    page.wait_for_function(
+        """([id, kind]) => document.querySelector(
+            `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
+            .contains('node--problem')""", arg=[switch.hostid, kind], timeout=5000)
+    elapsed = time.monotonic() - started
+    assert "node--unreachable" in node_class(page, camera.hostid, kind)
+    row = page.locator(f'tr[data-node="{camera.hostid}"]')
+    assert row.get_attribute("data-state") == "unreachable"
+    assert "cause probable : Commutateur mairie 1" in row.inner_text()
+    announce = page.locator("[data-live-announce]")
+    assert "Commutateur mairie 1 : En panne" in announce.inner_text()
+    assert announce.get_attribute("role") == "status"
+    page.wait_for_selector("#member-summary >> text=1 panne en cours")
+    label = page.get_attribute(f'svg[data-map-svg="{kind}"] g.node[data-node="{camera.hostid}"]',
+                               "aria-label")
+    assert "Injoignable" in label and "cause probable" in label
+    assert elapsed < 5
+    shoot(page, "live-map-failure")
+    assert_accessible(page, f"live map with a failure ({viewport})")
+    demo.repair("sarralbe-sw-0-1")
+    page.wait_for_function(
+        """([id, kind]) => document.querySelector(
+            `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
+            .contains('node--ok')""", arg=[switch.hostid, kind], timeout=5000)
+    problems.check()
+
+
+def test_stopped_source_brings_the_stale_banner(app, page, problems, viewport, poller, source):
+    log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
+    open_map(page)
+    assert page.locator(".banner--stale").count() == 0
+    source.set_outage(True)
+    banner = page.wait_for_selector(".banner--stale", timeout=8000)
+    assert "Données non actualisées depuis" in banner.inner_text()
+    assert banner.get_attribute("role") == "alert"
+    # The last known state stays on screen, never emptied nor turned green silently.
+    assert page.locator("svg g.node").count() > 20
+    source.set_outage(False)
+    page.wait_for_selector(".banner--stale", state="detached", timeout=8000)
+    problems.check()
+
+
+def test_pause_stops_patching_and_resume_catches_up(app, page, problems, viewport, poller,
+                                                   source):
+    log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
+    open_map(page)
+    router = source.host_by_name("sarralbe-routeur")
+    kind = "narrow" if viewport == "phone" else "wide"
+    page.click("[data-live-pause]")
+    assert page.get_attribute("[data-live-pause]", "aria-pressed") == "true"
+    demo.fail("sarralbe-routeur")
+    time.sleep(1.0)
+    assert "node--ok" in node_class(page, router.hostid, kind), "paused: nothing moves"
+    page.click("[data-live-pause]")
+    page.wait_for_function(
+        """([id, kind]) => document.querySelector(
+            `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
+            .contains('node--problem')""", arg=[router.hostid, kind], timeout=5000)
+    problems.check()
+
+
+@pytest.mark.parametrize("viewport", ["wall"], indirect=True)
+def test_keyboard_moves_between_nodes_and_opens_detail(app, page, problems, viewport, poller):
+    log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
+    open_map(page)
+    first = page.locator('svg[data-map-svg="wide"] g.node').first
+    first.focus()
+    page.keyboard.press("ArrowDown")
+    focused = page.evaluate("document.activeElement.getAttribute('data-node')")
+    second = page.locator('svg[data-map-svg="wide"] g.node').nth(1).get_attribute("data-node")
+    assert focused == second
+    assert page.locator('svg[data-map-svg="wide"] g.node[tabindex="0"]').count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#node-detail h2")
+    assert page.evaluate("document.activeElement.tagName") == "H2"
+    problems.check()
+
+
+def test_socket_from_another_origin_is_refused(app, live_server):
+    import socketio
+
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(live_server, namespaces=["/live"], transports=["websocket"],
+                       headers={"Origin": "http://evil.example"}, wait_timeout=3)
+    assert not client.connected
