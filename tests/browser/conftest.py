@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright
 from tests.browser.helpers import AXE_JS
 from tests.browser.helpers import AXE_URL
 from tests.browser.helpers import VIEWPORTS
+from tests.browser.helpers import screenshot
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,19 +88,34 @@ def live_server(app) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+FIRST_BACKEND = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
+
+
+def _backend(request) -> str | None:
+    callspec = getattr(request.node, "callspec", None)
+    return callspec.params.get("database_url") if callspec else None
+
+
+@pytest.fixture
+def first_backend_only(request) -> None:
+    """Skip on every database backend but the first one listed.
+
+    For checks of the HTML itself (axe-core, layout, screenshots): the markup does
+    not depend on the database, and a sweep of every page costs twice the time.
+    Request it before ``app`` or ``page`` so that nothing is set up for nothing.
+    """
+    backend = _backend(request)
+    if backend not in (None, FIRST_BACKEND):
+        pytest.skip(f"HTML checks run once, on the first backend ({FIRST_BACKEND.split(':')[0]})")
+
+
 @pytest.fixture
 def shoot(request, viewport):
-    """``shoot(page, name)`` saves ``screenshots/<name>-<viewport>.png``.
-
-    Only on the first database backend: the pages are the same on the others.
-    """
-    from tests.browser.helpers import screenshot
-
-    first = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
-    backend = request.node.callspec.params.get("database_url")
+    """``shoot(page, name)`` saves ``screenshots/<name>-<viewport>.png`` (first backend only)."""
+    first = _backend(request) in (None, FIRST_BACKEND)
 
     def do(page: Page, name: str) -> None:
-        if backend in (None, first):
+        if first:
             screenshot(page, f"{name}-{viewport}")
 
     return do

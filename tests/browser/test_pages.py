@@ -152,7 +152,8 @@ def _visits(app, page, role: str, member) -> list[Visit]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_pass_axe_and_fit_the_viewport(app, page, problems, viewport, shoot, role):
+def test_pages_pass_axe_and_fit_the_viewport(first_backend_only, app, page, problems, viewport,
+                                             shoot, role):
     member = factories.demo_member(SLUG)
     user = _user_for(role, member)
     visits = _visits(app, page, role, member)

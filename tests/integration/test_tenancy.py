@@ -23,14 +23,28 @@ def member_routes(app):
     return routes
 
 
-def build_path(rule, slug: str) -> str:
+def build_path(rule, slug: str, samples: dict | None = None) -> str:
+    """Fill a rule: the slug, then real values of that member (``samples``) for the rest."""
     def fill(match):
         converter, name = match.groups()
         if name == "slug":
             return slug
+        if samples and name in samples:
+            return samples[name]
         return "1" if converter in ("int", "float") else "x"
 
     return PLACEHOLDER.sub(fill, rule.rule)
+
+
+def member_samples(slug: str) -> dict:
+    """Real ids of ``slug``'s estate (a failed router and its problem) for the other args."""
+    from webapp.services import demo
+
+    demo.fail(f"{slug}-routeur")
+    source = demo._source()
+    router = source.host_by_name(f"{slug}-routeur")
+    problem = next(p for p in source.problems() if p.hostid == router.hostid)
+    return {"hostid": router.hostid, "eventid": problem.eventid}
 
 
 def test_the_url_map_has_member_routes(app):
@@ -44,15 +58,23 @@ def test_user_of_a_never_reaches_b_on_any_route(app, client, login):
     user = make_user("member_admin", member=member_a)
     login(user)
     token = csrf_from(client, "/profil/")
+    samples_a, samples_b = member_samples("sarralbe"), member_samples("bitche")
     checked = 0
     for rule, method in member_routes(app):
-        response = client.open(build_path(rule, member_b.slug), method=method,
+        # B's real ids in B's URLs: still not found for a user of A.
+        response = client.open(build_path(rule, member_b.slug, samples_b), method=method,
                                data={"csrf_token": token})
         assert response.status_code == 404, (rule.rule, method, response.status_code)
         body = response.get_data(as_text=True)
         assert member_b.name not in body
-        own = client.open(build_path(rule, member_a.slug), method=method)
-        assert own.status_code != 404, (rule.rule, method)
+        # B's ids under A's slug: not found either.
+        mixed = client.open(build_path(rule, member_a.slug, samples_b), method=method,
+                            data={"csrf_token": token})
+        if set(rule.arguments) - {"slug"}:
+            assert mixed.status_code in (403, 404), (rule.rule, method, mixed.status_code)
+        own = client.open(build_path(rule, member_a.slug, samples_a), method=method,
+                          data={"csrf_token": token})
+        assert own.status_code not in (404, 500), (rule.rule, method, own.status_code)
         checked += 1
     assert checked == len(member_routes(app))
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import KioskLink
 from webapp.models import User
 from webapp.services.errors import NotFound
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "mur_"
 
@@ -28,7 +32,14 @@ def create(name: str, created_by: User) -> tuple[str, KioskLink]:
                      created_by_id=created_by.id)
     db.session.add(link)
     db.session.commit()
+    logger.info("Kiosk link %s (%r) created by %s", link.id, link.name, created_by.email)
     return clear, link
+
+
+def entry_url(clear: str) -> str:
+    """The full address a TV opens once to become a kiosk (``BASE_URL`` + entry path)."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + current_app.url_map.bind("vigie").build("wall.kiosk_entry", {"token": clear})
 
 
 def authenticate(clear: str) -> KioskLink | None:
@@ -52,13 +63,20 @@ def is_active(link_id: int | None) -> bool:
     return link is not None and link.revoked_at is None
 
 
-def revoke(link_id: int) -> KioskLink:
+def revoke(link_id: int, revoked_by: User | None = None) -> KioskLink:
+    """Revoke a link: its sessions lose the wall on their next request or check."""
+    from webapp import realtime
+
     link = db.session.get(KioskLink, link_id)
     if link is None:
         raise NotFound(link_id)
     if link.revoked_at is None:
         link.revoked_at = datetime.now(UTC)
         db.session.commit()
+        logger.info("Kiosk link %s revoked by %s", link.id,
+                    revoked_by.email if revoked_by else "system")
+        # Open walls re-check their access at once (the pages refuse the revoked session).
+        realtime.publish("kiosk.revoked", {"kiosk": link.id}, realtime.WALL_ROOM)
     return link
 
 

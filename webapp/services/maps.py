@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from topology.model import Layout
 from topology.model import NodeStatus
@@ -122,7 +123,7 @@ def format_metric(metric: Metric) -> dict:
     if metric.units == "s":
         try:
             days = int(float(metric.value)) // 86400
-            value = _("%(n)d jours", n=days)
+            value = ngettext("%(num)d jour", "%(num)d jours", days)
         except ValueError:
             pass
     elif metric.units:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlalchemy import select
 
 from topology.model import MemberState
 from topology.model import Severity
 from webapp.extensions import db
+from webapp.models import Member
 from webapp.models import SupportRequest
 from webapp.models.choices import SupportStatus
+from webapp.services import overview
+from webapp.services.errors import MemberNotFound
+from webapp.services.monitoring import get_monitor
 from webapp.services.status import MemberStatus
+from webapp.services.status import member_status
 
 # Worst first: what needs eyes comes to the top-left of the wall.
 STATE_RANK = {
@@ -21,15 +29,23 @@ STATE_RANK = {
 }
 
 
-def open_request_counts() -> dict[int, int]:
-    """Open support requests per member id (one query for all members)."""
+def _count_open_requests() -> dict[int, int]:
     rows = db.session.execute(
         select(SupportRequest.member_id, func.count())
         .where(SupportRequest.status == SupportStatus.OPEN)
         .group_by(SupportRequest.member_id)
     ).all()
-    db.session.remove()
     return {member_id: count for member_id, count in rows}
+
+
+def open_request_counts() -> dict[int, int]:
+    """Open support requests per member id (one query for all members).
+
+    Releases the session afterwards: the poller calls it from its own thread.
+    """
+    counts = _count_open_requests()
+    db.session.remove()
+    return counts
 
 
 def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> dict:
@@ -66,3 +82,35 @@ def sort_tiles(tiles: list[dict]) -> list[dict]:
         tiles,
         key=lambda t: (t["rank"], -(t["severity"] or -1), t["since"] or "9999", t["name"]),
     )
+
+
+@dataclass(frozen=True)
+class WallState:
+    """Every member's tile, worst first, and when the data they show was read."""
+
+    tiles: list[dict]
+    generated_at: datetime | None
+
+
+def current_state() -> WallState:
+    """The tiles of every member from the latest snapshot (pages, fragment and API)."""
+    counts = _count_open_requests()
+    members = db.session.execute(select(Member).order_by(Member.name)).scalars().all()
+    snapshot = get_monitor().current()
+    stale_after = overview.host_stale_after_s()
+    tiles = []
+    for member in members:
+        status = None
+        if snapshot is not None:
+            status = member_status(member, snapshot, stale_after_s=stale_after)
+        tiles.append(tile_data(member, status, counts.get(member.id, 0)))
+    return WallState(tiles=sort_tiles(tiles),
+                     generated_at=snapshot.read_at if snapshot is not None else None)
+
+
+def member_by_slug(slug: str) -> Member:
+    """Any member (the wall is for staff and kiosk links), or :class:`MemberNotFound`."""
+    member = db.session.execute(select(Member).where(Member.slug == slug)).scalar_one_or_none()
+    if member is None:
+        raise MemberNotFound(slug)
+    return member

@@ -12,7 +12,6 @@ from topology.model import IncidentKind
 from topology.model import IncidentSummary
 from topology.model import MemberState
 from topology.model import Summary
-from webapp.models.choices import ROLE_LABELS
 
 
 def clock(moment: datetime) -> str:
@@ -21,25 +20,24 @@ def clock(moment: datetime) -> str:
 
 
 def incident_sentence(incident: IncidentSummary) -> str:
-    role = str(ROLE_LABELS.get(incident.role, ROLE_LABELS["other"])).lower()
+    """« La liaison « Box fibre » est coupée depuis 10 h 12 ; 6 équipements derrière … »."""
     where = f" ({incident.site})" if incident.site else ""
     if incident.kind == IncidentKind.DOWN:
-        text = _(
-            "%(role)s « %(label)s »%(where)s ne répond plus depuis %(time)s",
-            role=role.capitalize(), label=incident.label, where=where,
-            time=clock(incident.since),
-        )
+        if incident.role in ("access", "link"):
+            text = _("La liaison « %(label)s »%(where)s est coupée depuis %(time)s",
+                     label=incident.label, where=where, time=clock(incident.since))
+        else:
+            text = _("« %(label)s »%(where)s ne répond plus depuis %(time)s",
+                     label=incident.label, where=where, time=clock(incident.since))
         if incident.affected_count:
-            text += " ; " + ngettext(
-                "%(num)d équipement derrière lui est injoignable",
-                "%(num)d équipements derrière lui sont injoignables",
+            text += ngettext(
+                " ; %(num)d équipement derrière est injoignable",
+                " ; %(num)d équipements derrière sont injoignables",
                 incident.affected_count,
             )
         return text + "."
-    return _(
-        "%(role)s « %(label)s »%(where)s signale un problème depuis %(time)s.",
-        role=role.capitalize(), label=incident.label, where=where, time=clock(incident.since),
-    )
+    return _("« %(label)s »%(where)s signale un problème depuis %(time)s.",
+             label=incident.label, where=where, time=clock(incident.since))
 
 
 def headline(summary: Summary) -> str:
@@ -76,4 +74,6 @@ def state_counts(summary: Summary) -> str:
     }
     parts = [word(counts[key]) for key, word in words.items() if counts.get(key)]
     total = ngettext("%(num)d équipement", "%(num)d équipements", summary.hosts)
-    return total + " : " + ", ".join(parts) if parts else total
+    if not parts:
+        return total
+    return _("%(total)s : %(states)s", total=total, states=", ".join(parts))
