@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Hashable
 from typing import Any
 
@@ -51,21 +52,43 @@ def _check_sizes(**sizes: float) -> None:
             raise InvalidDataError(f"{name} must be >= 0, got {value!r}")
 
 
-def _tidy_offsets(tree, separation: float) -> dict[Any, float]:
+def _stack_parents(tree, stack_leaves: int) -> set:
+    """Parents whose children are all leaves, at least ``stack_leaves`` of them."""
+    if stack_leaves < 1:
+        return set()
+    children = tree.children
+    return {
+        node for node in tree.order
+        if len(children[node]) >= stack_leaves
+        and all(not children[kid] for kid in children[node])
+    }
+
+
+def _tidy_offsets(tree, separation: float, stacks: dict | None = None) -> dict[Any, float]:
     """Return each node's breadth coordinate, root at 0 (tidy tree, contour packing).
 
     Subtrees are packed left to right: each one is pushed right until, on
     every level they share, its left contour is ``separation`` away from the
     right contour of the subtrees already placed. The parent is then centred
-    between its first and last child.
+    between its first and last child. ``stacks`` maps a parent to
+    ``(levels, shift)``: its leaves form one column ``shift`` to the right of
+    it, occupying ``levels`` layers.
     """
     children = tree.children
+    stacks = stacks or {}
     contour: dict[Any, list[tuple[float, float]]] = {}
     offset: dict[Any, float] = {}
     for node in reversed(tree.order):  # children before parents
         kids = children[node]
         if not kids:
             contour[node] = [(0.0, 0.0)]
+            continue
+        if node in stacks:
+            levels, shift = stacks[node]
+            for kid in kids:
+                contour.pop(kid)
+                offset[kid] = shift
+            contour[node] = [(0.0, 0.0)] + [(shift, shift)] * levels
             continue
         acc = contour.pop(kids[0])
         rel = [0.0]
@@ -102,6 +125,9 @@ def layered_layout(
     v_gap: float = 64,
     margin: float = 16,
     orientation: str = "vertical",
+    stack_leaves: int = 0,
+    stack_gap: float = 12,
+    stack_indent: float = 28,
 ) -> Layout:
     """Return a layered tidy-tree layout of ``G``.
 
@@ -121,6 +147,13 @@ def layered_layout(
     orientation : {"vertical", "horizontal"}
         ``vertical`` puts the root at the top and one layer per depth below;
         ``horizontal`` puts the root on the left and layers to the right.
+    stack_leaves : int
+        When ``>= 1`` (vertical only), a parent whose children are all leaves,
+        at least that many, gets them in one column below it, ``stack_indent``
+        to the right and ``stack_gap`` apart, instead of side by side: a switch
+        with twenty cameras stays one box wide. ``0`` (default) never stacks.
+    stack_gap, stack_indent : float
+        Spacing of stacked leaves.
 
     Returns
     -------
@@ -154,17 +187,30 @@ def layered_layout(
     breadth, across = (node_width, node_height) if vertical else (node_height, node_width)
     gap, layer_gap = (h_gap, v_gap) if vertical else (v_gap, h_gap)
 
-    offsets = _tidy_offsets(tree, breadth + gap)
+    pitch = across + layer_gap
+    stack_parents = _stack_parents(tree, stack_leaves) if vertical else set()
+    stacks = {
+        node: (math.ceil(len(tree.children[node]) * (across + stack_gap) / pitch), stack_indent)
+        for node in stack_parents
+    }
+    offsets = _tidy_offsets(tree, breadth + gap, stacks)
     low = min(offsets.values())
     span = max(offsets.values()) - low
-    max_depth = max(tree.depths.values())
     positions = {}
+    stacked = set()
     for node in tree.order:
         b = margin + breadth / 2 + offsets[node] - low
-        d = margin + across / 2 + tree.depths[node] * (across + layer_gap)
+        parent = tree.parents.get(node)
+        if parent in stack_parents:
+            index = tree.children[parent].index(node)
+            d = positions[parent].y + across + stack_gap + index * (across + stack_gap)
+            stacked.add(node)
+        else:
+            d = margin + across / 2 + tree.depths[node] * pitch
         positions[node] = Position(b, d) if vertical else Position(d, b)
     extent_b = span + breadth + 2 * margin
-    extent_d = max_depth * (across + layer_gap) + across + 2 * margin
+    deepest = max((p.y if vertical else p.x) for p in positions.values())
+    extent_d = deepest + across / 2 + margin
     width, height = (extent_b, extent_d) if vertical else (extent_d, extent_b)
     return Layout(
         width=float(width),
@@ -177,6 +223,7 @@ def layered_layout(
         depths=tree.depths,
         tree_edges=tree.tree_edges,
         extra_edges=tree.extra_edges,
+        stacked=frozenset(stacked),
     )
 
 

@@ -331,6 +331,8 @@ class Layout:
     depths: Mapping[str, int] = field(default_factory=dict)
     tree_edges: tuple[tuple[str, str], ...] = ()
     extra_edges: tuple[tuple[str, str], ...] = ()
+    stacked: frozenset[str] = frozenset()
+    """Nodes drawn in a vertical column under their parent (see ``stack_leaves``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.positions, MappingProxyType):

@@ -73,7 +73,10 @@ def drawing(status: MemberStatus, layout: Layout, kind: str) -> Drawing:
         a, b = layout.positions.get(parent), layout.positions.get(child)
         if a is None or b is None:
             continue
-        if kind == "wide":
+        if kind == "wide" and child in layout.stacked:
+            x1 = a.x - w / 2 + 14
+            edges.append(f"M{x1:.0f} {a.y + h / 2:.0f}V{b.y:.0f}H{b.x - w / 2:.0f}")
+        elif kind == "wide":
             y1, y2 = a.y + h / 2, b.y - h / 2
             mid = (y1 + y2) / 2
             edges.append(f"M{a.x:.0f} {y1:.0f}V{mid:.0f}H{b.x:.0f}V{y2:.0f}")

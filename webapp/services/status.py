@@ -56,7 +56,8 @@ def host_info(host: Host, now: datetime, maintenance_ids: frozenset[str]) -> Hos
 
 
 # Box sizes of the two drawings: wide (tablet, desktop, wall) and narrow (phones, 360 px).
-WIDE_LAYOUT = {"node_width": 168, "node_height": 56, "h_gap": 16, "v_gap": 48, "margin": 8}
+WIDE_LAYOUT = {"node_width": 176, "node_height": 56, "h_gap": 24, "v_gap": 48, "margin": 8,
+               "stack_leaves": 2, "stack_gap": 10, "stack_indent": 28}
 NARROW_LAYOUT = {"node_width": 290, "node_height": 48, "v_gap": 8, "indent": 12,
                  "max_indent_depth": 5, "margin": 4}
 

@@ -261,3 +261,45 @@ def test_signature_depends_on_attributes_and_edges():
     c = nx.DiGraph([("r", "x"), ("x", "y")])
     signatures = {topology_signature(g, "r") for g in (a, b, c)}
     assert len(signatures) == 3
+
+
+def assert_boxes_disjoint(layout: Layout) -> None:
+    """Any two boxes are apart (general check, valid for stacked columns too)."""
+    w, h = layout.node_width, layout.node_height
+    items = sorted(layout.positions.items(), key=lambda item: (item[1].x, item[1].y))
+    for index, (a, pa) in enumerate(items):
+        for b, pb in items[index + 1:]:
+            if pb.x - pa.x >= w:
+                break
+            assert abs(pa.y - pb.y) >= h, (a, b)
+
+
+def test_stacked_leaves_form_a_column_under_their_parent():
+    G = nx.DiGraph([("r", "sw")] + [("sw", f"cam{i}") for i in range(6)] + [("r", "srv")])
+    L = layered_layout(G, "r", stack_leaves=2, **SIZES)
+    column = [L.positions[f"cam{i}"] for i in range(6)]
+    assert len({p.x for p in column}) == 1, "one column"
+    assert column[0].x > L.positions["sw"].x, "indented to the right of its parent"
+    ys = [p.y for p in column]
+    assert ys == sorted(ys) and all(b - a >= SIZES["node_height"] for a, b in zip(ys, ys[1:]))
+    assert L.stacked == frozenset(f"cam{i}" for i in range(6))
+    assert L.height >= ys[-1] + SIZES["node_height"] / 2
+    assert_boxes_disjoint(L)
+
+
+def test_stacking_makes_a_real_estate_narrower_without_overlap(estate):
+    G = build_graph(estate(500))
+    flat = layered_layout(G, **SIZES)
+    stacked = layered_layout(G, stack_leaves=2, **SIZES)
+    assert stacked.width < flat.width / 3
+    assert_boxes_disjoint(stacked)
+    assert stacked.order == flat.order
+    shuffled = layered_layout(build_graph(list(reversed(estate(500)))), stack_leaves=2, **SIZES)
+    assert shuffled.positions == stacked.positions, "deterministic"
+
+
+def test_stacking_is_off_by_default_and_ignored_horizontally(estate):
+    G = build_graph(estate(50))
+    assert layered_layout(G, **SIZES).stacked == frozenset()
+    assert layered_layout(G, orientation="horizontal", stack_leaves=2, **SIZES).stacked == (
+        frozenset())
