@@ -73,10 +73,11 @@ def app(database_url, tmp_path):
     app = create_app(_base_config(database_url, tmp_path))
 
     @app.teardown_request
-    def _forget_request_user(_exc):
-        # Requests reuse the test's app context, hence its ``g``: drop the user
-        # Flask-Login cached there, as a real request would.
-        g.pop("_login_user", None)
+    def _forget_request_globals(_exc):
+        # Requests reuse the test's app context, hence its ``g``: empty it as a
+        # real request would (Flask-Login's user, Flask-WTF's CSRF token...).
+        for key in list(g):
+            g.pop(key, None)
 
     with app.app_context():
         yield app
