@@ -53,24 +53,46 @@ pg-up:
 pg-down:
 	@scripts/pg.sh down
 
-## make test: the whole suite, on SQLite and PostgreSQL, browser tests included
+redis-up:
+	@scripts/redis.sh up
+redis-down:
+	@scripts/redis.sh down
+
+## make test: the whole suite, on SQLite and PostgreSQL, browser and production tests included
 test: venv vendor translations system-deps
 	@scripts/pg.sh up
+	@scripts/redis.sh up
 	@set -o pipefail; status=0; \
 	VIGIE_TEST_DATABASES="sqlite,$$(scripts/pg.sh url)" \
+	VIGIE_TEST_POSTGRES="$$(scripts/pg.sh url)" VIGIE_TEST_REDIS="$$(scripts/redis.sh url)" \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	scripts/pg.sh down >/dev/null; exit $$status
+	scripts/redis.sh down >/dev/null; scripts/pg.sh down >/dev/null; exit $$status
 
 test-fast: venv vendor translations
-	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser" -q $(PYTEST_ARGS)
+	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser and not production and not zabbix" -q $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check webapp topology tests scripts bench
 	$(BIN)/ruff format --check webapp topology tests scripts bench || true
 
-bench: venv vendor translations system-deps
-	$(BIN)/python -m bench.run
+## make bench: numbers vs targets in bench/results.json (BENCH_ARGS=--quick for a smoke run)
+# (compiles the catalogs itself: `pybabel compile -q` of the translations target is refused
+# by Babel 2.18, whose -q is a global option)
+bench: venv vendor system-deps
+	$(BIN)/pybabel -q compile -d translations
+	@$(BIN)/python -c "import ecoindex.compute" 2>/dev/null || $(BIN)/pip install -q ecoindex-compute \
+	  || echo "ecoindex-compute not installed: the bench uses its copy of the Ecoindex formula"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache .ruff_cache *.egg-info
 	-scripts/pg.sh down
+
+## Development Zabbix 6.0 on loopback with the demo estate (scripts/zabbix.sh; not part of `make test`)
+.PHONY: zabbix-up zabbix-down zabbix-provision
+zabbix-up: venv
+	@scripts/zabbix.sh up
+zabbix-down:
+	@scripts/zabbix.sh down
+zabbix-provision: venv
+	@scripts/zabbix.sh provision $(PROVISION_ARGS)

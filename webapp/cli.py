@@ -225,13 +225,33 @@ def poll(once: bool) -> None:
     """Lire la source en boucle et publier les changements (processus séparé)."""
     from flask import current_app
 
+    from webapp.services.leader import make_lock
+    from webapp.services.monitoring import become_owner
     from webapp.services.poller import Poller
 
     app = current_app._get_current_object()
-    poller = Poller(app)
+    become_owner(app)
+    publish = None
+    if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
+        # A write-only emitter: this process only publishes; the web workers relay.
+        from flask_socketio import SocketIO
+
+        from webapp.realtime import NAMESPACE
+
+        emitter = SocketIO(message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+                           channel=app.config.get("SOCKETIO_CHANNEL", "vigie"))
+
+        def publish(event, data, room):
+            emitter.emit(event, data, to=room, namespace=NAMESPACE)
+
+    poller = Poller(app, publish=publish)
     if once:
         stats = poller.cycle()
         click.echo(f"Cycle : {stats.duration_s * 1000:.1f} ms, {stats.api_calls} appels, "
                    f"{stats.members} membres, {'source OK' if stats.ok else 'source en erreur'}")
         sys.exit(0 if stats.ok else 1)
-    poller.run()
+    lock = make_lock(app.config, app.instance_path)
+    try:
+        poller.run(lock=lock)
+    except KeyboardInterrupt:
+        poller.stop()

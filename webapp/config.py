@@ -31,6 +31,8 @@ class BaseConfig:
     DEMO_STATE_FILE: str | None = None  # default: instance/demo-state.json
     POLL_INTERVAL = 5.0  # seconds between two reads of the source
     POLLER = "embedded"  # embedded: a background task of `flask vigie serve`; external: `flask vigie poll`
+    SNAPSHOT_STORE_URL: str | None = None  # redis://…: the poller shares its snapshot with workers
+    POLLER_LOCK_TIMEOUT = 15.0  # seconds a poller waits between two tries to become the active one
     SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0 with several processes
     SOCKETIO_CHANNEL = "vigie"
     SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent when installed, else threading

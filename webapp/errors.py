@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
+from webapp.extensions import login_manager
 from webapp.htmx import is_htmx_fragment_request
 from webapp.services.errors import NotFound
 from webapp.services.errors import PermissionDenied
@@ -103,6 +106,19 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SourceError)
     def source_error(error: SourceError):
         return render_error(503)
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        logger.error("Database unavailable on %s %s: %s", request.method, request.path,
+                     str(error.orig).strip().splitlines()[0] if error.orig else error)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone too
+            db.session.remove()
+        # The error page must not need the database: show it as to an anonymous visitor.
+        g._login_user = login_manager.anonymous_user()
+        return render_error(503, _("Le service est momentanément indisponible "
+                                   "(base de données). Réessayez dans quelques secondes."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -31,6 +31,7 @@ function start(root) {
   let lastSuccess = null;
   let staleAfter = 10;
   let lastHeard = Date.now();
+  let sourceOk = true;
   let connected = false;
 
   const labels = new Map();
@@ -89,6 +90,7 @@ function start(root) {
     lastHeard = Date.now();
     if (state.last_success) lastSuccess = state.last_success;
     if (state.stale_after_s) staleAfter = state.stale_after_s;
+    if (typeof state.source_ok === "boolean") sourceOk = state.source_ok;
     showFreshness(Boolean(state.stale));
   }
 
@@ -112,15 +114,17 @@ function start(root) {
     }
   }
 
-  // Without news (socket down, server gone), say so once the data is too old.
+  // Source failing, or no news at all (socket down, server gone): once the data is
+  // older than the limit, say so — without waiting for the server to tell us.
   setInterval(() => {
     if (!lastSuccess) return;
     const age = (Date.now() - new Date(lastSuccess).getTime()) / 1000;
     const silent = (Date.now() - lastHeard) / 1000;
-    if (age > staleAfter && silent > staleAfter && !root.querySelector(".banner--stale")) {
+    const doubtful = !sourceOk || silent > staleAfter;
+    if (age > staleAfter && doubtful && !root.querySelector(".banner--stale")) {
       showFreshness(true);
     }
-  }, 5000);
+  }, 1000);
 
   function apply(data) {
     const changes = [];

@@ -21,9 +21,10 @@ function lang() {
   return document.documentElement.lang || "fr";
 }
 
+// Same choice as the server: its own words for none, then gettext's one / several.
 function plural(forms, n) {
-  const rule = new Intl.PluralRules(lang()).select(n);
-  return fill(forms[rule] || forms.other, { n });
+  if (n === 0 && forms.zero) return forms.zero;
+  return fill(n === 1 ? forms.one : forms.other, { n });
 }
 
 function pad(n) {
@@ -47,7 +48,7 @@ function sinceText(i18n, iso) {
 }
 
 function ageText(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
+  const s = Math.max(1, Math.floor(seconds));
   const [value, unit] = s < 60 ? [s, "second"] : s < 3600 ? [Math.floor(s / 60), "minute"]
     : s < 86400 ? [Math.floor(s / 3600), "hour"] : [Math.floor(s / 86400), "day"];
   return new Intl.NumberFormat(lang(), { style: "unit", unit, unitDisplay: "long" })
@@ -140,7 +141,7 @@ function startWall(root) {
   const rotateButton = root.querySelector("[data-wall-rotate]");
   const pauseButton = root.querySelector("[data-wall-pause]");
   const fullscreenButton = root.querySelector("[data-wall-fullscreen]");
-  const rotateEvery = Math.max(5, Number(root.dataset.rotateSeconds) || 15) * 1000;
+  const rotateEvery = Math.max(2, Number(root.dataset.rotateSeconds) || 15) * 1000;
   const catchUpEvery = Math.max(60, Number(root.dataset.catchUpSeconds) || 300) * 1000;
   const parser = document.createElement("template"); // reused for every fetched fragment
   const freshness = makeFreshness(root, i18n, JSON.parse(root.dataset.source));

@@ -37,9 +37,9 @@ CHROMIUM_ARGS = [
 # Registered before any page script runs; reports through an exposed function.
 _CSP_LISTENER = """
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__vigieCspViolation(
-    `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`
-    + (e.lineNumber ? `:${e.lineNumber}` : '') + (e.sample ? ` (${e.sample})` : ''));
+  const where = (e.sourceFile || e.documentURI) + (e.lineNumber ? `:${e.lineNumber}` : '');
+  window.__vigieCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`
+    + ` in ${where}` + (e.sample ? ` (${e.sample})` : ''));
 }, true);
 """
 
@@ -191,8 +191,8 @@ def page(request, browser, viewport, live_server, problems) -> Iterator[Page]:
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     try:
         yield page
-        page.evaluate("() => 0")  # let pending console/CSP events reach Python
+        if getattr(request.node, "vigie_call_passed", False):
+            page.evaluate("() => 0")  # let pending console/CSP events reach Python
+            problems.check()  # whatever a test forgot to check, or what arrived late
     finally:
         context.close()
-    if getattr(request.node, "vigie_call_passed", False):
-        problems.check()  # whatever a test forgot to check, or arrived late

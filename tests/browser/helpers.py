@@ -43,15 +43,16 @@ _OVERFLOW = """(limit) => {
     }
     return false;
   };
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (typeof el.className === 'string' && el.className.trim()
+       ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
   const offenders = [];
   for (const el of document.body.querySelectorAll('*')) {
     if (el.closest('.table-wrap, .visually-hidden, .skip-link')) continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     if ((box.right > width + 1 || box.left < -1) && !clipped(el)) {
-      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-        + (typeof el.className === 'string' && el.className.trim()
-           ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+      const name = describe(el) + (el.parentElement ? ' in ' + describe(el.parentElement) : '');
       offenders.push(`${name} [${Math.round(box.left)}, ${Math.round(box.right)}]`);
       if (offenders.length >= limit) break;
     }

@@ -47,13 +47,13 @@ def _check_skip_link_and_focus_ring(page) -> None:
     assert after["outlineStyle"] != "none" and after["outlineWidth"] >= 2, after
 
 
-def test_skip_link_and_focus_ring_anonymous(page, problems, viewport):
+def test_skip_link_and_focus_ring_anonymous(first_backend_only, page, problems, viewport):
     page.goto("/connexion")
     _check_skip_link_and_focus_ring(page)
     problems.check()
 
 
-def test_skip_link_and_focus_ring_on_member_home(page, problems, viewport):
+def test_skip_link_and_focus_ring_on_member_home(first_backend_only, page, problems, viewport):
     member = factories.demo_member("sarralbe")
     log_in(page, factories.make_user("member_admin", member).email)
     _check_skip_link_and_focus_ring(page)

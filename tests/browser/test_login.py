@@ -9,12 +9,11 @@ from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.helpers import fill_login
-from tests.browser.helpers import screenshot
 
 pytestmark = pytest.mark.browser
 
 
-def test_viewer_logs_in_sees_member_home_and_logs_out(page, problems, viewport):
+def test_viewer_logs_in_sees_member_home_and_logs_out(page, problems, viewport, shoot):
     member = factories.demo_member("sarralbe")
     user = factories.make_user("viewer", member)
 
@@ -32,7 +31,7 @@ def test_viewer_logs_in_sees_member_home_and_logs_out(page, problems, viewport):
     expect(table.locator("tbody tr").first).to_be_visible()
     assert table.locator("tbody tr").count() > 1
     expect(table.get_by_role("rowheader").first).to_be_visible()
-    screenshot(page, f"journey-member-home-{viewport}")
+    shoot(page, "journey-member-home")
 
     page.get_by_role("banner").get_by_role("button", name="Se déconnecter").click()
     expect(page).to_have_url(re.compile(r"/connexion$"))
@@ -44,7 +43,7 @@ def test_viewer_logs_in_sees_member_home_and_logs_out(page, problems, viewport):
     problems.check()
 
 
-def test_wrong_password_shows_french_error(page, problems, viewport):
+def test_wrong_password_shows_french_error(page, problems, viewport, shoot):
     user = factories.make_user("viewer", factories.demo_member("sarralbe"))
 
     problems.expected_statuses.add(400)  # a refused login answers 400 Bad Request
@@ -57,5 +56,5 @@ def test_wrong_password_shows_french_error(page, problems, viewport):
         "Adresse électronique ou mot de passe incorrect.")
     expect(page.get_by_label("Adresse électronique")).to_have_value(user.email)
     expect(page.get_by_label("Mot de passe", exact=True)).to_have_value("")
-    screenshot(page, f"login-wrong-password-{viewport}")
+    shoot(page, "login-wrong-password")
     problems.check()

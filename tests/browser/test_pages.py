@@ -20,6 +20,7 @@ from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import log_in
 from webapp.services import accounts
 from webapp.services import demo
+from webapp.services import kiosk
 from webapp.services.monitoring import get_monitor
 
 pytestmark = pytest.mark.browser
@@ -46,12 +47,17 @@ PAGE_ROLES = {
     "support.member_requests": "viewer",
     "support.new": "viewer",
     "support.queue": "admin",
+    "wall.index": "admin",
+    "wall.member": "admin",
+    "wall.links": "admin",
+    "wall.kiosk_entry": ANONYMOUS,  # a TV opening its kiosk link: redirected to the wall
 }
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
 FRAGMENTS = {
     "members.status_fragment": "members.detail",
     "members.summary_fragment": "members.detail",
+    "wall.tiles": "wall.index",
 }
 
 
@@ -120,10 +126,15 @@ def _visits(app, page, role: str, member) -> list[Visit]:
     for endpoint, rule in sorted(page_routes(app).items()):
         if PAGE_ROLES.get(endpoint) != role:
             continue
-        missing = rule.arguments - set(values)
-        assert not missing, f"no test value for {missing} of {rule.rule}"
+        if endpoint == "wall.kiosk_entry":
+            clear, _link = kiosk.create("Télévision du support", factories.make_user("admin"))
+            arguments = {"token": clear}
+        else:
+            missing = rule.arguments - set(values)
+            assert not missing, f"no test value for {missing} of {rule.rule}"
+            arguments = {arg: values[arg] for arg in rule.arguments}
         with app.test_request_context():
-            path = url_for(endpoint, **{arg: values[arg] for arg in rule.arguments})
+            path = url_for(endpoint, **arguments)
         visits.append(Visit(endpoint.replace(".", "-"), _goto(page, path)))
     if role == ANONYMOUS:
         visits += [
@@ -177,7 +188,8 @@ def test_pages_pass_axe_and_fit_the_viewport(first_backend_only, app, page, prob
     problems.check()
 
 
-def test_member_home_with_a_failure_passes_axe(page, problems, viewport, shoot):
+def test_member_home_with_a_failure_passes_axe(first_backend_only, page, problems, viewport,
+                                               shoot):
     """Badges and summary in their problem colours (contrast), with dependants unreachable."""
     member = factories.demo_member(SLUG)
     user = factories.make_user("viewer", member)

@@ -12,7 +12,8 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.members import bp as members_bp
     from webapp.blueprints.profile import bp as profile_bp
     from webapp.blueprints.support import bp as support_bp
+    from webapp.blueprints.wall import bp as wall_bp
 
     for blueprint in (auth_bp, members_bp, maps_bp, support_bp, admin_bp, profile_bp, api_bp,
-                      health_bp):
+                      health_bp, wall_bp):
         app.register_blueprint(blueprint)

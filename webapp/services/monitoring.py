@@ -79,19 +79,30 @@ def read_snapshot(source: MonitoringSource, clock: Callable[[], datetime] | None
 
 
 class Monitor:
-    """Holds the source, the latest snapshot and the health of the last read."""
+    """Holds the source, the latest snapshot and the health of the last read.
 
-    def __init__(self, source: MonitoringSource, interval: float) -> None:
+    An *owner* reads the source itself (embedded mode, or the poller process,
+    which also publishes to ``store``). A *reader* (a web worker when the
+    poller runs apart) never calls the source: it follows the store.
+    """
+
+    def __init__(self, source: MonitoringSource, interval: float, *, store=None,
+                 reader: bool = False) -> None:
         self.source = source
         self.interval = interval
+        self.store = store
+        self.reader = reader
         self.snapshot: Snapshot | None = None
-        self.last_success: float | None = None  # monotonic-free wall clock seconds
+        self.last_success: float | None = None  # wall-clock seconds
         self.last_error: str | None = None
         self.last_attempt: float | None = None
+        self._version = 0
         self._lock = threading.Lock()
 
     def refresh(self) -> Snapshot | None:
         """Read the source now; on failure keep the previous snapshot."""
+        if self.reader:
+            return self._follow_store()
         with self._lock:
             self.last_attempt = time.time()
             try:
@@ -100,15 +111,53 @@ class Monitor:
                 if self.last_error != str(exc):
                     logger.warning("Source %s unavailable: %s", self.source.name, exc)
                 self.last_error = str(exc)
+                self._publish(None)
                 return self.snapshot
             self.snapshot = snapshot
             self.last_success = time.time()
             self.last_error = None
+            self._publish(snapshot)
             return snapshot
+
+    def _publish(self, snapshot: Snapshot | None) -> None:
+        if self.store is None:
+            return
+        from webapp.services.snapshot_store import Health
+
+        self._version += 1
+        try:
+            self.store.publish(snapshot, Health(self.last_success, self.last_error,
+                                                self.last_attempt, self._version))
+        except Exception as exc:  # noqa: BLE001 - a cache outage must not stop polling
+            logger.warning("Could not publish the snapshot: %s", exc)
+
+    def _follow_store(self) -> Snapshot | None:
+        """Reader: take the poller's latest snapshot when its version moved."""
+        with self._lock:
+            self.last_attempt = time.time()
+            try:
+                health = self.store.health()
+                if health is None:
+                    self.last_error = "Le processus de collecte n'a encore rien publié."
+                    return self.snapshot
+                if health.version != self._version or self.snapshot is None:
+                    snapshot = self.store.snapshot()
+                    if snapshot is not None:
+                        self.snapshot = snapshot
+                    self._version = health.version
+                self.last_success = health.last_success
+                self.last_error = health.last_error
+            except Exception as exc:  # noqa: BLE001 - Redis down: keep the last state
+                message = f"Cache des instantanés injoignable : {exc}"
+                if self.last_error != message:
+                    logger.warning("%s", message)
+                self.last_error = message
+            return self.snapshot
 
     def current(self) -> Snapshot | None:
         """Return the latest snapshot, refreshing it if it is older than the poll interval."""
-        due = self.last_attempt is None or time.time() - self.last_attempt >= self.interval
+        period = min(self.interval, 1.0) if self.reader else self.interval
+        due = self.last_attempt is None or time.time() - self.last_attempt >= period
         if due:
             self.refresh()
         return self.snapshot
@@ -126,7 +175,22 @@ class Monitor:
 
 def init_app(app: Flask) -> None:
     source = make_source(app.config, app.instance_path)
-    app.extensions[EXTENSION_KEY] = Monitor(source, float(app.config["POLL_INTERVAL"]))
+    store = None
+    url = app.config.get("SNAPSHOT_STORE_URL")
+    if url:
+        from webapp.services.snapshot_store import RedisSnapshotStore
+
+        store = RedisSnapshotStore(url)
+    reader = app.config.get("POLLER") == "external" and store is not None
+    app.extensions[EXTENSION_KEY] = Monitor(source, float(app.config["POLL_INTERVAL"]),
+                                            store=store, reader=reader)
+
+
+def become_owner(app: Flask) -> Monitor:
+    """The poller process reads the source itself (and publishes to the store)."""
+    monitor = get_monitor(app)
+    monitor.reader = False
+    return monitor
 
 
 def get_monitor(app: Flask | None = None) -> Monitor:

@@ -147,11 +147,25 @@ class Poller:
             self._last_heartbeat = now
             self._emit("source", state, None, stats)
 
-    def run(self, interval: float | None = None) -> None:
-        """Poll until :meth:`stop`; back off while the source is down."""
+    def run(self, interval: float | None = None, lock=None) -> None:
+        """Poll until :meth:`stop`; back off while the source is down.
+
+        With a ``lock`` (see :mod:`webapp.services.leader`), wait until this
+        poller is the only active one, and go back to waiting if it loses it.
+        """
         interval = interval or float(self.app.config["POLL_INTERVAL"])
         logger.info("Poller started (every %.1f s)", interval)
+        waiting_logged = False
         while not self._stop.is_set():
+            if lock is not None and not (lock.still_held() or lock.acquire()):
+                if not waiting_logged:
+                    logger.info("Another poller is active; this one waits to take over")
+                    waiting_logged = True
+                self._stop.wait(min(interval, float(self.app.config["POLLER_LOCK_TIMEOUT"])))
+                continue
+            if waiting_logged:
+                logger.info("This poller is now the active one")
+                waiting_logged = False
             with self.app.app_context():
                 try:
                     stats = self.cycle()
@@ -161,8 +175,10 @@ class Poller:
                     self.failures += 1
             delay = interval
             if not stats.ok:
-                delay = min(interval * 2 ** min(self.failures, 5), 60.0)
+                delay = min(interval * 2 ** min(self.failures - 1, 5), 30.0)
             self._stop.wait(delay)
+        if lock is not None:
+            lock.release()
         logger.info("Poller stopped")
 
     def stop(self) -> None:

@@ -107,3 +107,30 @@ def member(slug: str):
             **_freshness_json(),
         }
     )
+
+
+@bp.route("/wall")
+def wall():
+    """The support wall's tiles, worst first (staff, or a screen opened by a kiosk link)."""
+    from flask import abort
+    from flask import session
+
+    from webapp.services import kiosk
+    from webapp.services import wall as wall_service
+    from webapp.services.errors import NotFound
+
+    staff = current_user.is_authenticated and current_user.is_staff
+    if not staff and not kiosk.is_active(session.get("kiosk_id")):
+        if not current_user.is_authenticated:
+            abort(401)
+        raise NotFound("wall")
+    state = wall_service.current_state()
+    fields = ("slug", "name", "overall", "incidents", "since", "severity", "unacked_high",
+              "open_requests")
+    return jsonify(
+        {
+            "tiles": [{key: tile[key] for key in fields} for tile in state.tiles],
+            "generated_at": state.generated_at.isoformat() if state.generated_at else None,
+            **_freshness_json(),
+        }
+    )

@@ -1,0 +1,172 @@
+"""Topology: build_graph, the two layouts (uncached), analyse, for 50 and 500 hosts.
+
+The graphs look like a member's estate: an access box and a router at the main
+site, then sites joined by a link and a router, two or three switches per site,
+8 to 14 end devices per switch (cameras, access points, printers, phones,
+servers, NAS), ``role``/``site``/``parent`` tags as in the demo source, trigger
+dependencies on cameras and a redundant second uplink on servers (non-primary
+edges). The demo's own members (6 to 35 hosts) are measured too.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC
+from datetime import datetime
+
+import topology
+from bench.common import summary
+from bench.common import time_ms
+from topology.model import DependencyInfo
+from topology.model import HostInfo
+from topology.model import ProblemInfo
+
+DEVICES = (
+    ("camera", "Caméra"),
+    ("ap", "Borne Wi-Fi"),
+    ("printer", "Imprimante"),
+    ("phone", "Téléphone"),
+    ("server", "Serveur"),
+    ("nas", "NAS"),
+    ("camera", "Caméra abords"),
+    ("ap", "Borne Wi-Fi étage"),
+)
+NOW = datetime(2026, 1, 12, 9, 30, tzinfo=UTC)
+
+
+def synthetic_member(size: int, seed: int = 7) -> tuple[list[HostInfo], list[DependencyInfo]]:
+    """``size`` hosts of one member, parents always listed before their children."""
+    rnd = random.Random(seed)
+    hosts: list[HostInfo] = []
+    deps: list[DependencyInfo] = []
+
+    def add(host: str, name: str, role: str, parent: str | None, site: str) -> str:
+        hostid = str(20000 + len(hosts))
+        hosts.append(HostInfo(hostid, host, name, role=role, parent=parent, site=site,
+                              inventory_type=role, available="available",
+                              last_data_age_s=30.0))
+        return hostid
+
+    main = "Siège"
+    add("box", f"Box fibre ({main})", "access", None, main)
+    add("routeur", f"Routeur {main.lower()}", "router", "box", main)
+    site_index = 0
+    while len(hosts) < size:
+        site = main if site_index == 0 else f"Site {site_index}"
+        router = "routeur"
+        if site_index:
+            add(f"liaison-{site_index}", f"Liaison siège – {site.lower()}", "link", "routeur", site)
+            router = f"routeur-{site_index}"
+            add(router, f"Routeur {site.lower()}", "router", f"liaison-{site_index}", site)
+        switch_ids = []
+        for s in range(2 + rnd.randrange(2)):
+            switch = f"sw-{site_index}-{s + 1}"
+            switch_ids.append(add(switch, f"Commutateur {site.lower()} {s + 1}", "switch",
+                                  router, site))
+            for d in range(8 + rnd.randrange(7)):
+                role, label = DEVICES[rnd.randrange(len(DEVICES))]
+                hostid = add(f"{switch}-{role}-{d + 1}", f"{label} {d + 1} {site.lower()}", role,
+                             switch, site)
+                if role == "camera":
+                    deps.append(DependencyInfo(hostid, switch_ids[-1]))
+                elif role == "server" and len(switch_ids) > 1:
+                    # Redundant uplinks: the own switch is primary, the first one extra.
+                    deps.append(DependencyInfo(hostid, switch_ids[-1]))
+                    deps.append(DependencyInfo(hostid, switch_ids[0]))
+        site_index += 1
+    kept = hosts[:size]
+    ids = {h.hostid for h in kept}
+    return kept, [d for d in deps if d.hostid in ids and d.depends_on in ids]
+
+
+def _problems(hosts: list[HostInfo]) -> list[ProblemInfo]:
+    """A site router down, a NAS disk warning, a printer's toner: a typical bad morning."""
+    problems = []
+    routers = [h for h in hosts if h.role == "router"]
+    nas = [h for h in hosts if h.role == "nas"]
+    printers = [h for h in hosts if h.role == "printer"]
+    picks = [(routers[-1:], 4, "ne répond plus"), (nas[:1], 2, "espace disque faible"),
+             (printers[:1], 1, "toner")]
+    for number, (chosen, severity, text) in enumerate(picks):
+        for h in chosen:
+            problems.append(ProblemInfo(f"e{number}", h.hostid, f"{h.name} {text}", severity,
+                                        NOW.replace(hour=8)))
+    return problems
+
+
+def measure_graph(hosts: list[HostInfo], deps: list[DependencyInfo], repeat: int) -> dict:
+    from webapp.services.status import NARROW_LAYOUT
+    from webapp.services.status import WIDE_LAYOUT
+
+    G = topology.build_graph(hosts, deps)
+    problems = _problems(hosts)
+    wide = topology.layered_layout(G, **WIDE_LAYOUT)
+
+    def pipeline():
+        graph = topology.build_graph(hosts, deps)
+        w = topology.layered_layout(graph, **WIDE_LAYOUT)
+        topology.narrow_layout(graph, **NARROW_LAYOUT)
+        result = topology.analyse(graph, problems, now=NOW, stale_after_s=600, layout=w)
+        topology.summarise(result, now=NOW)
+
+    topology.layout_cache_clear()
+    topology.layout_cached(G, mode="vertical", **WIDE_LAYOUT)
+    return {
+        "hosts": len(hosts),
+        "nodes": G.number_of_nodes(),
+        "edges": G.number_of_edges(),
+        "extra_edges": len(wide.extra_edges),
+        "depth": max(wide.depths.values()),
+        "wide_size_px": [round(wide.width), round(wide.height)],
+        "build_graph_ms": time_ms(lambda: topology.build_graph(hosts, deps), repeat),
+        "layered_layout_ms": time_ms(lambda: topology.layered_layout(G, **WIDE_LAYOUT), repeat),
+        "narrow_layout_ms": time_ms(lambda: topology.narrow_layout(G, **NARROW_LAYOUT), repeat),
+        "analyse_ms": time_ms(
+            lambda: topology.analyse(G, problems, now=NOW, stale_after_s=600, layout=wide),
+            repeat),
+        "topology_signature_ms": time_ms(
+            lambda: topology.topology_signature(G, mode="vertical", **WIDE_LAYOUT), repeat),
+        "layout_cached_hit_ms": time_ms(
+            lambda: topology.layout_cached(G, mode="vertical", **WIDE_LAYOUT), repeat),
+        "member_pipeline_uncached_ms": time_ms(pipeline, repeat),
+    }
+
+
+def demo_members(repeat: int = 5) -> dict:
+    """Every member of the default demo estate, through the same host_info conversion."""
+    from webapp.services.status import NARROW_LAYOUT
+    from webapp.services.status import WIDE_LAYOUT
+    from webapp.services.status import host_info
+    from webapp.sources.demo import DemoSource
+
+    source = DemoSource(members=6, incidents=False)
+    now = datetime.now(UTC)
+    hosts = source.hosts()
+    deps = source.dependencies()
+    rows = {}
+    for member in source.members:
+        infos = [host_info(h, now, frozenset()) for h in hosts if member.group in h.groups]
+        ids = {h.hostid for h in infos}
+        dinfo = [DependencyInfo(d.hostid, d.depends_on) for d in deps if d.hostid in ids]
+        G = topology.build_graph(infos, dinfo)
+        wide, narrow = [], []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            topology.layered_layout(G, **WIDE_LAYOUT)
+            wide.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            topology.narrow_layout(G, **NARROW_LAYOUT)
+            narrow.append((time.perf_counter() - started) * 1000)
+        rows[member.slug] = {"hosts": len(infos), "layered_layout_ms": summary(wide)["median"],
+                             "narrow_layout_ms": summary(narrow)["median"]}
+    return rows
+
+
+def run(quick: bool = False) -> dict:
+    results = {}
+    for size, repeat in ((50, 100), (500, 30)):
+        hosts, deps = synthetic_member(size)
+        results[str(size)] = measure_graph(hosts, deps, repeat // 3 if quick else repeat)
+    results["demo_members"] = demo_members()
+    return results

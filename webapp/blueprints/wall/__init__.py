@@ -1,0 +1,3 @@
+from webapp.blueprints.wall.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,273 @@
+"""The support wall (``/mur``): every member as a tile, worst first, live; kiosk links.
+
+Staff see it after signing in; a TV sees it through a revocable kiosk link, which
+puts ``kiosk_id`` in its session. That id is checked against the database on
+every request, so revoking a link closes the wall at once. Anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session
+from flask import url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel import to_user_timezone
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+
+from webapp.extensions import limiter
+from webapp.forms import ConfirmForm
+from webapp.forms import PlainText
+from webapp.htmx import render_page_or_fragment
+from webapp.models.choices import STATE_DISPLAY
+from webapp.services import kiosk
+from webapp.services import maps
+from webapp.services import overview
+from webapp.services import wall
+from webapp.services.errors import NotFound
+
+bp = Blueprint("wall", __name__, url_prefix="/mur")
+
+STAFF = "staff"
+KIOSK = "kiosk"
+ROTATE_SECONDS = 15
+CATCH_UP_SECONDS = 300  # a full refresh now and then: drift, revocation, session cookie
+
+
+class KioskLinkForm(FlaskForm):
+    name = StringField(
+        _l("Nom de l’écran"),
+        validators=[DataRequired(message=_l("Ce champ est obligatoire.")),
+                    Length(max=80, message=_l("%(max)d caractères au plus.", max=80)),
+                    PlainText()],
+        description=_l("Pour le reconnaître, par exemple : télévision du bureau du support"),
+    )
+    submit = SubmitField(_l("Créer un lien kiosque"))
+
+
+# ---- who is looking -------------------------------------------------------------------
+
+def _viewer() -> str | None:
+    """``staff``, ``kiosk`` (a link still active) or ``None``."""
+    if current_user.is_authenticated and current_user.is_staff:
+        return STAFF
+    link_id = session.get("kiosk_id")
+    if link_id is not None:
+        if kiosk.is_active(link_id):
+            return KIOSK
+        session.pop("kiosk_id", None)
+    return None
+
+
+def _require_viewer() -> str:
+    viewer = _viewer()
+    if viewer is None:
+        raise NotFound("wall")
+    return viewer
+
+
+def _require_staff() -> None:
+    if _viewer() != STAFF:
+        raise NotFound("wall")
+
+
+# ---- presentation ---------------------------------------------------------------------
+
+def _clock(moment: datetime) -> str:
+    """HH:MM, with the day when it is not today (the wall is read at a glance)."""
+    local = to_user_timezone(moment)
+    if local.date() == to_user_timezone(datetime.now(UTC)).date():
+        return _("depuis %(time)s", time=format_datetime(moment, "HH:mm"))
+    return _("depuis le %(date)s à %(time)s", date=format_datetime(moment, "dd/MM"),
+             time=format_datetime(moment, "HH:mm"))
+
+
+def _present(tile: dict, viewer: str) -> dict:
+    """A tile with its texts and link (the same texts wall.js builds from ``data-i18n``)."""
+    since = datetime.fromisoformat(tile["since"]) if tile["since"] else None
+    unacked = len(tile["unacked_high"])
+    if viewer == STAFF:
+        href = url_for("maps.map", slug=tile["slug"])
+    else:
+        href = url_for("wall.member", slug=tile["slug"])
+    return {
+        **tile,
+        "href": href,
+        "incidents_text": _count(INCIDENTS, tile["incidents"]),
+        "since_text": _clock(since) if since else "",
+        "requests_text": _count(REQUESTS, tile["open_requests"]),
+        "unacked_text": ngettext("%(n)s problème grave non acquitté",
+                                 "%(n)s problèmes graves non acquittés", unacked, n=unacked),
+    }
+
+
+# (none, one, several): "none" has its own words, so that the server (gettext's plural rule)
+# and wall.js (n === 1) always pick the same form.
+INCIDENTS = (_l("Aucun incident"), "%(n)s incident", "%(n)s incidents")
+REQUESTS = (_l("Aucune demande ouverte"), "%(n)s demande ouverte", "%(n)s demandes ouvertes")
+
+
+def _count(forms: tuple, n: int) -> str:
+    none, singular, plural = forms
+    return str(none) if n == 0 else ngettext(singular, plural, n, n=n)
+
+
+def _plural(singular: str, plural: str, none=None) -> dict[str, str]:
+    forms = {"one": ngettext(singular, plural, 1, n="{n}"),
+             "other": ngettext(singular, plural, 2, n="{n}")}
+    if none is not None:
+        forms["zero"] = str(none)
+    return forms
+
+
+def _wall_i18n() -> dict:
+    """Texts wall.js needs, in the reader's language (no strings in JS)."""
+    return {
+        "states": {state.value: {"label": str(label), "glyph": glyph, "modifier": modifier}
+                   for state, (label, modifier, glyph) in STATE_DISPLAY.items()},
+        "incidents": _plural(INCIDENTS[1], INCIDENTS[2], INCIDENTS[0]),
+        "requests": _plural(REQUESTS[1], REQUESTS[2], REQUESTS[0]),
+        "unacked": _plural("%(n)s problème grave non acquitté",
+                           "%(n)s problèmes graves non acquittés"),
+        "since_today": _("depuis %(time)s", time="{time}"),
+        "since_day": _("depuis le %(date)s à %(time)s", date="{date}", time="{time}"),
+        "changed": _("%(name)s : %(state)s", name="{name}", state="{state}"),
+        "pinned": _("Nouveau problème non acquitté : %(name)s", name="{name}"),
+        "stale": _("Données non actualisées depuis %(time)s", time="{time}"),
+        "no_data": _("Aucune donnée de supervision reçue pour le moment"),
+        "fresh": _("Données actualisées il y a %(age)s", age="{age}"),
+        "frozen": _("Affichage suspendu ; données de %(time)s", time="{time}"),
+        "live": _("Mise à jour en direct"),
+        "paused": _("Mises à jour suspendues"),
+        "reconnecting": _("Connexion perdue, nouvelle tentative…"),
+        "pause": _("Suspendre les mises à jour"),
+        "resume": _("Reprendre les mises à jour"),
+        "fullscreen": _("Plein écran"),
+        "exit_fullscreen": _("Quitter le plein écran"),
+    }
+
+
+def _source_state() -> dict:
+    from webapp.services import poller
+
+    return {**overview.source_state(), "heartbeat_s": poller.HEARTBEAT_S}
+
+
+def _stale_text(freshness: overview.Freshness) -> str:
+    if freshness.last_success is None:
+        return _("Aucune donnée de supervision reçue pour le moment")
+    return _("Données non actualisées depuis %(time)s",
+             time=format_datetime(freshness.last_success, "HH:mm"))
+
+
+def _kiosk_layout(viewer: str) -> bool:
+    return viewer == KIOSK or request.args.get("kiosque") == "1"
+
+
+# ---- the wall -------------------------------------------------------------------------
+
+@bp.route("")
+def index():
+    """Every member as a tile, worst first; live; rotation and pinning of member maps."""
+    viewer = _require_viewer()
+    state = wall.current_state()
+    freshness = overview.freshness()
+    return render_template(
+        "wall/index.html",
+        viewer=viewer,
+        kiosk_layout=_kiosk_layout(viewer),
+        tiles=[_present(tile, viewer) for tile in state.tiles],
+        freshness=freshness,
+        stale_text=_stale_text(freshness),
+        source_state=_source_state(),
+        wall_i18n=_wall_i18n(),
+        rotate_seconds=int(current_app.config.get("WALL_ROTATE_SECONDS", ROTATE_SECONDS)),
+        catch_up_seconds=CATCH_UP_SECONDS,
+    )
+
+
+@bp.route("/tuiles")
+def tiles():
+    """The tiles alone, freshly sorted (htmx refresh, catch-up after a reconnection)."""
+    viewer = _require_viewer()
+    state = wall.current_state()
+    response = render_template("wall/_tiles.html",
+                               tiles=[_present(tile, viewer) for tile in state.tiles])
+    return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
+
+
+@bp.route("/membres/<slug>")
+def member(slug: str):
+    """A compact, read-only, dark view of one member's map (rotation, pinning, kiosk)."""
+    viewer = _require_viewer()
+    member = wall.member_by_slug(slug)
+    context = maps.map_context(member)
+    freshness = context["freshness"]
+    response = render_page_or_fragment(
+        "wall/member.html", "wall/_member.html", member=member, viewer=viewer,
+        kiosk_layout=_kiosk_layout(viewer), stale_text=_stale_text(freshness),
+        wall_i18n=_wall_i18n(), **context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---- kiosk links ----------------------------------------------------------------------
+
+@bp.route("/kiosque/<token>")
+@limiter.limit("30 per minute")
+def kiosk_entry(token: str):
+    """Open the wall on a TV: the link's token becomes a session, no password typed."""
+    link = kiosk.authenticate(token)
+    if link is None:
+        raise NotFound("kiosk")
+    session["kiosk_id"] = link.id
+    session.permanent = True
+    return redirect(url_for("wall.index", kiosque=1))
+
+
+def _render_links(form: KioskLinkForm | None = None, new_url: str | None = None,
+                  status: int = 200):
+    return render_template("wall/links.html", form=form or KioskLinkForm(),
+                           revoke_form=ConfirmForm(), links=kiosk.all_links(),
+                           new_url=new_url), status
+
+
+@bp.route("/liens", methods=["GET", "POST"])
+def links():
+    """Kiosk links: list, create (the full address is shown once), revoke."""
+    _require_staff()
+    if request.method == "GET":
+        return _render_links()
+    form = KioskLinkForm()
+    if not form.validate_on_submit():
+        return _render_links(form=form, status=400)
+    clear, link = kiosk.create(form.name.data, current_user)
+    flash(_("Lien kiosque « %(name)s » créé. Copiez l’adresse maintenant : elle ne sera plus "
+            "jamais affichée.", name=link.name), "success")
+    return _render_links(new_url=kiosk.entry_url(clear), status=201)
+
+
+@bp.route("/liens/<int:link_id>/revoquer", methods=["POST"])
+def revoke_link(link_id: int):
+    """Revoke a kiosk link: the screens using it lose the wall immediately."""
+    _require_staff()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        link = kiosk.revoke(link_id, current_user)
+        flash(_("Le lien kiosque « %(name)s » est révoqué.", name=link.name), "success")
+    return redirect(url_for("wall.links"))
