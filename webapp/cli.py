@@ -255,3 +255,17 @@ def poll(once: bool) -> None:
         poller.run(lock=lock)
     except KeyboardInterrupt:
         poller.stop()
+
+
+@vigie.command("zabbix-check")
+@with_appcontext
+def zabbix_check() -> None:
+    """Vérifier l'adresse, le jeton, la version, les droits et les groupes Zabbix."""
+    from webapp.services.zabbix_check import ERROR
+    from webapp.services.zabbix_check import run_checks
+
+    findings = run_checks()
+    marks = {"ok": "✓", "warning": "!", "error": "✕"}
+    for finding in findings:
+        click.echo(f"{marks[finding.level]} {finding.message}")
+    sys.exit(1 if any(f.level == ERROR for f in findings) else 0)

@@ -41,6 +41,7 @@ PAGE_ROLES = {
     "members.users": "member_admin",
     "admin.index": "admin",
     "admin.new_member": "admin",
+    "admin.zabbix": "admin",
     "profile.index": "viewer",
     "maps.map": "viewer",
     "maps.node": "viewer",

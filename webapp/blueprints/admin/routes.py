@@ -101,3 +101,12 @@ def demo_action():
         for message in errors:
             flash(message, "error")
     return redirect(url_for("admin.index")), 303
+
+
+@bp.route("/zabbix")
+@staff_required(admin_only=True)
+def zabbix():
+    """The same checks as ``flask vigie zabbix-check``."""
+    from webapp.services.zabbix_check import run_checks
+
+    return render_template("admin/zabbix.html", findings=run_checks())
