@@ -27,7 +27,7 @@ vendor: node_modules/.package-lock.json
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
 
 translations: venv
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 db-upgrade: venv
 	$(BIN)/flask db upgrade
@@ -42,6 +42,10 @@ run: venv vendor translations demo-data
 	@echo "  Comptes de démonstration :"
 	@$(BIN)/flask vigie demo accounts
 	@echo
+	@if [ "$$VIGIE_SOURCE" = zabbix ] && [ -z "$$VIGIE_ZABBIX_TOKEN" ] \
+	    && [ -f "$$(scripts/zabbix.sh env-file)" ]; then \
+	  echo "  Source : le Zabbix de développement ($$(scripts/zabbix.sh env-file))"; \
+	  set -a; . "$$(scripts/zabbix.sh env-file)"; set +a; fi; \
 	$(BIN)/flask vigie serve --host $(HOST) --port $(PORT)
 
 ## System services the tests need (apt; idempotent)
@@ -62,24 +66,24 @@ redis-down:
 test: venv vendor translations system-deps
 	@scripts/pg.sh up
 	@scripts/redis.sh up
+	@scripts/zabbix.sh up
 	@set -o pipefail; status=0; \
+	set -a; . "$$(scripts/zabbix.sh env-file)"; set +a; \
+	VIGIE_TEST_ZABBIX_URL="$$VIGIE_ZABBIX_URL" VIGIE_TEST_ZABBIX_TOKEN="$$VIGIE_ZABBIX_TOKEN" \
 	VIGIE_TEST_DATABASES="sqlite,$$(scripts/pg.sh url)" \
 	VIGIE_TEST_POSTGRES="$$(scripts/pg.sh url)" VIGIE_TEST_REDIS="$$(scripts/redis.sh url)" \
+	  env -u VIGIE_SOURCE -u VIGIE_ZABBIX_URL -u VIGIE_ZABBIX_TOKEN -u VIGIE_ZABBIX_GROUPS_PREFIX \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	scripts/redis.sh down >/dev/null; scripts/pg.sh down >/dev/null; exit $$status
+	scripts/zabbix.sh down >/dev/null; scripts/redis.sh down >/dev/null; \
+	scripts/pg.sh down >/dev/null; exit $$status
 
 test-fast: venv vendor translations
 	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser and not production and not zabbix" -q $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check webapp topology tests scripts bench
-	$(BIN)/ruff format --check webapp topology tests scripts bench || true
 
-## make bench: numbers vs targets in bench/results.json (BENCH_ARGS=--quick for a smoke run)
-# (compiles the catalogs itself: `pybabel compile -q` of the translations target is refused
-# by Babel 2.18, whose -q is a global option)
-bench: venv vendor system-deps
-	$(BIN)/pybabel -q compile -d translations
+bench: venv vendor translations system-deps
 	@$(BIN)/python -c "import ecoindex.compute" 2>/dev/null || $(BIN)/pip install -q ecoindex-compute \
 	  || echo "ecoindex-compute not installed: the bench uses its copy of the Ecoindex formula"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

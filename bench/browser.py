@@ -81,8 +81,9 @@ class Estate:
         create_demo_members(self.app)
         with self.app.app_context():
             member = next(m for m in all_members() if m.slug == SLUG)
-            accounts.create_user(EMAIL, "Lecteur bench", member=member, role="viewer",
-                                 password=PASSWORD)
+            accounts.create_user(
+                EMAIL, "Lecteur bench", member=member, role="viewer", password=PASSWORD
+            )
         from webapp.services.monitoring import get_monitor
 
         self.monitor = get_monitor(self.app)
@@ -108,8 +109,9 @@ class Estate:
         from werkzeug.serving import make_server
 
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        thread = threading.Thread(target=self.server.serve_forever,
-                                  kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         self._server_thread = thread
         return f"http://127.0.0.1:{self.server.server_port}"
@@ -141,8 +143,9 @@ class Estate:
                 self.cycles.append((started, time.time() - started, time.thread_time() - cpu))
 
         self.poller.cycle = cycle
-        thread = threading.Thread(target=self.poller.run, kwargs={"interval": interval},
-                                  daemon=True, name="bench-poller")
+        thread = threading.Thread(
+            target=self.poller.run, kwargs={"interval": interval}, daemon=True, name="bench-poller"
+        )
         thread.start()
         self._poller_thread = thread
 
@@ -174,8 +177,9 @@ def chromium() -> Iterator:
 
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -185,8 +189,9 @@ def chromium() -> Iterator:
 
 
 def _context(browser, base_url: str):
-    context = browser.new_context(base_url=base_url, locale="fr-FR",
-                                  timezone_id="Europe/Paris", **PHONE)
+    context = browser.new_context(
+        base_url=base_url, locale="fr-FR", timezone_id="Europe/Paris", **PHONE
+    )
     context.set_default_timeout(20_000)
     return context
 
@@ -195,8 +200,9 @@ def _log_in(context) -> None:
     """Sign in through the form with the context's request API (the HTTP cache stays empty)."""
     page = context.request.get("/connexion")
     token = CSRF_RE.search(page.text()).group(1)
-    answer = context.request.post("/connexion", form={
-        "email": EMAIL, "password": PASSWORD, "csrf_token": token, "next": ""})
+    answer = context.request.post(
+        "/connexion", form={"email": EMAIL, "password": PASSWORD, "csrf_token": token, "next": ""}
+    )
     if "/connexion" in answer.url:
         raise RuntimeError(f"login failed ({answer.status})")
 
@@ -258,14 +264,16 @@ def page_load(browser, base_url: str, path: str, live: bool) -> dict:
             except Exception:  # noqa: BLE001
                 headers = 0
             path_only = response.url.replace(base_url, "")
-            rows.append({
-                "url": path_only,
-                "status": response.status,
-                "type": response.request.resource_type,
-                "raw_bytes": len(body),
-                "gzip_bytes": len(gzip.compress(body, compresslevel=6)) if body else 0,
-                "header_bytes": max(0, headers),
-            })
+            rows.append(
+                {
+                    "url": path_only,
+                    "status": response.status,
+                    "type": response.request.resource_type,
+                    "raw_bytes": len(body),
+                    "gzip_bytes": len(gzip.compress(body, compresslevel=6)) if body else 0,
+                    "header_bytes": max(0, headers),
+                }
+            )
         raw = sum(r["raw_bytes"] for r in rows)
         gz = sum(r["gzip_bytes"] for r in rows)
         head = sum(r["header_bytes"] for r in rows)
@@ -296,12 +304,20 @@ def _size(payload) -> int:
 
 def transfer(browser, base_url: str, runs: int = 3) -> dict:
     out = {}
-    for name, path, live in (("member_home", f"/membres/{SLUG}/", False),
-                             ("map", f"/membres/{SLUG}/carte", True)):
+    for name, path, live in (
+        ("member_home", f"/membres/{SLUG}/", False),
+        ("map", f"/membres/{SLUG}/carte", True),
+    ):
         loads = [page_load(browser, base_url, path, live) for _ in range(runs)]
         best = sorted(loads, key=lambda r: r["gzip_transfer_bytes"])[len(loads) // 2]
-        keys = ("requests", "http_requests", "raw_body_bytes", "gzip_body_bytes",
-                "gzip_transfer_bytes", "dom_elements")
+        keys = (
+            "requests",
+            "http_requests",
+            "raw_body_bytes",
+            "gzip_body_bytes",
+            "gzip_transfer_bytes",
+            "dom_elements",
+        )
         best["spread_over_runs"] = {k: [r[k] for r in loads] for k in keys}
         best["settled_s"] = summary([r["settled_s"] for r in loads])
         out[name] = best
@@ -332,8 +348,9 @@ def latency(browser, base_url: str, estate: Estate, samples: int, interval: floa
             t0 = time.time() * 1000
             (estate.source.fail if action == "fail" else estate.source.repair)(name)
             try:
-                handle = page.wait_for_function(_MARK_AFTER, arg=[t0, wanted], polling=50,
-                                                timeout=15_000)
+                handle = page.wait_for_function(
+                    _MARK_AFTER, arg=[t0, wanted], polling=50, timeout=15_000
+                )
             except Exception:  # noqa: BLE001 - a lost update is counted, not fatal
                 misses += 1
                 continue
@@ -358,8 +375,7 @@ def latency(browser, base_url: str, estate: Estate, samples: int, interval: floa
             "missed": misses,
             "poll_interval_s": interval,
             "fail_median": summary(delays["fail"], 1)["median"] if delays["fail"] else None,
-            "repair_median": summary(delays["repair"], 1)["median"]
-            if delays["repair"] else None,
+            "repair_median": summary(delays["repair"], 1)["median"] if delays["repair"] else None,
             "fault_to_emit_ms": summary(server_side, 1) if server_side else None,
             "emit_to_dom_ms": summary(browser_side, 1) if browser_side else None,
             "poll_cycle_s": summary(cycles) if cycles else None,
@@ -381,8 +397,10 @@ def idle(browser, base_url: str, estate: Estate, seconds: float, interval: float
     estate.start_poller(interval)
     pages = {}
     try:
-        for name, path, live in (("map", f"/membres/{SLUG}/carte", True),
-                                 ("member_home", f"/membres/{SLUG}/", False)):
+        for name, path, live in (
+            ("map", f"/membres/{SLUG}/carte", True),
+            ("member_home", f"/membres/{SLUG}/", False),
+        ):
             context = _context(browser, base_url)
             _log_in(context)
             page = context.new_page()
@@ -390,10 +408,18 @@ def idle(browser, base_url: str, estate: Estate, seconds: float, interval: float
             http: list[tuple[float, object]] = []
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
-            cdp.on("Network.webSocketFrameReceived", lambda p, f=frames: f.append(
-                (time.time(), "in", len(p["response"]["payloadData"].encode()))))
-            cdp.on("Network.webSocketFrameSent", lambda p, f=frames: f.append(
-                (time.time(), "out", len(p["response"]["payloadData"].encode()))))
+            cdp.on(
+                "Network.webSocketFrameReceived",
+                lambda p, f=frames: f.append(
+                    (time.time(), "in", len(p["response"]["payloadData"].encode()))
+                ),
+            )
+            cdp.on(
+                "Network.webSocketFrameSent",
+                lambda p, f=frames: f.append(
+                    (time.time(), "out", len(p["response"]["payloadData"].encode()))
+                ),
+            )
             page.on("requestfinished", lambda r, h=http: h.append((time.time(), r)))
             page.goto(path)
             if live:
@@ -413,10 +439,14 @@ def idle(browser, base_url: str, estate: Estate, seconds: float, interval: float
                 sizes = request.sizes()
                 response = request.response()
                 body = response.body() if response is not None else b""
-                http_rows.append({"url": request.url.replace(base_url, ""),
-                                  "bytes": sum(max(0, v) for v in sizes.values()),
-                                  "body_bytes": len(body),
-                                  "gzip_body_bytes": len(gzip.compress(body, 6)) if body else 0})
+                http_rows.append(
+                    {
+                        "url": request.url.replace(base_url, ""),
+                        "bytes": sum(max(0, v) for v in sizes.values()),
+                        "body_bytes": len(body),
+                        "gzip_body_bytes": len(gzip.compress(body, 6)) if body else 0,
+                    }
+                )
             before = [f for f in p["frames"] if f[0] < start]
             ws_in = sum(size for _, d, size in frames if d == "in")
             ws_out = sum(size for _, d, size in frames if d == "out")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -85,8 +87,9 @@ def _memory_gib() -> float | None:
 
 def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                             timeout=10, check=True)
+        out = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip()
@@ -158,11 +161,19 @@ def create_demo_members(app, slugs: list[str] | None = None) -> int:
             if slugs is not None and demo.slug not in slugs:
                 continue
             siren = demo.siren if member_service.siren_is_valid(demo.siren) else None
-            member_service.create_member(name=demo.name, slug=demo.slug, kind=demo.kind,
-                                         siren=siren, host_groups=[demo.group])
+            member_service.create_member(
+                name=demo.name,
+                slug=demo.slug,
+                kind=demo.kind,
+                siren=siren,
+                host_groups=[demo.group],
+            )
             created += 1
     return created
 
 
 def temp_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"vigie-bench-{prefix}-"))
+    """A scratch folder (database, demo state file), removed when the process exits."""
+    path = Path(tempfile.mkdtemp(prefix=f"vigie-bench-{prefix}-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path

@@ -17,13 +17,75 @@ import asyncio
 import warnings
 
 # Quantiles and grade thresholds of ecoindex-compute 5.x (ecoindex/data/*.py).
-QUANTILES_DOM = (0, 47, 75, 159, 233, 298, 358, 417, 476, 537, 603, 674, 753, 843, 949, 1076,
-                 1237, 1459, 1801, 2479, 594601)
-QUANTILES_REQ = (0, 2, 15, 25, 34, 42, 49, 56, 63, 70, 78, 86, 95, 105, 117, 130, 147, 170, 205,
-                 281, 3920)
-QUANTILES_SIZE = (0, 1.37, 144.7, 319.53, 479.46, 631.97, 783.38, 937.91, 1098.62, 1265.47,
-                  1448.32, 1648.27, 1876.08, 2142.06, 2465.37, 2866.31, 3401.59, 4155.73,
-                  5400.08, 8037.54, 223212.26)
+QUANTILES_DOM = (
+    0,
+    47,
+    75,
+    159,
+    233,
+    298,
+    358,
+    417,
+    476,
+    537,
+    603,
+    674,
+    753,
+    843,
+    949,
+    1076,
+    1237,
+    1459,
+    1801,
+    2479,
+    594601,
+)
+QUANTILES_REQ = (
+    0,
+    2,
+    15,
+    25,
+    34,
+    42,
+    49,
+    56,
+    63,
+    70,
+    78,
+    86,
+    95,
+    105,
+    117,
+    130,
+    147,
+    170,
+    205,
+    281,
+    3920,
+)
+QUANTILES_SIZE = (
+    0,
+    1.37,
+    144.7,
+    319.53,
+    479.46,
+    631.97,
+    783.38,
+    937.91,
+    1098.62,
+    1265.47,
+    1448.32,
+    1648.27,
+    1876.08,
+    2142.06,
+    2465.37,
+    2866.31,
+    3401.59,
+    4155.73,
+    5400.08,
+    8037.54,
+    223212.26,
+)
 GRADES = (("A", 80), ("B", 70), ("C", 55), ("D", 40), ("E", 25), ("F", 10))
 
 
@@ -64,5 +126,10 @@ def score(dom: int, requests: int, size_kb: float) -> dict:
             warnings.simplefilter("ignore")
             result = asyncio.run(compute_ecoindex(nodes=dom, size=size_kb, requests=requests))
         value, grade = result.score, str(getattr(result.grade, "value", result.grade))
-    return {"score": value, "grade": grade, "dom": dom, "requests": requests,
-            "size_kb": round(size_kb, 1)}
+    return {
+        "score": value,
+        "grade": grade,
+        "dom": dom,
+        "requests": requests,
+        "size_kb": round(size_kb, 1),
+    }

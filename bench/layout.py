@@ -43,9 +43,19 @@ def synthetic_member(size: int, seed: int = 7) -> tuple[list[HostInfo], list[Dep
 
     def add(host: str, name: str, role: str, parent: str | None, site: str) -> str:
         hostid = str(20000 + len(hosts))
-        hosts.append(HostInfo(hostid, host, name, role=role, parent=parent, site=site,
-                              inventory_type=role, available="available",
-                              last_data_age_s=30.0))
+        hosts.append(
+            HostInfo(
+                hostid,
+                host,
+                name,
+                role=role,
+                parent=parent,
+                site=site,
+                inventory_type=role,
+                available="available",
+                last_data_age_s=30.0,
+            )
+        )
         return hostid
 
     main = "Siège"
@@ -62,12 +72,18 @@ def synthetic_member(size: int, seed: int = 7) -> tuple[list[HostInfo], list[Dep
         switch_ids = []
         for s in range(2 + rnd.randrange(2)):
             switch = f"sw-{site_index}-{s + 1}"
-            switch_ids.append(add(switch, f"Commutateur {site.lower()} {s + 1}", "switch",
-                                  router, site))
+            switch_ids.append(
+                add(switch, f"Commutateur {site.lower()} {s + 1}", "switch", router, site)
+            )
             for d in range(8 + rnd.randrange(7)):
                 role, label = DEVICES[rnd.randrange(len(DEVICES))]
-                hostid = add(f"{switch}-{role}-{d + 1}", f"{label} {d + 1} {site.lower()}", role,
-                             switch, site)
+                hostid = add(
+                    f"{switch}-{role}-{d + 1}",
+                    f"{label} {d + 1} {site.lower()}",
+                    role,
+                    switch,
+                    site,
+                )
                 if role == "camera":
                     deps.append(DependencyInfo(hostid, switch_ids[-1]))
                 elif role == "server" and len(switch_ids) > 1:
@@ -86,12 +102,18 @@ def _problems(hosts: list[HostInfo]) -> list[ProblemInfo]:
     routers = [h for h in hosts if h.role == "router"]
     nas = [h for h in hosts if h.role == "nas"]
     printers = [h for h in hosts if h.role == "printer"]
-    picks = [(routers[-1:], 4, "ne répond plus"), (nas[:1], 2, "espace disque faible"),
-             (printers[:1], 1, "toner")]
+    picks = [
+        (routers[-1:], 4, "ne répond plus"),
+        (nas[:1], 2, "espace disque faible"),
+        (printers[:1], 1, "toner"),
+    ]
     for number, (chosen, severity, text) in enumerate(picks):
         for h in chosen:
-            problems.append(ProblemInfo(f"e{number}", h.hostid, f"{h.name} {text}", severity,
-                                        NOW.replace(hour=8)))
+            problems.append(
+                ProblemInfo(
+                    f"e{number}", h.hostid, f"{h.name} {text}", severity, NOW.replace(hour=8)
+                )
+            )
     return problems
 
 
@@ -123,12 +145,14 @@ def measure_graph(hosts: list[HostInfo], deps: list[DependencyInfo], repeat: int
         "layered_layout_ms": time_ms(lambda: topology.layered_layout(G, **WIDE_LAYOUT), repeat),
         "narrow_layout_ms": time_ms(lambda: topology.narrow_layout(G, **NARROW_LAYOUT), repeat),
         "analyse_ms": time_ms(
-            lambda: topology.analyse(G, problems, now=NOW, stale_after_s=600, layout=wide),
-            repeat),
+            lambda: topology.analyse(G, problems, now=NOW, stale_after_s=600, layout=wide), repeat
+        ),
         "topology_signature_ms": time_ms(
-            lambda: topology.topology_signature(G, mode="vertical", **WIDE_LAYOUT), repeat),
+            lambda: topology.topology_signature(G, mode="vertical", **WIDE_LAYOUT), repeat
+        ),
         "layout_cached_hit_ms": time_ms(
-            lambda: topology.layout_cached(G, mode="vertical", **WIDE_LAYOUT), repeat),
+            lambda: topology.layout_cached(G, mode="vertical", **WIDE_LAYOUT), repeat
+        ),
         "member_pipeline_uncached_ms": time_ms(pipeline, repeat),
     }
 
@@ -158,8 +182,11 @@ def demo_members(repeat: int = 5) -> dict:
             started = time.perf_counter()
             topology.narrow_layout(G, **NARROW_LAYOUT)
             narrow.append((time.perf_counter() - started) * 1000)
-        rows[member.slug] = {"hosts": len(infos), "layered_layout_ms": summary(wide)["median"],
-                             "narrow_layout_ms": summary(narrow)["median"]}
+        rows[member.slug] = {
+            "hosts": len(infos),
+            "layered_layout_ms": summary(wide)["median"],
+            "narrow_layout_ms": summary(narrow)["median"],
+        }
     return rows
 
 

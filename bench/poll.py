@@ -80,10 +80,13 @@ def _cycle(app, poller, collector, refresh) -> dict:
 
 
 def _aggregate(cycles: list[dict]) -> dict:
-    out = {key: summary([c[key] for c in cycles]) for key in
-           ("wall_s", "cpu_s", "source_read_wall_s", "source_read_cpu_s")}
+    out = {
+        key: summary([c[key] for c in cycles])
+        for key in ("wall_s", "cpu_s", "source_read_wall_s", "source_read_cpu_s")
+    }
     out["cpu_excluding_source_read_s"] = summary(
-        [c["cpu_s"] - c["source_read_cpu_s"] for c in cycles])
+        [c["cpu_s"] - c["source_read_cpu_s"] for c in cycles]
+    )
     for key in ("api_calls", "changed_members", "changed_nodes", "events", "payload_bytes"):
         out[key] = statistics.median(c[key] for c in cycles)
     kinds: dict[str, list[int]] = {}
@@ -130,8 +133,11 @@ def run(quick: bool = False) -> dict:
     for member in source.members[10:60:10]:
         names = [h.host for h in source.hosts([member.group])]
         leaves.append(next(n for n in names if "-printer-" in n or "-ap-" in n))
-    switch = next(h.host for h in source.hosts([source.members[70].group]) if "-sw-" in h.host
-                  and h.host.count("-") == source.members[70].slug.count("-") + 3)
+    switch = next(
+        h.host
+        for h in source.hosts([source.members[70].group])
+        if "-sw-" in h.host and h.host.count("-") == source.members[70].slug.count("-") + 3
+    )
     faulted, repaired = [], []
     for _ in range(2 if quick else 4):
         for name in [*leaves, switch]:

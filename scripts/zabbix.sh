@@ -35,7 +35,7 @@ PACKAGES=(zabbix-server-pgsql zabbix-frontend-php php8.2-cli php8.2-cgi php-pgsq
 
 log() { echo "zabbix: $*" >&2; }
 die() { log "$*"; exit 1; }
-psql_() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
+psql_() { PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
 sql() { psql_ -d postgres -tAc "$1"; }
 db_exists() { [ "$(sql "SELECT 1 FROM pg_database WHERE datname='$1'")" = 1 ]; }
 zabbix_version() { dpkg-query -W -f '${Version}' zabbix-server-pgsql 2>/dev/null; }
@@ -197,9 +197,12 @@ start_frontend() {
   if running_pid "$PHP_PID" php >/dev/null; then return; fi
   port_open "$PORT" && die "port $PORT is taken by another program (VIGIE_ZABBIX_PORT)"
   log "starting the frontend/API (php -S 127.0.0.1:$PORT)"
+  local as_zabbix=()
+  [ "$(id -u)" = 0 ] && as_zabbix=(setpriv --reuid=zabbix --regid=zabbix --init-groups)
   # setsid: the pid written is the process group of php and of its workers (stopped together).
+  # shellcheck disable=SC2016  # $$ and $0 belong to the inner shell
   PHP_CLI_SERVER_WORKERS=4 setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PHP_PID" \
-    php -d memory_limit=512M -d post_max_size=16M -d upload_max_filesize=2M \
+    "${as_zabbix[@]}" php -d memory_limit=512M -d post_max_size=16M -d upload_max_filesize=2M \
     -d max_execution_time=300 -d max_input_time=300 -d date.timezone=Europe/Paris \
     -d display_errors=0 -d log_errors=1 -d error_log="$BASE/log/php-errors.log" \
     -S "127.0.0.1:$PORT" -t /usr/share/zabbix </dev/null >"$PHP_LOG" 2>&1 &
@@ -317,7 +320,9 @@ down() {
 }
 
 reset() {
-  down
+  # The frontend keeps no database connection: only the server has to stop.
+  stop_group "$SERVER_PID" zabbix_server 30
+  mkdir -p "$BASE"
   scripts/pg.sh up >/dev/null
   ensure_template
   log "recreating database $DB from $TEMPLATE"
@@ -354,6 +359,7 @@ case "$cmd" in
   down) down ;;
   reset) reset "$@" ;;
   status) status ;;
+  env-file) echo "$ENV_FILE" ;;
   env)
     [ -s "$ENV_FILE" ] || die "no $ENV_FILE: run 'make zabbix-up' first"
     echo "# $ENV_FILE" >&2

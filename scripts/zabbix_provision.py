@@ -79,6 +79,7 @@ USER = "vigie"
 USER_GROUP = "Vigie API"
 ROLE = "Vigie API"
 TOKEN_NAME = "vigie-dev"
+TOKEN_DESCRIPTION = "Jeton de Vigie (développement), écrit par scripts/zabbix_provision.py"
 
 #: The methods ZabbixSource calls (user.login and apiinfo.version need no permission).
 API_METHODS = (
@@ -156,8 +157,9 @@ LATENCY = ItemSpec("icmppingsec", "Latence", VALUE_FLOAT, "ms")
 UPTIME = ItemSpec("system.uptime", "Durée de fonctionnement", VALUE_UNSIGNED, "s")
 DISK = ItemSpec("vfs.fs.size[/,pfree]", "Espace disque libre", VALUE_FLOAT, "%")
 CPU = ItemSpec("cpu.load", "Charge processeur", VALUE_FLOAT, tags=(("vigie:key", "cpu.load"),))
-TONER = ItemSpec("toner.level", "Niveau de toner", VALUE_UNSIGNED, "%",
-                 tags=(("vigie:key", "toner.level"),))
+TONER = ItemSpec(
+    "toner.level", "Niveau de toner", VALUE_UNSIGNED, "%", tags=(("vigie:key", "toner.level"),)
+)
 
 
 def _wording(kind: str) -> str:
@@ -187,14 +189,31 @@ def triggers_for(role: str) -> list[TriggerSpec]:
     severity = TRIGGER_SEVERITY["disaster" if kind == "link_down" else "high"]
     triggers = [TriggerSpec(down, "last({item})=0", severity, "availability", ICMP_OK.key)]
     if role in ("server", "nas"):
-        triggers.append(TriggerSpec("Espace disque faible sur {HOST.NAME}", "last({item})<10",
-                                    TRIGGER_SEVERITY["warning"], "capacity", DISK.key))
+        triggers.append(
+            TriggerSpec(
+                "Espace disque faible sur {HOST.NAME}",
+                "last({item})<10",
+                TRIGGER_SEVERITY["warning"],
+                "capacity",
+                DISK.key,
+            )
+        )
     if role == "server":
-        triggers.append(TriggerSpec(_wording("cpu"), "last({item})>5",
-                                    TRIGGER_SEVERITY["average"], "capacity", CPU.key))
+        triggers.append(
+            TriggerSpec(
+                _wording("cpu"), "last({item})>5", TRIGGER_SEVERITY["average"], "capacity", CPU.key
+            )
+        )
     if role == "printer":
-        triggers.append(TriggerSpec(_wording("toner"), "last({item})<10",
-                                    TRIGGER_SEVERITY["information"], "capacity", TONER.key))
+        triggers.append(
+            TriggerSpec(
+                _wording("toner"),
+                "last({item})<10",
+                TRIGGER_SEVERITY["information"],
+                "capacity",
+                TONER.key,
+            )
+        )
     return triggers
 
 
@@ -225,10 +244,23 @@ def interface(host: Host, index: int) -> dict[str, Any]:
     else:
         ip = f"127.0.{index // 250 % 250}.{index % 250 + 2}"
     if kind == "agent":
-        return {"type": INTERFACE_AGENT, "main": 1, "useip": 1, "ip": ip, "dns": "",
-                "port": "10050"}
-    return {"type": INTERFACE_SNMP, "main": 1, "useip": 1, "ip": ip, "dns": "", "port": "161",
-            "details": {"version": 2, "bulk": 1, "community": "{$SNMP_COMMUNITY}"}}
+        return {
+            "type": INTERFACE_AGENT,
+            "main": 1,
+            "useip": 1,
+            "ip": ip,
+            "dns": "",
+            "port": "10050",
+        }
+    return {
+        "type": INTERFACE_SNMP,
+        "main": 1,
+        "useip": 1,
+        "ip": ip,
+        "dns": "",
+        "port": "161",
+        "details": {"version": 2, "bulk": 1, "community": "{$SNMP_COMMUNITY}"},
+    }
 
 
 def visible_names(source: DemoSource, hosts: Sequence[Host]) -> dict[str, str]:
@@ -305,7 +337,7 @@ class Api:
         """Send ``objects`` in arrays of ``size``; return the concatenated id lists."""
         ids: list[Any] = []
         for start in range(0, len(objects), size):
-            result = self(method, list(objects[start:start + size]))
+            result = self(method, list(objects[start : start + size]))
             if isinstance(result, dict):
                 ids.extend(next(iter(result.values())) if result else [])
         return ids
@@ -325,7 +357,7 @@ def _transient(exc: BaseException) -> bool:
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -356,7 +388,7 @@ def _host_object(host: Host, name: str, groupids: dict[str, str]) -> dict[str, A
     return {
         "host": host.host,
         "name": name,
-        "groups": [{"groupid": groupids[name]} for name in host.groups],
+        "groups": [{"groupid": groupids[group]} for group in host.groups],
         "tags": [{"tag": tag, "value": value} for tag, value in host.tags],
         "inventory_mode": 0,
         "inventory": {"type": inventory.get("type", ""), "location": inventory.get("location", "")},
@@ -364,18 +396,22 @@ def _host_object(host: Host, name: str, groupids: dict[str, str]) -> dict[str, A
     }
 
 
-def ensure_hosts(api: Api, hosts: Sequence[Host], names: dict[str, str],
-                 groupids: dict[str, str], stats: Stats) -> dict[str, str]:
+def ensure_hosts(
+    api: Api, hosts: Sequence[Host], names: dict[str, str], groupids: dict[str, str], stats: Stats
+) -> dict[str, str]:
     """Create missing hosts, fix names/groups/tags/inventory of existing ones."""
     existing: dict[str, dict[str, Any]] = {}
     for chunk in _chunks([host.host for host in hosts], 5000):
-        for row in api("host.get", {
-            "output": ["hostid", "host", "name"],
-            "filter": {"host": list(chunk)},
-            "selectTags": ["tag", "value"],
-            "selectGroups": ["groupid"],
-            "selectInventory": ["type", "location"],
-        }):
+        for row in api(
+            "host.get",
+            {
+                "output": ["hostid", "host", "name"],
+                "filter": {"host": list(chunk)},
+                "selectTags": ["tag", "value"],
+                "selectGroups": ["groupid"],
+                "selectInventory": ["type", "location"],
+            },
+        ):
             existing[row["host"]] = row
     create, update = [], []
     for index, host in enumerate(hosts):
@@ -398,8 +434,9 @@ def ensure_hosts(api: Api, hosts: Sequence[Host], names: dict[str, str],
             and inventory.get("location", "") == wanted["inventory"]["location"]
         )
         if not same:
-            update.append({"hostid": row["hostid"], **{k: v for k, v in wanted.items()
-                                                        if k != "host"}})
+            update.append(
+                {"hostid": row["hostid"], **{k: v for k, v in wanted.items() if k != "host"}}
+            )
     index = {name: row["hostid"] for name, row in existing.items()}
     if create:
         ids = api.batched("host.create", create, size=500)
@@ -411,14 +448,16 @@ def ensure_hosts(api: Api, hosts: Sequence[Host], names: dict[str, str],
     return index
 
 
-def ensure_items(api: Api, hosts: Sequence[Host], hostids: dict[str, str],
-                 targets: dict[str, int], stats: Stats) -> None:
+def ensure_items(
+    api: Api, hosts: Sequence[Host], hostids: dict[str, str], targets: dict[str, int], stats: Stats
+) -> None:
     """Create the key items and enough ``vigie.probe[N]`` items to reach each host's target."""
     have: dict[str, set[str]] = {}
     ids = [hostids[host.host] for host in hosts]
     for chunk in _chunks(ids, 2000):
-        for row in api("item.get", {"output": ["hostid", "key_"], "hostids": list(chunk),
-                                    "templated": False}):
+        for row in api(
+            "item.get", {"output": ["hostid", "key_"], "hostids": list(chunk), "templated": False}
+        ):
             have.setdefault(row["hostid"], set()).add(row["key_"])
     create = []
     for host in hosts:
@@ -426,35 +465,52 @@ def ensure_items(api: Api, hosts: Sequence[Host], hostids: dict[str, str],
         keys = have.get(hostid, set())
         specs = key_items(host.tag("role") or "other")
         for number in range(1, targets.get(host.host, len(specs)) - len(specs) + 1):
-            specs.append(ItemSpec(f"vigie.probe[{number}]", f"Sonde {number}", VALUE_UNSIGNED,
-                                  history="1d", trends="0"))
+            specs.append(
+                ItemSpec(
+                    f"vigie.probe[{number}]",
+                    f"Sonde {number}",
+                    VALUE_UNSIGNED,
+                    history="1d",
+                    trends="0",
+                )
+            )
         for spec in specs:
             if spec.key in keys:
                 continue
-            create.append({
-                "hostid": hostid,
-                "key_": spec.key,
-                "name": spec.name,
-                "type": ITEM_TRAPPER,
-                "value_type": spec.value_type,
-                "units": spec.units,
-                "history": spec.history,
-                "trends": spec.trends,
-                "tags": [{"tag": tag, "value": value} for tag, value in spec.tags],
-            })
+            create.append(
+                {
+                    "hostid": hostid,
+                    "key_": spec.key,
+                    "name": spec.name,
+                    "type": ITEM_TRAPPER,
+                    "value_type": spec.value_type,
+                    "units": spec.units,
+                    "history": spec.history,
+                    "trends": spec.trends,
+                    "tags": [{"tag": tag, "value": value} for tag, value in spec.tags],
+                }
+            )
     api.batched("item.create", create, size=2000)
     stats.add("items", len(create))
 
 
-def ensure_triggers(api: Api, hosts: Sequence[Host], hostids: dict[str, str],
-                    stats: Stats) -> dict[str, str]:
+def ensure_triggers(
+    api: Api, hosts: Sequence[Host], hostids: dict[str, str], stats: Stats
+) -> dict[str, str]:
     """Create missing triggers; return host name -> id of its availability trigger."""
     existing: dict[tuple[str, str], str] = {}
     ids = [hostids[host.host] for host in hosts]
     for chunk in _chunks(ids, 2000):
-        for row in api("trigger.get", {"output": ["triggerid", "description"],
-                                       "hostids": list(chunk), "selectHosts": ["hostid"],
-                                       "templated": False, "inherited": False}):
+        for row in api(
+            "trigger.get",
+            {
+                "output": ["triggerid", "description"],
+                "hostids": list(chunk),
+                "selectHosts": ["hostid"],
+                "templated": False,
+                "inherited": False,
+            },
+        ):
             for h in row["hosts"]:
                 existing[(h["hostid"], row["description"])] = row["triggerid"]
     create: list[dict[str, Any]] = []
@@ -464,13 +520,15 @@ def ensure_triggers(api: Api, hosts: Sequence[Host], hostids: dict[str, str],
         for spec in triggers_for(host.tag("role") or "other"):
             if (hostid, spec.description) in existing:
                 continue
-            create.append({
-                "description": spec.description,
-                "expression": spec.expression.format(item=f"/{host.host}/{spec.key}"),
-                "priority": spec.severity,
-                "manual_close": 1,
-                "tags": [{"tag": "scope", "value": spec.scope}],
-            })
+            create.append(
+                {
+                    "description": spec.description,
+                    "expression": spec.expression.format(item=f"/{host.host}/{spec.key}"),
+                    "priority": spec.severity,
+                    "manual_close": 1,
+                    "tags": [{"tag": "scope", "value": spec.scope}],
+                }
+            )
             keys.append((hostid, spec.description))
     created = api.batched("trigger.create", create, size=1000)
     existing.update(zip(keys, created, strict=True))
@@ -482,8 +540,9 @@ def ensure_triggers(api: Api, hosts: Sequence[Host], hostids: dict[str, str],
     return availability
 
 
-def ensure_dependencies(api: Api, hosts: Sequence[Host], availability: dict[str, str],
-                        stats: Stats) -> None:
+def ensure_dependencies(
+    api: Api, hosts: Sequence[Host], availability: dict[str, str], stats: Stats
+) -> None:
     """Make each availability trigger depend on the one of the host's parent."""
     wanted = {
         availability[host.host]: availability[parent]
@@ -492,8 +551,14 @@ def ensure_dependencies(api: Api, hosts: Sequence[Host], availability: dict[str,
     }
     have: set[tuple[str, str]] = set()
     for chunk in _chunks(sorted(wanted), 2000):
-        for row in api("trigger.get", {"output": ["triggerid"], "triggerids": list(chunk),
-                                       "selectDependencies": ["triggerid"]}):
+        for row in api(
+            "trigger.get",
+            {
+                "output": ["triggerid"],
+                "triggerids": list(chunk),
+                "selectDependencies": ["triggerid"],
+            },
+        ):
             have.update((row["triggerid"], dep["triggerid"]) for dep in row["dependencies"])
     missing = [
         {"triggerid": child, "dependsOnTriggerid": parent}
@@ -530,24 +595,40 @@ def ensure_access(api: Api, groupids: Iterable[str], stats: Stats) -> str:
     groups = api("usergroup.get", {"output": ["usrgrpid"], "filter": {"name": USER_GROUP}})
     if groups:
         usrgrpid = groups[0]["usrgrpid"]
-        api("usergroup.update", {"usrgrpid": usrgrpid, "rights": rights,
-                                 "gui_access": GUI_ACCESS_DISABLED, "users_status": 0})
+        api(
+            "usergroup.update",
+            {
+                "usrgrpid": usrgrpid,
+                "rights": rights,
+                "gui_access": GUI_ACCESS_DISABLED,
+                "users_status": 0,
+            },
+        )
     else:
-        usrgrpid = api("usergroup.create", {"name": USER_GROUP, "rights": rights,
-                                            "gui_access": GUI_ACCESS_DISABLED})["usrgrpids"][0]
+        usrgrpid = api(
+            "usergroup.create",
+            {"name": USER_GROUP, "rights": rights, "gui_access": GUI_ACCESS_DISABLED},
+        )["usrgrpids"][0]
         stats.add("user groups", 1)
     users = api("user.get", {"output": ["userid"], "filter": {"username": USER}})
     if users:
         userid = users[0]["userid"]
-        api("user.update", {"userid": userid, "roleid": roleid,
-                            "usrgrps": [{"usrgrpid": usrgrpid}]})
+        api(
+            "user.update", {"userid": userid, "roleid": roleid, "usrgrps": [{"usrgrpid": usrgrpid}]}
+        )
     else:
         # Nobody needs this password: Vigie uses the API token.
-        userid = api("user.create", {
-            "username": USER, "name": "Vigie", "surname": "(portail)",
-            "passwd": secrets.token_urlsafe(24), "roleid": roleid,
-            "usrgrps": [{"usrgrpid": usrgrpid}],
-        })["userids"][0]
+        userid = api(
+            "user.create",
+            {
+                "username": USER,
+                "name": "Vigie",
+                "surname": "(portail)",
+                "passwd": secrets.token_urlsafe(24),
+                "roleid": roleid,
+                "usrgrps": [{"usrgrpid": usrgrpid}],
+            },
+        )["userids"][0]
         stats.add("users", 1)
     return userid
 
@@ -564,29 +645,36 @@ def token_works(url: str, token: str, timeout: float, groups: int) -> bool:
     try:
         probe = ZabbixAPI(url, timeout=timeout)
         probe.login(api_token=token)
-        seen = probe.do_request("hostgroup.get", {"countOutput": True,
-                                                  "search": {"name": GROUP_PREFIX},
-                                                  "startSearch": True})["result"]
+        seen = probe.do_request(
+            "hostgroup.get",
+            {"countOutput": True, "search": {"name": GROUP_PREFIX}, "startSearch": True},
+        )["result"]
     except (ZabbixAPIException, OSError, KeyError, ValueError):
         return False
     return int(seen) >= groups
 
 
-def ensure_token(api: Api, userid: str, env: dict[str, str], timeout: float, groups: int,
-                 stats: Stats) -> str:
+def ensure_token(
+    api: Api, userid: str, env: dict[str, str], timeout: float, groups: int, stats: Stats
+) -> str:
     """Keep the env file's token while it works, else replace the user's token."""
     token = env.get("VIGIE_ZABBIX_TOKEN", "")
     if token and token_works(api.url, token, timeout, groups):
         return token
-    old = api("token.get", {"output": ["tokenid"], "userids": [userid],
-                            "filter": {"name": TOKEN_NAME}})
+    old = api(
+        "token.get", {"output": ["tokenid"], "userids": [userid], "filter": {"name": TOKEN_NAME}}
+    )
     if old:
         api("token.delete", [row["tokenid"] for row in old])
     while True:
-        tokenid = api("token.create", {
-            "name": TOKEN_NAME, "userid": userid,
-            "description": "Jeton de Vigie (développement), écrit par scripts/zabbix_provision.py",
-        })["tokenids"][0]
+        tokenid = api(
+            "token.create",
+            {
+                "name": TOKEN_NAME,
+                "userid": userid,
+                "description": TOKEN_DESCRIPTION,
+            },
+        )["tokenids"][0]
         token = api("token.generate", [tokenid])[0]["token"]
         try:
             # Vigie reads VIGIE_* values as JSON first: a token that parses as a number would
@@ -633,16 +721,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--url", default=os.environ.get("VIGIE_ZABBIX_URL", DEFAULT_URL))
     parser.add_argument("--user", default="Admin", help="super admin used to provision")
-    parser.add_argument("--password", default=os.environ.get("VIGIE_ZABBIX_ADMIN_PASSWORD",
-                                                             "zabbix"))
+    parser.add_argument(
+        "--password", default=os.environ.get("VIGIE_ZABBIX_ADMIN_PASSWORD", "zabbix")
+    )
     parser.add_argument("--env-file", type=Path, default=Path("/var/tmp/vigie-zabbix/vigie.env"))
-    parser.add_argument("--values-file", type=Path, default=None,
-                        help="zabbix_sender input with first values (default: beside --env-file)")
+    parser.add_argument(
+        "--values-file",
+        type=Path,
+        default=None,
+        help="zabbix_sender input with first values (default: beside --env-file)",
+    )
     parser.add_argument("--seed", type=int, default=int(os.environ.get("VIGIE_DEMO_SEED", 42)))
-    parser.add_argument("--scale", type=int, default=6, metavar="N_MEMBERS",
-                        help="number of members (demo estate generator); 300 for benchmarks")
-    parser.add_argument("--items", type=int, default=None, metavar="N",
-                        help="total number of items (default: the demo's probe counts)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=6,
+        metavar="N_MEMBERS",
+        help="number of members (demo estate generator); 300 for benchmarks",
+    )
+    parser.add_argument(
+        "--items",
+        type=int,
+        default=None,
+        metavar="N",
+        help="total number of items (default: the demo's probe counts)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
@@ -650,8 +753,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="provision: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="provision: %(message)s"
+    )
     logging.getLogger("pyzabbix").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     started = time.perf_counter()
@@ -671,16 +775,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         availability = ensure_triggers(api, hosts, hostids, stats)
         ensure_dependencies(api, hosts, availability, stats)
         userid = ensure_access(api, groupids.values(), stats)
-        token = ensure_token(api, userid, read_env(args.env_file), args.timeout, len(groupids),
-                             stats)
+        token = ensure_token(
+            api, userid, read_env(args.env_file), args.timeout, len(groupids), stats
+        )
     except ZabbixAPIException as exc:
         logger.error("Zabbix refused a call: %s", exc)
         return 1
     write_env(args.env_file, args.url, token)
     values_file = args.values_file or args.env_file.with_name("first-values.txt")
     count = write_values(values_file, hosts)
-    logger.info("%d groups, %d hosts: %s (%d API calls, %.1f s)", len(groupids), len(hosts),
-                stats.summary(), api.calls, time.perf_counter() - started)
+    logger.info(
+        "%d groups, %d hosts: %s (%d API calls, %.1f s)",
+        len(groupids),
+        len(hosts),
+        stats.summary(),
+        api.calls,
+        time.perf_counter() - started,
+    )
     logger.info("env file %s; %d first values in %s", args.env_file, count, values_file)
     return 0
 

@@ -25,8 +25,9 @@ from webapp.config import TestConfig
 from webapp.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = [b.strip() for b in os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")
-            if b.strip()]
+BACKENDS = [
+    b.strip() for b in os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",") if b.strip()
+]
 
 
 def _backend_id(url: str) -> str:
@@ -140,8 +141,9 @@ def login(client):
 
     def do(user, password: str = factories.PASSWORD):
         token = csrf_from(client, "/connexion")
-        response = client.post("/connexion", data={"email": user.email, "password": password,
-                                                   "csrf_token": token})
+        response = client.post(
+            "/connexion", data={"email": user.email, "password": password, "csrf_token": token}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user
 

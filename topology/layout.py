@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Number of layouts kept by :func:`layout_cached`.
-LAYOUT_CACHE_SIZE = 128
+LAYOUT_CACHE_SIZE = 2048
 
 _MODES = ("vertical", "horizontal", "narrow")
 
@@ -58,9 +58,9 @@ def _stack_parents(tree, stack_leaves: int) -> set:
         return set()
     children = tree.children
     return {
-        node for node in tree.order
-        if len(children[node]) >= stack_leaves
-        and all(not children[kid] for kid in children[node])
+        node
+        for node in tree.order
+        if len(children[node]) >= stack_leaves and all(not children[kid] for kid in children[node])
     }
 
 

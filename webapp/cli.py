@@ -46,17 +46,27 @@ def member() -> None:
 @click.option("--name", required=True, help="Nom du membre.")
 @click.option("--slug", required=True, help="Identifiant dans les adresses (ex. sarralbe).")
 @click.option("--kind", type=click.Choice([k.value for k in MemberKind]), required=True)
-@click.option("--host-group", "host_groups", multiple=True, required=True,
-              help="Groupe d'hôtes Zabbix (répétable).")
+@click.option(
+    "--host-group",
+    "host_groups",
+    multiple=True,
+    required=True,
+    help="Groupe d'hôtes Zabbix (répétable).",
+)
 @click.option("--siren", default=None)
 @click.option("--contact-email", default=None)
 @with_appcontext
 def member_add(name, slug, kind, host_groups, siren, contact_email) -> None:
     """Créer un membre."""
     try:
-        created = member_service.create_member(name=name, slug=slug, kind=kind, siren=siren,
-                                               host_groups=list(host_groups),
-                                               contact_email=contact_email)
+        created = member_service.create_member(
+            name=name,
+            slug=slug,
+            kind=kind,
+            siren=siren,
+            host_groups=list(host_groups),
+            contact_email=contact_email,
+        )
     except ValidationError as exc:
         _validation(exc)
     click.echo(f"Membre créé : {created.slug} ({created.name})")
@@ -79,10 +89,15 @@ def user() -> None:
 @click.option("--email", required=True)
 @click.option("--name", default=None, help="Nom affiché (par défaut : l'adresse).")
 @click.option("--member", "member_slug", default=None, help="Identifiant du membre.")
-@click.option("--role", type=click.Choice([r.value for r in MemberRole]),
-              default=MemberRole.VIEWER.value)
-@click.option("--staff", type=click.Choice([r.value for r in StaffRole]), default=None,
-              help="Rôle au syndicat (support ou admin) au lieu d'un membre.")
+@click.option(
+    "--role", type=click.Choice([r.value for r in MemberRole]), default=MemberRole.VIEWER.value
+)
+@click.option(
+    "--staff",
+    type=click.Choice([r.value for r in StaffRole]),
+    default=None,
+    help="Rôle au syndicat (support ou admin) au lieu d'un membre.",
+)
 @with_appcontext
 def user_add(email, name, member_slug, role, staff) -> None:
     """Créer un compte et afficher son lien de définition du mot de passe."""
@@ -94,8 +109,9 @@ def user_add(email, name, member_slug, role, staff) -> None:
         if target is None:
             _fail(f"Erreur : membre inconnu « {member_slug} ».")
     try:
-        created = accounts.create_user(email, name or email, member=target, role=role,
-                                       staff_role=staff)
+        created = accounts.create_user(
+            email, name or email, member=target, role=role, staff_role=staff
+        )
     except ValidationError as exc:
         _validation(exc)
     click.echo(f"Compte créé : {created.email}")
@@ -214,8 +230,9 @@ def serve(host: str, port: int) -> None:
         socketio.start_background_task(poller.run)
     # Flask refuses app.run() under `flask`; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True,
-                 use_reloader=False, log_output=False)
+    socketio.run(
+        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False
+    )
 
 
 @vigie.command("poll")
@@ -238,8 +255,10 @@ def poll(once: bool) -> None:
 
         from webapp.realtime import NAMESPACE
 
-        emitter = SocketIO(message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-                           channel=app.config.get("SOCKETIO_CHANNEL", "vigie"))
+        emitter = SocketIO(
+            message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+            channel=app.config.get("SOCKETIO_CHANNEL", "vigie"),
+        )
 
         def publish(event, data, room):
             emitter.emit(event, data, to=room, namespace=NAMESPACE)
@@ -247,8 +266,10 @@ def poll(once: bool) -> None:
     poller = Poller(app, publish=publish)
     if once:
         stats = poller.cycle()
-        click.echo(f"Cycle : {stats.duration_s * 1000:.1f} ms, {stats.api_calls} appels, "
-                   f"{stats.members} membres, {'source OK' if stats.ok else 'source en erreur'}")
+        click.echo(
+            f"Cycle : {stats.duration_s * 1000:.1f} ms, {stats.api_calls} appels, "
+            f"{stats.members} membres, {'source OK' if stats.ok else 'source en erreur'}"
+        )
         sys.exit(0 if stats.ok else 1)
     lock = make_lock(app.config, app.instance_path)
     try:

@@ -30,13 +30,17 @@ class BaseConfig:
     DEMO_ITEMS: int | None = None  # total items when scaling the demo estate
     DEMO_STATE_FILE: str | None = None  # default: instance/demo-state.json
     POLL_INTERVAL = 5.0  # seconds between two reads of the source
-    POLLER = "embedded"  # embedded: a background task of `flask vigie serve`; external: `flask vigie poll`
+    # embedded: a background task of `flask vigie serve`; external: `flask vigie poll`
+    POLLER = "embedded"
     SNAPSHOT_STORE_URL: str | None = None  # redis://…: the poller shares its snapshot with workers
     POLLER_LOCK_TIMEOUT = 15.0  # seconds a poller waits between two tries to become the active one
-    SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0 with several processes
+    SOCKETIO_MESSAGE_QUEUE: str | None = (
+        None  # e.g. redis://127.0.0.1:6379/0 with several processes
+    )
     SOCKETIO_CHANNEL = "vigie"
     SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent when installed, else threading
     SOCKETIO_ALLOWED_ORIGINS: str | None = None  # None: same origin only
+    WALL_ROTATE_SECONDS = 15  # the wall shows each member's map this long when rotating
     STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
     HOST_STALE_AFTER = 600  # seconds without a value before a host is drawn "unknown"
     # Business rules (syndicate decision; configurable)

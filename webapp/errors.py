@@ -63,8 +63,9 @@ def wants_json() -> bool:
     if request.path.startswith("/api/") or request.path == "/healthz":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > (
-        request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > (request.accept_mimetypes["text/html"])
     )
 
 
@@ -91,8 +92,10 @@ def register_error_handlers(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return render_error(
             400,
-            _("Le formulaire a expiré ou n'est pas valide (jeton de sécurité). "
-              "Rechargez la page puis réessayez."),
+            _(
+                "Le formulaire a expiré ou n'est pas valide (jeton de sécurité). "
+                "Rechargez la page puis réessayez."
+            ),
         )
 
     @app.errorhandler(NotFound)
@@ -109,16 +112,25 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
-        logger.error("Database unavailable on %s %s: %s", request.method, request.path,
-                     str(error.orig).strip().splitlines()[0] if error.orig else error)
+        logger.error(
+            "Database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            str(error.orig).strip().splitlines()[0] if error.orig else error,
+        )
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone too
             db.session.remove()
         # The error page must not need the database: show it as to an anonymous visitor.
         g._login_user = login_manager.anonymous_user()
-        return render_error(503, _("Le service est momentanément indisponible "
-                                   "(base de données). Réessayez dans quelques secondes."))
+        return render_error(
+            503,
+            _(
+                "Le service est momentanément indisponible "
+                "(base de données). Réessayez dans quelques secondes."
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

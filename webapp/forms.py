@@ -44,7 +44,9 @@ class PlainText:
             if char in "<>" or unicodedata.category(char) in FORBIDDEN_CATEGORIES:
                 raise ValidationError(
                     self.message
-                    or _l("Caractère non autorisé : utilisez du texte simple, sans balise ni emoji.")
+                    or _l(
+                        "Caractère non autorisé : utilisez du texte simple, sans balise ni emoji."
+                    )
                 )
 
 
@@ -54,15 +56,20 @@ def _required():
 
 def _length(maximum: int, minimum: int = 0):
     return Length(
-        min=minimum, max=maximum,
+        min=minimum,
+        max=maximum,
         message=_l("Entre %(min)d et %(max)d caractères.", min=minimum, max=maximum)
-        if minimum else _l("%(max)d caractères au plus.", max=maximum),
+        if minimum
+        else _l("%(max)d caractères au plus.", max=maximum),
     )
 
 
 def _email_validators():
-    return [_required(), _length(254),
-            Email(message=_l("Adresse électronique invalide."), check_deliverability=False)]
+    return [
+        _required(),
+        _length(254),
+        Email(message=_l("Adresse électronique invalide."), check_deliverability=False),
+    ]
 
 
 class LoginForm(FlaskForm):
@@ -79,7 +86,8 @@ class ForgotPasswordForm(FlaskForm):
 
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
-        _l("Nouveau mot de passe"), validators=[_required(), _length(256, 12)],
+        _l("Nouveau mot de passe"),
+        validators=[_required(), _length(256, 12)],
         description=_l("12 caractères au moins. Une phrase de passe est idéale."),
     )
     confirm = PasswordField(
@@ -94,31 +102,43 @@ class MemberForm(FlaskForm):
     slug = StringField(
         _l("Identifiant (dans les adresses)"),
         validators=[
-            _required(), _length(63),
-            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-                   message=_l("Minuscules, chiffres et tirets uniquement.")),
+            _required(),
+            _length(63),
+            Regexp(
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                message=_l("Minuscules, chiffres et tirets uniquement."),
+            ),
         ],
         description=_l("Par exemple : sarralbe"),
     )
-    kind = SelectField(_l("Type"), choices=[SelectChoice(k.value, label) for k, label in MEMBER_KIND_LABELS.items()])
+    kind = SelectField(
+        _l("Type"),
+        choices=[SelectChoice(k.value, label) for k, label in MEMBER_KIND_LABELS.items()],
+    )
     siren = StringField(
         _l("SIREN"),
         validators=[Optional(), Regexp(r"^\d{9}$", message=_l("9 chiffres."))],
     )
     host_group = StringField(
-        _l("Groupe d'hôtes Zabbix"), validators=[_required(), _length(255), PlainText()],
+        _l("Groupe d'hôtes Zabbix"),
+        validators=[_required(), _length(255), PlainText()],
         description=_l("Par exemple : Membres/sarralbe"),
     )
     contact_name = StringField(_l("Contact"), validators=[Optional(), _length(120), PlainText()])
     contact_email = EmailField(
         _l("Courriel du contact"),
-        validators=[Optional(), _length(254),
-                    Email(message=_l("Adresse électronique invalide."), check_deliverability=False)],
+        validators=[
+            Optional(),
+            _length(254),
+            Email(message=_l("Adresse électronique invalide."), check_deliverability=False),
+        ],
     )
     contact_phone = StringField(
         _l("Téléphone du contact"),
-        validators=[Optional(), Regexp(r"^\+?[0-9 .()-]{6,20}$",
-                                       message=_l("Numéro de téléphone invalide."))],
+        validators=[
+            Optional(),
+            Regexp(r"^\+?[0-9 .()-]{6,20}$", message=_l("Numéro de téléphone invalide.")),
+        ],
     )
     submit = SubmitField(_l("Créer le membre"))
 
@@ -126,7 +146,10 @@ class MemberForm(FlaskForm):
 class InviteForm(FlaskForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
-    role = SelectField(_l("Rôle"), choices=[SelectChoice(r.value, label) for r, label in MEMBER_ROLE_LABELS.items()])
+    role = SelectField(
+        _l("Rôle"),
+        choices=[SelectChoice(r.value, label) for r, label in MEMBER_ROLE_LABELS.items()],
+    )
     submit = SubmitField(_l("Inviter"))
 
 
@@ -134,8 +157,10 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
     phone = StringField(
         _l("Téléphone mobile"),
-        validators=[Optional(), Regexp(r"^\+?[0-9 .()-]{6,20}$",
-                                       message=_l("Numéro de téléphone invalide."))],
+        validators=[
+            Optional(),
+            Regexp(r"^\+?[0-9 .()-]{6,20}$", message=_l("Numéro de téléphone invalide.")),
+        ],
     )
     locale = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     submit = SubmitField(_l("Enregistrer"))
@@ -143,7 +168,8 @@ class ProfileForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     token_name = StringField(
-        _l("Nom du jeton"), validators=[_required(), _length(80), PlainText()],
+        _l("Nom du jeton"),
+        validators=[_required(), _length(80), PlainText()],
         description=_l("Pour vous en souvenir, par exemple : script de sauvegarde"),
     )
     submit = SubmitField(_l("Créer un jeton"))
@@ -156,10 +182,16 @@ class ConfirmForm(FlaskForm):
 
 
 class DemoActionForm(FlaskForm):
-    host = StringField(_l("Équipement (nom technique)"),
-                       validators=[_required(), _length(128), PlainText()])
-    action = SelectField(_l("Action"), choices=[SelectChoice("fail", _l("Simuler une panne")),
-                                                 SelectChoice("repair", _l("Réparer"))])
+    host = StringField(
+        _l("Équipement (nom technique)"), validators=[_required(), _length(128), PlainText()]
+    )
+    action = SelectField(
+        _l("Action"),
+        choices=[
+            SelectChoice("fail", _l("Simuler une panne")),
+            SelectChoice("repair", _l("Réparer")),
+        ],
+    )
     submit = SubmitField(_l("Appliquer"))
 
 

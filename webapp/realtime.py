@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -97,8 +96,9 @@ def on_subscribe(data):
     try:
         member = scoping.get_member(current_user, data["member"])
     except MemberNotFound:
-        logger.info("User %s asked for unknown or foreign member %r", current_user.id,
-                    data["member"][:80])
+        logger.info(
+            "User %s asked for unknown or foreign member %r", current_user.id, data["member"][:80]
+        )
         return {"ok": False, "error": "not_found"}
     join_room(member_room(member.slug))
     state = overview.live_state(member, data.get("version"))

@@ -59,7 +59,8 @@ def register(app: Flask) -> None:
     def common():
         return {
             "current_locale": str(get_locale() or "fr"),
-            "language_form": LanguageForm(lang=str(get_locale() or "fr"),
-                                          next=request.full_path.rstrip("?")),
+            "language_form": LanguageForm(
+                lang=str(get_locale() or "fr"), next=request.full_path.rstrip("?")
+            ),
             "logout_form": ConfirmForm(),
         }

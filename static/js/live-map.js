@@ -32,6 +32,7 @@ function start(root) {
   let staleAfter = 10;
   let lastHeard = Date.now();
   let sourceOk = true;
+  let heartbeat = 30;
   let connected = false;
 
   const labels = new Map();
@@ -91,6 +92,7 @@ function start(root) {
     if (state.last_success) lastSuccess = state.last_success;
     if (state.stale_after_s) staleAfter = state.stale_after_s;
     if (typeof state.source_ok === "boolean") sourceOk = state.source_ok;
+    if (state.heartbeat_s) heartbeat = state.heartbeat_s;
     showFreshness(Boolean(state.stale));
   }
 
@@ -120,8 +122,10 @@ function start(root) {
     if (!lastSuccess) return;
     const age = (Date.now() - new Date(lastSuccess).getTime()) / 1000;
     const silent = (Date.now() - lastHeard) / 1000;
-    const doubtful = !sourceOk || silent > staleAfter;
-    if (age > staleAfter && doubtful && !root.querySelector(".banner--stale")) {
+    // Heartbeats come every `heartbeat` s on a quiet estate: silence is only suspicious
+    // after two of them are missed.
+    const stale = (!sourceOk && age > staleAfter) || silent > 2 * heartbeat + 5;
+    if (stale && !root.querySelector(".banner--stale")) {
       showFreshness(true);
     }
   }, 1000);

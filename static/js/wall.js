@@ -112,7 +112,8 @@ function makeFreshness(root, i18n, initial) {
     if (frozenAt !== null) {
       setText(ageLine, fill(i18n.frozen, { time: hhmm(new Date(frozenAt)) }));
     } else if (successAt !== null) {
-      setText(ageLine, fill(i18n.fresh, { age: ageText((now - successAt) / 1000) }));
+      setText(ageLine, fill(stale ? i18n.last_data : i18n.fresh,
+        { age: ageText((now - successAt) / 1000) }));
     }
   }
 
@@ -543,7 +544,8 @@ function startMemberPage(root) {
     }
     if (banner.hidden === stale) banner.hidden = !stale;
     if (successAt !== null) {
-      setText(ageLine, fill(i18n.fresh, { age: ageText((now - successAt) / 1000) }));
+      setText(ageLine, fill(stale ? i18n.last_data : i18n.fresh,
+        { age: ageText((now - successAt) / 1000) }));
     }
   }
 

@@ -58,8 +58,9 @@ def browser() -> Iterator[Browser]:
     _no_running_loop()
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -78,8 +79,9 @@ def live_server(app) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -94,19 +96,6 @@ FIRST_BACKEND = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].s
 def _backend(request) -> str | None:
     callspec = getattr(request.node, "callspec", None)
     return callspec.params.get("database_url") if callspec else None
-
-
-@pytest.fixture
-def first_backend_only(request) -> None:
-    """Skip on every database backend but the first one listed.
-
-    For checks of the HTML itself (axe-core, layout, screenshots): the markup does
-    not depend on the database, and a sweep of every page costs twice the time.
-    Request it before ``app`` or ``page`` so that nothing is set up for nothing.
-    """
-    backend = _backend(request)
-    if backend not in (None, FIRST_BACKEND):
-        pytest.skip(f"HTML checks run once, on the first backend ({FIRST_BACKEND.split(':')[0]})")
 
 
 @pytest.fixture
@@ -177,13 +166,19 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def page(request, browser, viewport, live_server, problems) -> Iterator[Page]:
     """A page in a fresh context, relative URLs resolved against the live server."""
-    context = browser.new_context(base_url=live_server, locale="fr-FR",
-                                  timezone_id="Europe/Paris", **VIEWPORTS[viewport])
+    context = browser.new_context(
+        base_url=live_server, locale="fr-FR", timezone_id="Europe/Paris", **VIEWPORTS[viewport]
+    )
     context.set_default_timeout(10_000)
-    context.route(f"**{AXE_URL}", lambda route: route.fulfill(
-        path=str(AXE_JS), content_type="text/javascript; charset=utf-8"))
-    context.expose_function("__vigieCspViolation",
-                            lambda text: problems.append(f"CSP violation: {text}"))
+    context.route(
+        f"**{AXE_URL}",
+        lambda route: route.fulfill(
+            path=str(AXE_JS), content_type="text/javascript; charset=utf-8"
+        ),
+    )
+    context.expose_function(
+        "__vigieCspViolation", lambda text: problems.append(f"CSP violation: {text}")
+    )
     context.add_init_script(_CSP_LISTENER)
     page = context.new_page()
     page.on("response", problems.on_response)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page
 
 from tests import factories
@@ -74,8 +76,10 @@ def format_violations(violations: list[dict]) -> str:
     for v in violations:
         rgaa = [t for t in v["tags"] if t.startswith("RGAA-")]
         wcag = [t for t in v["tags"] if t.startswith("wcag") and t[4:5].isdigit()]
-        lines.append(f"- {v['id']} [{', '.join(rgaa) or 'pas de critère RGAA'}]"
-                     f" ({v['impact']}; {', '.join(wcag) or 'best-practice'}): {v['help']}")
+        lines.append(
+            f"- {v['id']} [{', '.join(rgaa) or 'pas de critère RGAA'}]"
+            f" ({v['impact']}; {', '.join(wcag) or 'best-practice'}): {v['help']}"
+        )
         for node in v["nodes"][:5]:
             lines.append(f"    {node['target']}: {node['html']}")
             if node["summary"]:
@@ -120,3 +124,15 @@ def fill_login(page: Page, email: str, password: str) -> None:
     page.get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     page.get_by_role("button", name="Se connecter").click()
+
+
+# HTML checks (axe-core, layout, screenshots) run on the first database backend only:
+# the markup does not depend on the database. Not a skip: the other backends are simply
+# not parametrized for these tests.
+FIRST_BACKEND = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
+first_backend_only = pytest.mark.parametrize(
+    "database_url",
+    [FIRST_BACKEND],
+    indirect=True,
+    ids=["sqlite" if FIRST_BACKEND == "sqlite" else "postgresql"],
+)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import run_axe
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("viewport", ["wall"], indirect=True)
-def test_inline_script_and_style_are_blocked_and_reported(first_backend_only, page, problems,
-                                                          viewport):
+@first_backend_only
+def test_inline_script_and_style_are_blocked_and_reported(page, problems, viewport):
     page.goto("/connexion")
     page.evaluate("""() => {
       const script = document.createElement('script');
@@ -33,7 +34,8 @@ def test_inline_script_and_style_are_blocked_and_reported(first_backend_only, pa
 
 
 @pytest.mark.parametrize("viewport", ["wall"], indirect=True)
-def test_unexpected_error_status_is_reported(first_backend_only, page, problems, viewport):
+@first_backend_only
+def test_unexpected_error_status_is_reported(page, problems, viewport):
     page.goto("/page-qui-n-existe-pas")
     assert problems == [f"HTTP 404 on GET {page.url}"]
     problems.clear()

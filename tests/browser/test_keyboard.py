@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
+from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
@@ -42,18 +43,21 @@ def _check_skip_link_and_focus_ring(page) -> None:
 
     # The next Tab goes on from the main content, into its first link or field.
     after = _tab(page)
-    assert page.evaluate("() => document.getElementById('contenu')"
-                         ".contains(document.activeElement)"), after
+    assert page.evaluate(
+        "() => document.getElementById('contenu').contains(document.activeElement)"
+    ), after
     assert after["outlineStyle"] != "none" and after["outlineWidth"] >= 2, after
 
 
-def test_skip_link_and_focus_ring_anonymous(first_backend_only, page, problems, viewport):
+@first_backend_only
+def test_skip_link_and_focus_ring_anonymous(page, problems, viewport):
     page.goto("/connexion")
     _check_skip_link_and_focus_ring(page)
     problems.check()
 
 
-def test_skip_link_and_focus_ring_on_member_home(first_backend_only, page, problems, viewport):
+@first_backend_only
+def test_skip_link_and_focus_ring_on_member_home(page, problems, viewport):
     member = factories.demo_member("sarralbe")
     log_in(page, factories.make_user("member_admin", member).email)
     _check_skip_link_and_focus_ring(page)

@@ -34,15 +34,16 @@ def poller(app):
 
 def open_map(page, slug="sarralbe"):
     page.goto(f"/membres/{slug}/carte")
-    page.wait_for_selector(f'[data-live-map][data-live-state="live"]')
+    page.wait_for_selector('[data-live-map][data-live-state="live"]')
 
 
 def node_class(page, hostid, kind):
     return page.get_attribute(f'svg[data-map-svg="{kind}"] g.node[data-node="{hostid}"]', "class")
 
 
-def test_failure_turns_node_red_and_dependents_unreachable(app, page, problems, viewport,
-                                                          poller, source, shoot):
+def test_failure_turns_node_red_and_dependents_unreachable(
+    app, page, problems, viewport, poller, source, shoot
+):
     member = demo_member("sarralbe")
     log_in(page, make_user("viewer", member=member).email)
     open_map(page)
@@ -55,7 +56,10 @@ def test_failure_turns_node_red_and_dependents_unreachable(app, page, problems, 
     page.wait_for_function(
         """([id, kind]) => document.querySelector(
             `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
-            .contains('node--problem')""", arg=[switch.hostid, kind], timeout=5000)
+            .contains('node--problem')""",
+        arg=[switch.hostid, kind],
+        timeout=5000,
+    )
     elapsed = time.monotonic() - started
     assert "node--unreachable" in node_class(page, camera.hostid, kind)
     row = page.locator(f'tr[data-node="{camera.hostid}"]')
@@ -65,8 +69,9 @@ def test_failure_turns_node_red_and_dependents_unreachable(app, page, problems, 
     assert "Commutateur mairie 1 : En panne" in announce.inner_text()
     assert announce.get_attribute("role") == "status"
     page.wait_for_selector("#member-summary >> text=1 panne en cours")
-    label = page.get_attribute(f'svg[data-map-svg="{kind}"] g.node[data-node="{camera.hostid}"]',
-                               "aria-label")
+    label = page.get_attribute(
+        f'svg[data-map-svg="{kind}"] g.node[data-node="{camera.hostid}"]', "aria-label"
+    )
     assert "Injoignable" in label and "cause probable" in label
     assert elapsed < 5
     shoot(page, "live-map-failure")
@@ -75,7 +80,10 @@ def test_failure_turns_node_red_and_dependents_unreachable(app, page, problems, 
     page.wait_for_function(
         """([id, kind]) => document.querySelector(
             `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
-            .contains('node--ok')""", arg=[switch.hostid, kind], timeout=5000)
+            .contains('node--ok')""",
+        arg=[switch.hostid, kind],
+        timeout=5000,
+    )
     problems.check()
 
 
@@ -94,8 +102,7 @@ def test_stopped_source_brings_the_stale_banner(app, page, problems, viewport, p
     problems.check()
 
 
-def test_pause_stops_patching_and_resume_catches_up(app, page, problems, viewport, poller,
-                                                   source):
+def test_pause_stops_patching_and_resume_catches_up(app, page, problems, viewport, poller, source):
     log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
     open_map(page)
     router = source.host_by_name("sarralbe-routeur")
@@ -109,7 +116,10 @@ def test_pause_stops_patching_and_resume_catches_up(app, page, problems, viewpor
     page.wait_for_function(
         """([id, kind]) => document.querySelector(
             `svg[data-map-svg="${kind}"] g.node[data-node="${id}"]`).classList
-            .contains('node--problem')""", arg=[router.hostid, kind], timeout=5000)
+            .contains('node--problem')""",
+        arg=[router.hostid, kind],
+        timeout=5000,
+    )
     problems.check()
 
 
@@ -135,6 +145,11 @@ def test_socket_from_another_origin_is_refused(app, live_server):
 
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(live_server, namespaces=["/live"], transports=["websocket"],
-                       headers={"Origin": "http://evil.example"}, wait_timeout=3)
+        client.connect(
+            live_server,
+            namespaces=["/live"],
+            transports=["websocket"],
+            headers={"Origin": "http://evil.example"},
+            wait_timeout=3,
+        )
     assert not client.connected

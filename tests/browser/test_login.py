@@ -53,7 +53,8 @@ def test_wrong_password_shows_french_error(page, problems, viewport, shoot):
     assert posted.value.status == 400
     expect(page).to_have_url(re.compile(r"/connexion$"))
     expect(page.get_by_role("alert")).to_have_text(
-        "Adresse électronique ou mot de passe incorrect.")
+        "Adresse électronique ou mot de passe incorrect."
+    )
     expect(page.get_by_label("Adresse électronique")).to_have_value(user.email)
     expect(page.get_by_label("Mot de passe", exact=True)).to_have_value("")
     shoot(page, "login-wrong-password")

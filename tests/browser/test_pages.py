@@ -17,6 +17,7 @@ from flask import url_for
 from tests import factories
 from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import assert_no_horizontal_overflow
+from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
 from webapp.services import accounts
 from webapp.services import demo
@@ -28,8 +29,14 @@ pytestmark = pytest.mark.browser
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, "viewer", "member_admin", "admin"]
 SLUG = "sarralbe"
-DEMO_SLUGS = ["sarralbe", "bitche", "cc-saulnois", "ecole-jean-moulin", "college-la-salle",
-              "sde-rohrbach"]
+DEMO_SLUGS = [
+    "sarralbe",
+    "bitche",
+    "cc-saulnois",
+    "ecole-jean-moulin",
+    "college-la-salle",
+    "sde-rohrbach",
+]
 
 # Every GET route rendering a full page -> the role that visits it.
 PAGE_ROLES = {
@@ -56,7 +63,6 @@ PAGE_ROLES = {
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
 FRAGMENTS = {
-    "members.status_fragment": "members.detail",
     "members.summary_fragment": "members.detail",
     "wall.tiles": "wall.index",
 }
@@ -79,7 +85,8 @@ def page_routes(app) -> dict[str, str]:
 def test_every_page_route_is_checked(app):
     routes = page_routes(app)
     assert set(routes) == set(PAGE_ROLES), (
-        "give each new page route the role that visits it in PAGE_ROLES (or FRAGMENTS)")
+        "give each new page route the role that visits it in PAGE_ROLES (or FRAGMENTS)"
+    )
     assert set(FRAGMENTS.values()) <= set(routes)
 
 
@@ -121,8 +128,11 @@ def _user_for(role: str, member):
 def _visits(app, page, role: str, member) -> list[Visit]:
     invited = factories.make_user("viewer", member)
     host = next(h for h in get_monitor(app).source.hosts() if member.group_names[0] in h.groups)
-    values = {"slug": member.slug, "token": accounts.make_password_token(invited),
-              "hostid": host.hostid}
+    values = {
+        "slug": member.slug,
+        "token": accounts.make_password_token(invited),
+        "hostid": host.hostid,
+    }
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):
         if PAGE_ROLES.get(endpoint) != role:
@@ -142,30 +152,44 @@ def _visits(app, page, role: str, member) -> list[Visit]:
             Visit("error-404", _goto(page, "/page-qui-n-existe-pas"), 404),
             Visit("auth-link-invalid", _goto(page, "/mot-de-passe/definir/lien-faux"), 400),
             Visit("auth-login-errors", _submit_empty(page, "/connexion", "Se connecter"), 400),
-            Visit("auth-forgot-errors",
-                  _submit_empty(page, "/mot-de-passe/oubli", "Recevoir un lien"), 400),
+            Visit(
+                "auth-forgot-errors",
+                _submit_empty(page, "/mot-de-passe/oubli", "Recevoir un lien"),
+                400,
+            ),
         ]
     elif role == "viewer":
         visits += [
             Visit("error-403", _goto(page, "/admin/"), 403),
             Visit("profile-token-errors", _submit_empty(page, "/profil/", "Créer un jeton"), 400),
-            Visit("support-new-errors",
-                  _submit_empty(page, f"/membres/{member.slug}/support/nouvelle", "Envoyer"), 400),
+            Visit(
+                "support-new-errors",
+                _submit_empty(page, f"/membres/{member.slug}/support/nouvelle", "Envoyer"),
+                400,
+            ),
         ]
     elif role == "member_admin":
-        visits.append(Visit("members-users-errors",
-                            _submit_empty(page, f"/membres/{member.slug}/utilisateurs",
-                                          "Inviter"), 400))
+        visits.append(
+            Visit(
+                "members-users-errors",
+                _submit_empty(page, f"/membres/{member.slug}/utilisateurs", "Inviter"),
+                400,
+            )
+        )
     elif role == "admin":
-        visits.append(Visit("admin-new_member-errors",
-                            _submit_empty(page, "/admin/membres/nouveau", "Créer le membre"),
-                            400))
+        visits.append(
+            Visit(
+                "admin-new_member-errors",
+                _submit_empty(page, "/admin/membres/nouveau", "Créer le membre"),
+                400,
+            )
+        )
     return visits
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_pass_axe_and_fit_the_viewport(first_backend_only, app, page, problems, viewport,
-                                             shoot, role):
+@first_backend_only
+def test_pages_pass_axe_and_fit_the_viewport(app, page, problems, viewport, shoot, role):
     member = factories.demo_member(SLUG)
     user = _user_for(role, member)
     visits = _visits(app, page, role, member)
@@ -189,8 +213,8 @@ def test_pages_pass_axe_and_fit_the_viewport(first_backend_only, app, page, prob
     problems.check()
 
 
-def test_member_home_with_a_failure_passes_axe(first_backend_only, page, problems, viewport,
-                                               shoot):
+@first_backend_only
+def test_member_home_with_a_failure_passes_axe(page, problems, viewport, shoot):
     """Badges and summary in their problem colours (contrast), with dependants unreachable."""
     member = factories.demo_member(SLUG)
     user = factories.make_user("viewer", member)

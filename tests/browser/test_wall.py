@@ -46,8 +46,10 @@ def poller(app):
 @pytest.fixture
 def estate(app):
     """The six demo members under their real names, two open support requests."""
-    members = {m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind,
-                                   host_groups=[m.group]) for m in DEMO_MEMBERS}
+    members = {
+        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
+        for m in DEMO_MEMBERS
+    }
     author = make_user("viewer", member=members["bitche"])
     support.create_request(members["bitche"], author, subject="Imprimante", message="Bourrage")
     support.create_request(members["bitche"], author, subject="Wi-Fi", message="Lent")
@@ -68,11 +70,14 @@ def wait_tile_state(page, slug, state, timeout=5000):
         """([slug, state]) => {
             const tile = document.querySelector(`[data-tile][data-slug="${slug}"]`);
             return tile && tile.dataset.state === state; }""",
-        arg=[slug, state], timeout=timeout)
+        arg=[slug, state],
+        timeout=timeout,
+    )
 
 
 def test_failure_turns_the_tile_red_pins_the_member_until_acknowledged(
-        app, page, problems, poller, estate, shoot):
+    app, page, problems, poller, estate, shoot
+):
     staff = make_user("support")
     log_in(page, staff.email)
     open_wall(page)
@@ -119,7 +124,9 @@ def test_failure_turns_the_tile_red_pins_the_member_until_acknowledged(
     # Unpinned: rotation (switched on meanwhile) resumes with the next member.
     page.wait_for_function(
         """() => { const m = document.querySelector('[data-wall-panel] [data-wall-member]');
-                   return m && m.dataset.wallMember !== 'sarralbe'; }""", timeout=5000)
+                   return m && m.dataset.wallMember !== 'sarralbe'; }""",
+        timeout=5000,
+    )
     assert page.evaluate("window.__sameDocument") is True
     demo.repair("sarralbe-routeur")
     wait_tile_state(page, "sarralbe", "ok")
@@ -142,7 +149,10 @@ def test_rotation_goes_through_member_maps_and_pauses(app, page, problems, polle
     assert first == tile_order(page)[0]
     page.wait_for_function(
         """(first) => document.querySelector('[data-wall-panel] [data-wall-member]')
-                      ?.dataset.wallMember !== first""", arg=first, timeout=4000)
+                      ?.dataset.wallMember !== first""",
+        arg=first,
+        timeout=4000,
+    )
     # Pause (RGAA 13.8): nothing moves any more.
     pause = page.locator("[data-wall-pause]")
     pause.click()
@@ -162,7 +172,7 @@ def test_rotation_goes_through_member_maps_and_pauses(app, page, problems, polle
     problems.check()
 
 
-def test_silent_source_brings_the_stale_banner(app, page, problems, poller, estate, source):
+def test_silent_source_brings_the_stale_banner(app, page, problems, poller, estate, source, shoot):
     log_in(page, make_user("support").email)
     open_wall(page)
     banner = page.locator("[data-wall-stale]")
@@ -171,10 +181,14 @@ def test_silent_source_brings_the_stale_banner(app, page, problems, poller, esta
     source.set_outage(True)
     banner.wait_for(state="visible", timeout=5000)
     assert banner.get_attribute("role") == "alert"
-    assert re.fullmatch(r"Données non actualisées depuis \d\d:\d\d",
-                        page.inner_text("[data-wall-stale-text]"))
+    assert "Dernières données reçues il y a" in page.inner_text("[data-wall-age]")
+    assert re.fullmatch(
+        r"Données non actualisées depuis \d\d:\d\d", page.inner_text("[data-wall-stale-text]")
+    )
     assert "wall--stale" in page.get_attribute("[data-wall]", "class")
     assert page.locator("[data-tile]").count() == 6, "the last known state stays on screen"
+    shoot(page, "wall-stale")
+    assert_accessible(page, "the wall with the stale banner")
     source.set_outage(False)
     banner.wait_for(state="hidden", timeout=10_000)
     problems.check()
@@ -192,11 +206,14 @@ def test_reconnection_catches_up_what_was_missed(app, page, problems, poller, es
     wait_tile_state(page, "bitche", "problem", timeout=15_000)
     assert tile_order(page)[0] == "bitche"
     page.locator("[data-wall-pin]").wait_for(state="visible")
+    # Chromium reports the attempts made while offline; those are the point of this test.
+    problems[:] = [p for p in problems if "ERR_INTERNET_DISCONNECTED" not in p]
     problems.check()
 
 
-def test_kiosk_link_opens_the_wall_full_screen_until_revoked(app, page, problems, poller,
-                                                             estate, shoot):
+def test_kiosk_link_opens_the_wall_full_screen_until_revoked(
+    app, page, problems, poller, estate, shoot
+):
     clear, link = kiosk.create("Télévision du support", make_user("admin"))
     page.goto(f"/mur/kiosque/{clear}")
     page.wait_for_url("**/mur?kiosque=1")
@@ -220,9 +237,17 @@ def test_kiosk_link_opens_the_wall_full_screen_until_revoked(app, page, problems
 
 
 def _tile(slug, name, rank, overall, incidents, since=None, severity=None, requests=0):
-    return {"slug": slug, "name": name, "overall": overall, "incidents": incidents,
-            "since": since, "severity": severity, "unacked_high": [], "open_requests": requests,
-            "rank": rank}
+    return {
+        "slug": slug,
+        "name": name,
+        "overall": overall,
+        "incidents": incidents,
+        "since": since,
+        "severity": severity,
+        "unacked_high": [],
+        "open_requests": requests,
+        "rank": rank,
+    }
 
 
 def _metrics(cdp) -> dict[str, float]:
@@ -236,23 +261,45 @@ def _push(page, count: int, offset: int = 0) -> None:
     for i in range(offset, offset + count):
         bad = i % 2 == 0
         tiles = [
-            _tile("sarralbe", "Mairie de Sarralbe", 0 if bad else 3, "problem" if bad else "ok",
-                  i % 5 if bad else 0, f"2026-01-01T08:{i % 60:02d}:00+00:00" if bad else None,
-                  4 if bad else None, i % 3),
-            _tile("bitche", "Ville de Bitche", 1 if not bad else 3, "ok" if bad else "warning",
-                  0 if bad else 1, None if bad else "2026-01-01T07:00:00+00:00",
-                  None if bad else 2, 2),
+            _tile(
+                "sarralbe",
+                "Mairie de Sarralbe",
+                0 if bad else 3,
+                "problem" if bad else "ok",
+                i % 5 if bad else 0,
+                f"2026-01-01T08:{i % 60:02d}:00+00:00" if bad else None,
+                4 if bad else None,
+                i % 3,
+            ),
+            _tile(
+                "bitche",
+                "Ville de Bitche",
+                1 if not bad else 3,
+                "ok" if bad else "warning",
+                0 if bad else 1,
+                None if bad else "2026-01-01T07:00:00+00:00",
+                None if bad else 2,
+                2,
+            ),
         ]
         realtime.publish("wall.update", {"tiles": tiles}, realtime.WALL_ROOM)
     marker = f"Mairie de Sarralbe {offset + count}"
-    realtime.publish("wall.update", {"tiles": [_tile("ecole-jean-moulin", marker, 3, "ok", 0)]},
-                     realtime.WALL_ROOM)
+    realtime.publish(
+        "wall.update",
+        {"tiles": [_tile("ecole-jean-moulin", marker, 3, "ok", 0)]},
+        realtime.WALL_ROOM,
+    )
     page.wait_for_function(
         """(marker) => document.querySelector('[data-tile][data-slug="ecole-jean-moulin"]')
-                       ?.dataset.name === marker""", arg=marker, timeout=60_000)
-    realtime.publish("wall.update", {"tiles": [
-        _tile("ecole-jean-moulin", "École élémentaire Jean Moulin", 3, "ok", 0)]},
-        realtime.WALL_ROOM)
+                       ?.dataset.name === marker""",
+        arg=marker,
+        timeout=60_000,
+    )
+    realtime.publish(
+        "wall.update",
+        {"tiles": [_tile("ecole-jean-moulin", "École élémentaire Jean Moulin", 3, "ok", 0)]},
+        realtime.WALL_ROOM,
+    )
     page.wait_for_selector('[data-tile][data-name="École élémentaire Jean Moulin"]')
 
 
@@ -270,10 +317,12 @@ def test_thousands_of_updates_leave_memory_and_dom_flat(app, page, problems, est
     elapsed = time.monotonic() - started
     after = _metrics(cdp)
     growth = after["JSHeapUsedSize"] - before["JSHeapUsedSize"]
-    print(f"\nwall memory: 2400 updates in {elapsed:.1f} s; JS heap "
-          f"{before['JSHeapUsedSize'] / 1e6:.2f} MB -> {after['JSHeapUsedSize'] / 1e6:.2f} MB "
-          f"({growth / 1e3:+.1f} kB); DOM nodes {before['Nodes']:.0f} -> {after['Nodes']:.0f}; "
-          f"listeners {before['JSEventListeners']:.0f} -> {after['JSEventListeners']:.0f}")
+    print(
+        f"\nwall memory: 2400 updates in {elapsed:.1f} s; JS heap "
+        f"{before['JSHeapUsedSize'] / 1e6:.2f} MB -> {after['JSHeapUsedSize'] / 1e6:.2f} MB "
+        f"({growth / 1e3:+.1f} kB); DOM nodes {before['Nodes']:.0f} -> {after['Nodes']:.0f}; "
+        f"listeners {before['JSEventListeners']:.0f} -> {after['JSEventListeners']:.0f}"
+    )
     assert growth < 2_000_000, f"JS heap grew by {growth / 1e6:.2f} MB"
     assert after["Nodes"] == before["Nodes"], "DOM nodes reused, none leaked"
     assert page.evaluate(count) == elements

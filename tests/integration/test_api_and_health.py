@@ -41,15 +41,15 @@ def test_member_state_follows_a_demo_failure(app, client, login, source):
 def test_token_lifecycle(app, client, login):
     user = login(make_user("viewer", member=demo_member("sarralbe")))
     token = csrf_from(client, "/profil/")
-    page = client.post("/profil/jetons", data={"token_name": "Sauvegarde",
-                                               "csrf_token": token}).get_data(as_text=True)
+    page = client.post(
+        "/profil/jetons", data={"token_name": "Sauvegarde", "csrf_token": token}
+    ).get_data(as_text=True)
     clear = re.search(r"vigie_[\w-]+", page).group(0)
     assert user.api_tokens[0].token_hash != clear and clear not in user.api_tokens[0].token_hash
     anonymous = app.test_client()
     assert anonymous.get("/api/v1/members", headers=bearer(clear)).status_code == 200
     assert clear not in client.get("/profil/").get_data(as_text=True), "shown once"
-    client.post(f"/profil/jetons/{user.api_tokens[0].id}/revoquer",
-                data={"csrf_token": token})
+    client.post(f"/profil/jetons/{user.api_tokens[0].id}/revoquer", data={"csrf_token": token})
     response = anonymous.get("/api/v1/members", headers=bearer(clear))
     assert response.status_code == 401
     assert response.json["error"]["code"] == "authentication_required"

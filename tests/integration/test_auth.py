@@ -16,8 +16,10 @@ from webapp.services.mail import OUTBOX_KEY
 
 
 def post_login(client, email, password):
-    return client.post("/connexion", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(client, "/connexion")})
+    return client.post(
+        "/connexion",
+        data={"email": email, "password": password, "csrf_token": csrf_from(client, "/connexion")},
+    )
 
 
 def test_login_then_logout(app, client):
@@ -58,8 +60,15 @@ def test_login_is_rate_limited(app, client):
 def test_open_redirect_is_refused(app, client):
     user = make_user("viewer")
     token = csrf_from(client, "/connexion")
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD,
-                                               "next": "//evil.example/x", "csrf_token": token})
+    response = client.post(
+        "/connexion",
+        data={
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": token,
+        },
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -82,9 +91,11 @@ def test_password_reset_link_is_single_use(app, client):
 
 def test_reset_for_unknown_address_says_the_same(app, client):
     token = csrf_from(client, "/mot-de-passe/oubli")
-    response = client.post("/mot-de-passe/oubli", data={"email": "ghost@example.org",
-                                                        "csrf_token": token},
-                           follow_redirects=True)
+    response = client.post(
+        "/mot-de-passe/oubli",
+        data={"email": "ghost@example.org", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert "Si un compte existe" in response.get_data(as_text=True)
     assert not app.extensions.get(OUTBOX_KEY)
 
@@ -93,8 +104,7 @@ def test_expired_and_forged_links_are_refused(app, client):
     user = make_user("viewer")
     serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=accounts.RESET_SALT)
     forged = serializer.dumps({"uid": user.id, "fp": "0" * 16})
-    assert "plus valide" in client.get(f"/mot-de-passe/definir/{forged}").get_data(
-        as_text=True)
+    assert "plus valide" in client.get(f"/mot-de-passe/definir/{forged}").get_data(as_text=True)
     assert client.get("/mot-de-passe/definir/garbage").status_code == 400
     app.config["INVITATION_MAX_AGE"] = -1
     expired = accounts.make_password_token(user)
@@ -134,8 +144,15 @@ def test_security_headers_and_cookies(app, client):
 
 
 def test_production_cookies_are_secure(database_url, tmp_path):
-    app = create_app({"TESTING": True, "ENV": "production", "SECRET_KEY": "x" * 32,
-                      "DATABASE_URL": database_url, "DEMO_STATE_FILE": str(tmp_path / "s")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "production",
+            "SECRET_KEY": "x" * 32,
+            "DATABASE_URL": database_url,
+            "DEMO_STATE_FILE": str(tmp_path / "s"),
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/connexion", base_url="https://vigie.example.org")
     assert "Strict-Transport-Security" in response.headers

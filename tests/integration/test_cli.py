@@ -12,9 +12,23 @@ from webapp.services import demo
 
 
 def test_member_add_then_list(runner):
-    result = runner.invoke(args=["vigie", "member", "add", "--name", "Mairie de Sarralbe",
-                                 "--slug", "sarralbe", "--kind", "commune",
-                                 "--host-group", "Membres/sarralbe", "--siren", "732829320"])
+    result = runner.invoke(
+        args=[
+            "vigie",
+            "member",
+            "add",
+            "--name",
+            "Mairie de Sarralbe",
+            "--slug",
+            "sarralbe",
+            "--kind",
+            "commune",
+            "--host-group",
+            "Membres/sarralbe",
+            "--siren",
+            "732829320",
+        ]
+    )
     assert result.exit_code == 0, result.output
     member = db.session.execute(select(Member).where(Member.slug == "sarralbe")).scalar_one()
     assert member.group_names == ["Membres/sarralbe"]
@@ -26,8 +40,7 @@ def test_member_add_then_list(runner):
 def test_member_add_refuses_bad_input(runner):
     demo_member("sarralbe")
     for args in (["--slug", "Bad Slug!"], ["--slug", "sarralbe"], ["--siren", "123"]):
-        base = {"--name": "X", "--slug": "x-ok", "--kind": "commune",
-                "--host-group": "Membres/x"}
+        base = {"--name": "X", "--slug": "x-ok", "--kind": "commune", "--host-group": "Membres/x"}
         base.update(dict(zip(args[::2], args[1::2], strict=True)))
         flat = [item for pair in base.items() for item in pair]
         result = runner.invoke(args=["vigie", "member", "add", *flat])
@@ -38,8 +51,19 @@ def test_member_add_refuses_bad_input(runner):
 
 def test_user_add_prints_a_one_time_link(app, runner, client):
     demo_member("sarralbe")
-    result = runner.invoke(args=["vigie", "user", "add", "--email", "Elu@Example.org",
-                                 "--member", "sarralbe", "--role", "member_admin"])
+    result = runner.invoke(
+        args=[
+            "vigie",
+            "user",
+            "add",
+            "--email",
+            "Elu@Example.org",
+            "--member",
+            "sarralbe",
+            "--role",
+            "member_admin",
+        ]
+    )
     assert result.exit_code == 0, result.output
     link = re.search(r"http\S+/mot-de-passe/definir/\S+", result.output).group(0)
     user = accounts.find_user("elu@example.org")
@@ -48,16 +72,18 @@ def test_user_add_prints_a_one_time_link(app, runner, client):
 
 
 def test_user_add_errors(runner):
-    unknown = runner.invoke(args=["vigie", "user", "add", "--email", "a@example.org",
-                                  "--member", "nope"])
+    unknown = runner.invoke(
+        args=["vigie", "user", "add", "--email", "a@example.org", "--member", "nope"]
+    )
     assert unknown.exit_code == 1 and "membre inconnu" in unknown.output
     no_member = runner.invoke(args=["vigie", "user", "add", "--email", "a@example.org"])
     assert no_member.exit_code == 1
 
 
 def test_staff_user_add(runner):
-    result = runner.invoke(args=["vigie", "user", "add", "--email", "tech@example.org",
-                                 "--staff", "support"])
+    result = runner.invoke(
+        args=["vigie", "user", "add", "--email", "tech@example.org", "--staff", "support"]
+    )
     assert result.exit_code == 0
     assert accounts.find_user("tech@example.org").is_staff
 

@@ -42,8 +42,9 @@ def snapshot_state():
         for model in (Member, User, Membership, ApiToken)
     )
     users = tuple(
-        db.session.execute(select(User.name, User.phone, User.locale, User.password_hash)
-                           .order_by(User.id)).all()
+        db.session.execute(
+            select(User.name, User.phone, User.locale, User.password_hash).order_by(User.id)
+        ).all()
     )
     db.session.expire_all()
     return counts, users, tuple(sorted(demo.faults()))
@@ -51,23 +52,65 @@ def snapshot_state():
 
 # (name, url, role, valid data, text fields to spoil (?optional), expected status)
 FORMS = [
-    ("login", "/connexion", None,
-     {"email": "someone@example.org", "password": "whatever-password"}, ["email"], 400),
+    (
+        "login",
+        "/connexion",
+        None,
+        {"email": "someone@example.org", "password": "whatever-password"},
+        ["email"],
+        400,
+    ),
     ("forgot", "/mot-de-passe/oubli", None, {"email": "someone@example.org"}, ["email"], 400),
-    ("set_password", "/mot-de-passe/definir/{token}", None,
-     {"password": "a good passphrase", "confirm": "a good passphrase"}, ["password"], 400),
-    ("new_member", "/admin/membres/nouveau", "admin",
-     {"name": "Commune X", "slug": "commune-x", "kind": "commune", "siren": "",
-      "host_group": "Membres/x", "contact_name": "", "contact_email": "", "contact_phone": ""},
-     ["name", "slug", "host_group", "?contact_name", "?contact_phone"], 400),
-    ("invite", "/membres/sarralbe/utilisateurs", "member_admin",
-     {"email": "new@example.org", "name": "Nouvel Utilisateur", "role": "viewer"},
-     ["email", "name"], 400),
-    ("profile", "/profil/", "viewer", {"name": "Nouveau Nom", "phone": "", "locale": "fr"},
-     ["name", "?phone"], 400),
+    (
+        "set_password",
+        "/mot-de-passe/definir/{token}",
+        None,
+        {"password": "a good passphrase", "confirm": "a good passphrase"},
+        ["password"],
+        400,
+    ),
+    (
+        "new_member",
+        "/admin/membres/nouveau",
+        "admin",
+        {
+            "name": "Commune X",
+            "slug": "commune-x",
+            "kind": "commune",
+            "siren": "",
+            "host_group": "Membres/x",
+            "contact_name": "",
+            "contact_email": "",
+            "contact_phone": "",
+        },
+        ["name", "slug", "host_group", "?contact_name", "?contact_phone"],
+        400,
+    ),
+    (
+        "invite",
+        "/membres/sarralbe/utilisateurs",
+        "member_admin",
+        {"email": "new@example.org", "name": "Nouvel Utilisateur", "role": "viewer"},
+        ["email", "name"],
+        400,
+    ),
+    (
+        "profile",
+        "/profil/",
+        "viewer",
+        {"name": "Nouveau Nom", "phone": "", "locale": "fr"},
+        ["name", "?phone"],
+        400,
+    ),
     ("token", "/profil/jetons", "viewer", {"token_name": "Mon script"}, ["token_name"], 400),
-    ("demo", "/admin/demo", "support", {"host": "sarralbe-routeur", "action": "fail"},
-     ["host"], 303),
+    (
+        "demo",
+        "/admin/demo",
+        "support",
+        {"host": "sarralbe-routeur", "action": "fail"},
+        ["host"],
+        303,
+    ),
     ("language", "/langue", None, {"lang": "en", "next": "/connexion"}, ["lang"], 302),
 ]
 
@@ -126,8 +169,15 @@ def test_valid_forms_do_store(app, client, login):
     """The same payloads, unspoiled, are accepted: the refusals above are not blanket."""
     login(make_user("admin"))
     token = csrf_from(client, "/admin/membres/nouveau")
-    response = client.post("/admin/membres/nouveau", data={
-        "name": "Commune X", "slug": "commune-x", "kind": "commune",
-        "host_group": "Membres/x", "csrf_token": token})
+    response = client.post(
+        "/admin/membres/nouveau",
+        data={
+            "name": "Commune X",
+            "slug": "commune-x",
+            "kind": "commune",
+            "host_group": "Membres/x",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 302
     assert db.session.execute(select(Member).where(Member.slug == "commune-x")).scalar_one()

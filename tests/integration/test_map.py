@@ -59,8 +59,9 @@ def test_node_detail(app, client, login, source):
     page = client.get(f"/membres/sarralbe/equipements/{nas.hostid}").get_data(as_text=True)
     assert "Espace disque libre" in page and "Latence" in page
     assert "Demander de l’aide au support" in page
-    fragment = client.get(f"/membres/sarralbe/equipements/{nas.hostid}",
-                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    fragment = client.get(
+        f"/membres/sarralbe/equipements/{nas.hostid}", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
     assert "<html" not in fragment
     assert client.get("/membres/sarralbe/equipements/99999999").status_code == 404
     assert client.get("/membres/sarralbe/equipements/..%2F..").status_code == 404
@@ -73,9 +74,15 @@ def test_support_request_about_a_node(app, client, login, source):
     page = client.get(url).get_data(as_text=True)
     assert "Routeur mairie" in page
     token = csrf_from(client, url)
-    response = client.post("/membres/sarralbe/support/nouvelle", data={
-        "subject": "Plus d'internet", "message": "Depuis ce matin.\nMerci.",
-        "hostid": router.hostid, "csrf_token": token})
+    response = client.post(
+        "/membres/sarralbe/support/nouvelle",
+        data={
+            "subject": "Plus d'internet",
+            "message": "Depuis ce matin.\nMerci.",
+            "hostid": router.hostid,
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 302
     listing = client.get("/membres/sarralbe/support").get_data(as_text=True)
     assert "Plus d&#39;internet" in listing and "Routeur mairie" in listing
@@ -87,12 +94,17 @@ def test_staff_queue_and_acknowledge(app, client, login, source):
     demo.fail("sarralbe-routeur")
     problem = source.problems()[0]
     token = csrf_from(client, "/support")
-    response = client.post(f"/membres/sarralbe/problemes/{problem.eventid}/acquitter",
-                           data={"csrf_token": token})
+    response = client.post(
+        f"/membres/sarralbe/problemes/{problem.eventid}/acquitter", data={"csrf_token": token}
+    )
     assert response.status_code == 303
     assert source.problems()[0].acknowledged
-    assert client.post("/membres/sarralbe/problemes/123/acquitter",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            "/membres/sarralbe/problemes/123/acquitter", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
     assert member.slug == "sarralbe"
 
 
@@ -101,8 +113,9 @@ def test_viewer_cannot_acknowledge(app, client, login, source):
     demo.fail("sarralbe-routeur")
     problem = source.problems()[0]
     token = csrf_from(client, "/profil/")
-    response = client.post(f"/membres/sarralbe/problemes/{problem.eventid}/acquitter",
-                           data={"csrf_token": token})
+    response = client.post(
+        f"/membres/sarralbe/problemes/{problem.eventid}/acquitter", data={"csrf_token": token}
+    )
     assert response.status_code == 403
     assert not source.problems()[0].acknowledged
     assert client.get("/support").status_code == 403

@@ -63,8 +63,12 @@ def test_subscriber_gets_only_changed_nodes(app, client, login):
     sio = connect(app, client)
     ack = sio.emit("subscribe", {"member": "sarralbe"}, namespace=NAMESPACE, callback=True)
     assert ack["ok"] and ack["full"] and len(ack["nodes"]) > 20
-    again = sio.emit("subscribe", {"member": "sarralbe", "version": ack["version"]},
-                     namespace=NAMESPACE, callback=True)
+    again = sio.emit(
+        "subscribe",
+        {"member": "sarralbe", "version": ack["version"]},
+        namespace=NAMESPACE,
+        callback=True,
+    )
     assert again["ok"] and not again["full"] and again["nodes"] == [], "up to date: no nodes"
     sio.get_received(NAMESPACE)
     poller.cycle()
@@ -78,8 +82,12 @@ def test_subscriber_gets_only_changed_nodes(app, client, login):
     assert set(states.values()) == {"problem", "unreachable"}
     assert len(states) < 20, "only what changed"
     assert update["version"] != ack["version"]
-    catch_up = sio.emit("subscribe", {"member": "sarralbe", "version": ack["version"]},
-                        namespace=NAMESPACE, callback=True)
+    catch_up = sio.emit(
+        "subscribe",
+        {"member": "sarralbe", "version": ack["version"]},
+        namespace=NAMESPACE,
+        callback=True,
+    )
     assert catch_up["full"] and catch_up["version"] == update["version"]
 
 

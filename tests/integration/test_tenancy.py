@@ -26,6 +26,7 @@ def member_routes(app):
 
 def build_path(rule, slug: str, samples: dict | None = None) -> str:
     """Fill a rule: the slug, then real values of that member (``samples``) for the rest."""
+
     def fill(match):
         converter, name = match.groups()
         if name == "slug":
@@ -62,28 +63,35 @@ def test_user_of_a_never_reaches_b_on_any_route(app, client, login):
     staff_client = app.test_client()
     staff = make_user("admin")
     staff_token = csrf_from(staff_client, "/connexion")
-    staff_client.post("/connexion", data={"email": staff.email, "password": PASSWORD,
-                                          "csrf_token": staff_token})
+    staff_client.post(
+        "/connexion", data={"email": staff.email, "password": PASSWORD, "csrf_token": staff_token}
+    )
     staff_token = csrf_from(staff_client, "/profil/")
     samples_a, samples_b = member_samples("sarralbe"), member_samples("bitche")
     checked = 0
     for rule, method in member_routes(app):
         # B's real ids in B's URLs: still not found for a user of A.
-        response = client.open(build_path(rule, member_b.slug, samples_b), method=method,
-                               data={"csrf_token": token})
+        response = client.open(
+            build_path(rule, member_b.slug, samples_b), method=method, data={"csrf_token": token}
+        )
         assert response.status_code == 404, (rule.rule, method, response.status_code)
         body = response.get_data(as_text=True)
         assert member_b.name not in body
         # B's ids under A's slug: not found either.
-        mixed = client.open(build_path(rule, member_a.slug, samples_b), method=method,
-                            data={"csrf_token": token})
+        mixed = client.open(
+            build_path(rule, member_a.slug, samples_b), method=method, data={"csrf_token": token}
+        )
         if set(rule.arguments) - {"slug"}:
             assert mixed.status_code in (403, 404), (rule.rule, method, mixed.status_code)
-        own = client.open(build_path(rule, member_a.slug, samples_a), method=method,
-                          data={"csrf_token": token})
+        own = client.open(
+            build_path(rule, member_a.slug, samples_a), method=method, data={"csrf_token": token}
+        )
         if own.status_code == 404:  # a staff-only route (the wall): staff must reach it
-            own = staff_client.open(build_path(rule, member_a.slug, samples_a), method=method,
-                                    data={"csrf_token": staff_token})
+            own = staff_client.open(
+                build_path(rule, member_a.slug, samples_a),
+                method=method,
+                data={"csrf_token": staff_token},
+            )
         assert own.status_code not in (404, 500), (rule.rule, method, own.status_code)
         checked += 1
     assert checked == len(member_routes(app))
@@ -95,8 +103,11 @@ def test_token_of_a_never_reaches_b(app, client):
     user = make_user("viewer", member=member_a)
     clear, _token = tokens.create(user, "script")
     headers = {"Authorization": f"Bearer {clear}"}
-    api_routes = [rule for rule, method in member_routes(app)
-                  if method == "GET" and rule.rule.startswith("/api/")]
+    api_routes = [
+        rule
+        for rule, method in member_routes(app)
+        if method == "GET" and rule.rule.startswith("/api/")
+    ]
     assert api_routes
     for rule in api_routes:
         response = client.get(build_path(rule, member_b.slug), headers=headers)

@@ -56,15 +56,23 @@ def test_staff_open_the_wall(app, client, login, members, role):
     page = client.get("/mur").get_data(as_text=True)
     assert 'class="theme-wall page-wall"' in page
     assert 'href="/membres/sarralbe/carte"' in page, "staff: the full member map"
-    assert 'data-wall-stale hidden' in page and "Données actualisées il y a" in page
+    assert "data-wall-stale hidden" in page and "Données actualisées il y a" in page
     panel = client.get("/mur/membres/sarralbe", headers={"HX-Request": "true"})
     assert "<html" not in panel.get_data(as_text=True), "the panel's fragment"
     assert 'data-wall-member="sarralbe"' in panel.get_data(as_text=True)
     assert panel.headers["Cache-Control"] == "no-store"
     data = client.get("/api/v1/wall").json
     assert [t["slug"] for t in data["tiles"]] == ["bitche", "cc-saulnois", "sarralbe"]
-    assert set(data["tiles"][0]) == {"slug", "name", "overall", "incidents", "since", "severity",
-                                     "unacked_high", "open_requests"}
+    assert set(data["tiles"][0]) == {
+        "slug",
+        "name",
+        "overall",
+        "incidents",
+        "since",
+        "severity",
+        "unacked_high",
+        "open_requests",
+    }
     assert data["generated_at"] and data["source_age_s"] is not None
 
 
@@ -98,8 +106,8 @@ def test_tiles_are_sorted_worst_first_after_a_failure(app, client, login, member
     demo.fail("sarralbe-routeur")
     html = client.get("/mur/tuiles").get_data(as_text=True)
     assert tile_slugs(html) == ["sarralbe", "bitche", "cc-saulnois"]
-    tile = html[html.index('data-slug="sarralbe"'):html.index('data-slug="bitche"')]
-    assert "tile--problem" in html[:html.index('data-slug="sarralbe"')]
+    tile = html[html.index('data-slug="sarralbe"') : html.index('data-slug="bitche"')]
+    assert "tile--problem" in html[: html.index('data-slug="sarralbe"')]
     assert "En panne" in tile and "1 incident" in tile and "depuis " in tile
     assert "1 problème grave non acquitté" in tile
     assert "1 demande ouverte" in html and "Aucune demande ouverte" in html
@@ -120,6 +128,7 @@ def test_stale_source_shows_the_banner(app, client, login, members):
     page = client.get("/mur").get_data(as_text=True)
     assert "data-wall-stale hidden" not in page
     assert re.search(r"Données non actualisées depuis \d\d:\d\d<", page)
+    assert "Dernières données reçues il y a 2 minutes" in page
     assert client.get("/api/v1/wall").json["stale"] is True
 
 
@@ -147,8 +156,13 @@ def test_kiosk_link_is_shown_once_and_opens_the_wall(app, client, login, members
 
 def test_kiosk_session_opens_nothing_else(app, kiosk_client):
     tv, _link = kiosk_client
-    for path in ("/membres/sarralbe/", "/membres/sarralbe/carte", "/admin/", "/profil/",
-                 "/support"):
+    for path in (
+        "/membres/sarralbe/",
+        "/membres/sarralbe/carte",
+        "/admin/",
+        "/profil/",
+        "/support",
+    ):
         response = tv.get(path)
         assert response.status_code in (302, 404), path
         if response.status_code == 302:

@@ -39,11 +39,12 @@ def test_everything_right(app):
 def test_missing_unassigned_and_foreign_groups(app):
     demo_member("sarralbe")
     demo_member("bitche")
-    findings = run_checks(FakeZabbix(groups=["Membres/sarralbe", "Membres/metz",
-                                             "Zabbix servers"]))
+    findings = run_checks(FakeZabbix(groups=["Membres/sarralbe", "Membres/metz", "Zabbix servers"]))
     text = "\n".join(f"{f.level}: {f.message}" for f in findings)
-    assert "error: Groupes de membres introuvables ou non lisibles avec ce jeton : " \
-           "Membres/bitche." in text
+    assert (
+        "error: Groupes de membres introuvables ou non lisibles avec ce jeton : "
+        "Membres/bitche." in text
+    )
     assert "warning: Groupes Zabbix sans membre dans Vigie : Membres/metz." in text
     assert "Zabbix servers" in text
 

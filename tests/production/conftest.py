@@ -75,8 +75,10 @@ class Stack:
 
     # -- lifecycle ----------------------------------------------------------------------
     def create_database(self) -> None:
-        engine = create_engine(self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
-                               isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
+            isolation_level="AUTOCOMMIT",
+        )
         with engine.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{self.db_name}"'))
         engine.dispose()
@@ -84,27 +86,44 @@ class Stack:
         self.flask("vigie", "demo", "load")
 
     def drop_database(self) -> None:
-        engine = create_engine(self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
-                               isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
+            isolation_level="AUTOCOMMIT",
+        )
         with engine.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
         engine.dispose()
 
     def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=self.env, check=check,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [str(BIN / "flask"), *args],
+            cwd=ROOT,
+            env=self.env,
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen:
         with open(self.tmp / f"{name}.log", "w") as log:  # the child keeps its own copy
-            process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes[name] = process
         return process
 
     def start_web(self) -> None:
         self.start("gunicorn", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"])
-        self.wait_for(lambda: requests.get(self.url + "/healthz", timeout=2).status_code < 600,
-                      "gunicorn answers")
+        self.wait_for(
+            lambda: requests.get(self.url + "/healthz", timeout=2).status_code < 600,
+            "gunicorn answers",
+        )
 
     def start_poller(self, name: str = "poller") -> subprocess.Popen:
         return self.start(name, [str(BIN / "flask"), "vigie", "poll"])
@@ -145,9 +164,12 @@ class Stack:
         session = requests.Session()
         page = session.get(self.url + "/connexion", timeout=5).text
         token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        response = session.post(self.url + "/connexion", data={
-            "email": email, "password": password, "csrf_token": token},
-            allow_redirects=False, timeout=10)
+        response = session.post(
+            self.url + "/connexion",
+            data={"email": email, "password": password, "csrf_token": token},
+            allow_redirects=False,
+            timeout=10,
+        )
         assert response.status_code == 302, response.text[:300]
         return session
 

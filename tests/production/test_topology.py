@@ -29,15 +29,19 @@ class LiveClient:
         self.acks: list[dict] = []
         self.connected = threading.Event()
         cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2,
-                                   reconnection_delay_max=1)
+        self.sio = socketio.Client(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1
+        )
         self.sio.on("connect", self._subscribe, namespace="/live")
         self.sio.on("disconnect", self.connected.clear, namespace="/live")
         self.sio.on("member.update", self._update, namespace="/live")
-        self.sio.connect(stack.url, namespaces=["/live"], transports=["websocket"],
-                         headers={"Cookie": cookie,
-                                  "User-Agent": session.headers["User-Agent"]},
-                         wait_timeout=10)
+        self.sio.connect(
+            stack.url,
+            namespaces=["/live"],
+            transports=["websocket"],
+            headers={"Cookie": cookie, "User-Agent": session.headers["User-Agent"]},
+            wait_timeout=10,
+        )
         assert self.connected.wait(10), "subscribed"
 
     def _subscribe(self):
@@ -49,8 +53,12 @@ class LiveClient:
             self.version = data.get("version") or self.version
             self.connected.set()
 
-        self.sio.emit("subscribe", {"member": self.member, "version": self.version},
-                      namespace="/live", callback=ack)
+        self.sio.emit(
+            "subscribe",
+            {"member": self.member, "version": self.version},
+            namespace="/live",
+            callback=ack,
+        )
 
     def _update(self, data):
         self.updates.append(data)
@@ -99,8 +107,11 @@ def test_both_workers_relay_the_same_update(stack):
     hostid = router_id(stack)
     stack.flask("vigie", "demo", "fail", "sarralbe-routeur")
     for client in clients:
-        stack.wait_for(lambda c=client: c.state_of(hostid) == "problem",
-                       f"worker {client.worker} relays the failure", timeout=10)
+        stack.wait_for(
+            lambda c=client: c.state_of(hostid) == "problem",
+            f"worker {client.worker} relays the failure",
+            timeout=10,
+        )
     # Pages served by any worker show it too (the snapshot comes from the poller).
     for _ in range(4):
         page = session.get(stack.url + "/membres/sarralbe/").text
@@ -115,14 +126,18 @@ def test_one_poller_at_a_time_and_takeover(stack):
     stack.wait_for(lambda: "Poller started" in stack.log("poller-1"), "first poller runs")
     time.sleep(1.5)
     stack.start_poller("poller-2")
-    stack.wait_for(lambda: "Another poller is active" in stack.log("poller-2"),
-                   "second poller waits")
+    stack.wait_for(
+        lambda: "Another poller is active" in stack.log("poller-2"), "second poller waits"
+    )
     session = stack.login(VIEWER, demo_service.DEMO_PASSWORD)
     client = LiveClient(stack, session)
     assert first.poll() is None
     stack.stop("poller-1", signal.SIGKILL)  # dies without cleaning up
-    stack.wait_for(lambda: "now the active one" in stack.log("poller-2"),
-                   "second poller takes over", timeout=20)
+    stack.wait_for(
+        lambda: "now the active one" in stack.log("poller-2"),
+        "second poller takes over",
+        timeout=20,
+    )
     hostid = router_id(stack)
     stack.flask("vigie", "demo", "fail", "sarralbe-routeur")
     stack.wait_for(lambda: client.state_of(hostid) == "problem", "updates resume")
@@ -142,8 +157,9 @@ def test_redis_restart_clients_reconnect_and_catch_up(stack):
     finally:
         subprocess.run(["scripts/redis.sh", "up"], check=True, capture_output=True)
     # The poller and the workers reconnect to Redis; the client catches up.
-    stack.wait_for(lambda: client.state_of(hostid) == "problem", "caught up after Redis",
-                   timeout=30)
+    stack.wait_for(
+        lambda: client.state_of(hostid) == "problem", "caught up after Redis", timeout=30
+    )
     assert stack.processes["gunicorn"].poll() is None
     assert stack.processes["poller"].poll() is None
     client.close()
@@ -163,14 +179,24 @@ def test_postgresql_restart_fails_cleanly_then_works(stack):
         assert "momentanément indisponible" in down.text
         health = requests.get(stack.url + "/healthz", timeout=10)
         assert health.status_code == 503 and health.json()["database"] == "error"
-        posted = session.post(stack.url + "/membres/sarralbe/support/nouvelle", data={
-            "subject": "Pendant la panne", "message": "Ne doit pas être à moitié écrit.",
-            "csrf_token": token}, timeout=10, allow_redirects=False)
+        posted = session.post(
+            stack.url + "/membres/sarralbe/support/nouvelle",
+            data={
+                "subject": "Pendant la panne",
+                "message": "Ne doit pas être à moitié écrit.",
+                "csrf_token": token,
+            },
+            timeout=10,
+            allow_redirects=False,
+        )
         assert posted.status_code == 503
     finally:
         subprocess.run(["scripts/pg.sh", "up"], check=True, capture_output=True)
-    stack.wait_for(lambda: session.get(stack.url + "/membres/sarralbe/", timeout=5)
-                   .status_code == 200, "pages work again", timeout=30)
+    stack.wait_for(
+        lambda: session.get(stack.url + "/membres/sarralbe/", timeout=5).status_code == 200,
+        "pages work again",
+        timeout=30,
+    )
     listing = session.get(stack.url + "/membres/sarralbe/support").text
     assert "Pendant la panne" not in listing, "nothing half-written"
     assert "Traceback" not in stack.log("gunicorn")

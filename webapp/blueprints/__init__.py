@@ -14,6 +14,15 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.support import bp as support_bp
     from webapp.blueprints.wall import bp as wall_bp
 
-    for blueprint in (auth_bp, members_bp, maps_bp, support_bp, admin_bp, profile_bp, api_bp,
-                      health_bp, wall_bp):
+    for blueprint in (
+        auth_bp,
+        members_bp,
+        maps_bp,
+        support_bp,
+        admin_bp,
+        profile_bp,
+        api_bp,
+        health_bp,
+        wall_bp,
+    ):
         app.register_blueprint(blueprint)

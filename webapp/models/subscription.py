@@ -24,9 +24,7 @@ class Subscription(db.Model):
     __tablename__ = "subscription"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("member.id", ondelete="CASCADE"), unique=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), unique=True)
     package_probes: Mapped[int] = mapped_column(default=100)
     pool_size: Mapped[int] = mapped_column(default=50)
     pools: Mapped[int] = mapped_column(default=0)

@@ -103,8 +103,7 @@ def create_user(
         raise ValidationError({"staff_role": _("Rôle du syndicat inconnu.")})
     if member is None and staff_role is None:
         raise ValidationError({"member": _("Choisissez le membre de cet utilisateur.")})
-    user = User(email=email, name=name.strip(), phone=phone, staff_role=staff_role,
-                is_demo=is_demo)
+    user = User(email=email, name=name.strip(), phone=phone, staff_role=staff_role, is_demo=is_demo)
     if password:
         validate_password(password)
         user.password_hash = hash_password(password)
@@ -176,7 +175,9 @@ def request_password_reset(email: str) -> None:
             "Bonjour %(name)s,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien "
             "(valable %(minutes)d minutes, une seule fois) :\n%(link)s\n\n"
             "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.",
-            name=user.name, minutes=minutes, link=link,
+            name=user.name,
+            minutes=minutes,
+            link=link,
         ),
     )
 
@@ -199,6 +200,8 @@ def send_invitation(user: User, member: Member | None, link: str) -> None:
         _(
             "Bonjour %(name)s,\n\nUn accès à Vigie vous a été ouvert pour %(where)s.\n"
             "Choisissez votre mot de passe avec ce lien (une seule utilisation) :\n%(link)s\n",
-            name=user.name, where=where, link=link,
+            name=user.name,
+            where=where,
+            link=link,
         ),
     )

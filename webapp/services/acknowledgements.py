@@ -18,12 +18,20 @@ def acknowledge(member: Member, eventid: str, user: User, message: str | None = 
     status = overview.status_of(member)
     problem = None
     if status is not None:
-        problem = next((p for node in status.member_map.nodes for p in node.problems
-                        if p.eventid == eventid), None)
+        problem = next(
+            (p for node in status.member_map.nodes for p in node.problems if p.eventid == eventid),
+            None,
+        )
         if problem is None:
-            problem = next((p for incident in status.member_map.incidents
-                            for p in (*incident.problems, *incident.folded)
-                            if p.eventid == eventid), None)
+            problem = next(
+                (
+                    p
+                    for incident in status.member_map.incidents
+                    for p in (*incident.problems, *incident.folded)
+                    if p.eventid == eventid
+                ),
+                None,
+            )
     if problem is None:
         raise NotFound(eventid)
     text = message or f"Pris en compte par {user.name} (Vigie)"

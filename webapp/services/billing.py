@@ -40,8 +40,13 @@ def usage(member: Member, used: int | None) -> Usage:
     sub = member.subscription
     if sub is None:
         return Usage(used=used, subscribed=0, pools=0, pool_size=0, yearly_eur=0)
-    return Usage(used=used, subscribed=sub.probes, pools=sub.pools, pool_size=sub.pool_size,
-                 yearly_eur=sub.yearly_eur)
+    return Usage(
+        used=used,
+        subscribed=sub.probes,
+        pools=sub.pools,
+        pool_size=sub.pool_size,
+        yearly_eur=sub.yearly_eur,
+    )
 
 
 def required_subscription(used: int, minimum: int, pool_size: int) -> tuple[int, int]:

@@ -59,13 +59,21 @@ def faults() -> dict[str, datetime]:
 def demo_accounts() -> list[tuple[str, str, str]]:
     """(e-mail, password, what it is) of every demo login, for ``make run`` to print."""
     source = _source()
-    rows = [(ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
-            (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat")]
+    rows = [
+        (ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
+        (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat"),
+    ]
     for member in source.members[:6]:
-        rows.append((f"elu@{member.slug}.demo.example.org", DEMO_PASSWORD,
-                     f"lecteur, {member.name}"))
-        rows.append((f"admin@{member.slug}.demo.example.org", DEMO_PASSWORD,
-                     f"administrateur, {member.name}"))
+        rows.append(
+            (f"elu@{member.slug}.demo.example.org", DEMO_PASSWORD, f"lecteur, {member.name}")
+        )
+        rows.append(
+            (
+                f"admin@{member.slug}.demo.example.org",
+                DEMO_PASSWORD,
+                f"administrateur, {member.name}",
+            )
+        )
     return rows
 
 
@@ -86,10 +94,14 @@ def load() -> int:
             pool = int(current_app.config["POOL_SIZE_PROBES"])
             pools = max(0, -(-(used - minimum) // pool)) if pool else 0
             member = member_service.create_member(
-                name=demo_member.name, slug=demo_member.slug, kind=demo_member.kind,
-                siren=demo_member.siren if member_service.siren_is_valid(demo_member.siren)
+                name=demo_member.name,
+                slug=demo_member.slug,
+                kind=demo_member.kind,
+                siren=demo_member.siren
+                if member_service.siren_is_valid(demo_member.siren)
                 else None,
-                host_groups=[demo_member.group], contact_name=f"Secrétariat, {demo_member.town}",
+                host_groups=[demo_member.group],
+                contact_name=f"Secrétariat, {demo_member.town}",
                 pools=pools,
             )
             created += 1
@@ -108,8 +120,15 @@ def load() -> int:
             member = db.session.execute(select(Member).where(Member.slug == slug)).scalar_one()
             role = MemberRole.MEMBER_ADMIN if email.startswith("admin@") else MemberRole.VIEWER
         name = what.split(",")[0].capitalize()
-        accounts.create_user(email, f"Démo – {name}", member=member, role=role,
-                             staff_role=staff, password=password, is_demo=True)
+        accounts.create_user(
+            email,
+            f"Démo – {name}",
+            member=member,
+            role=role,
+            staff_role=staff,
+            password=password,
+            is_demo=True,
+        )
         created += 1
     logger.info("Demo data loaded (%d new rows)", created)
     return created

@@ -28,8 +28,9 @@ def _digest(token: str) -> str:
 def create(name: str, created_by: User) -> tuple[str, KioskLink]:
     """Create a kiosk link; return its clear token (shown once) and its row."""
     clear = PREFIX + secrets.token_urlsafe(32)
-    link = KioskLink(name=name.strip(), prefix=clear[:10], token_hash=_digest(clear),
-                     created_by_id=created_by.id)
+    link = KioskLink(
+        name=name.strip(), prefix=clear[:10], token_hash=_digest(clear), created_by_id=created_by.id
+    )
     db.session.add(link)
     db.session.commit()
     logger.info("Kiosk link %s (%r) created by %s", link.id, link.name, created_by.email)
@@ -73,8 +74,9 @@ def revoke(link_id: int, revoked_by: User | None = None) -> KioskLink:
     if link.revoked_at is None:
         link.revoked_at = datetime.now(UTC)
         db.session.commit()
-        logger.info("Kiosk link %s revoked by %s", link.id,
-                    revoked_by.email if revoked_by else "system")
+        logger.info(
+            "Kiosk link %s revoked by %s", link.id, revoked_by.email if revoked_by else "system"
+        )
         # Open walls re-check their access at once (the pages refuse the revoked session).
         realtime.publish("kiosk.revoked", {"kiosk": link.id}, realtime.WALL_ROOM)
     return link

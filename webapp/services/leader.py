@@ -84,16 +84,20 @@ class RedisLeaderLock:
             return False
 
     def still_held(self) -> bool:
-        script = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                  "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+        script = (
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+        )
         try:
             return bool(self.redis.eval(script, 1, self.KEY, self.me, self.ttl_ms))
         except Exception:  # noqa: BLE001
             return False
 
     def release(self) -> None:
-        script = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-                  "return redis.call('del', KEYS[1]) else return 0 end")
+        script = (
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) else return 0 end"
+        )
         try:
             self.redis.eval(script, 1, self.KEY, self.me)
         except Exception:  # noqa: BLE001
@@ -130,6 +134,7 @@ def make_lock(config, instance_path: str):
     if url.startswith("postgresql"):
         return PostgresLeaderLock(url)
     if config.get("SNAPSHOT_STORE_URL"):
-        return RedisLeaderLock(config["SNAPSHOT_STORE_URL"],
-                               ttl_s=max(3 * float(config["POLL_INTERVAL"]), 5.0))
+        return RedisLeaderLock(
+            config["SNAPSHOT_STORE_URL"], ttl_s=max(3 * float(config["POLL_INTERVAL"]), 5.0)
+        )
     return FileLeaderLock(os.path.join(instance_path, "poller.lock"))

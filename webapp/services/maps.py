@@ -62,12 +62,17 @@ def drawing(status: MemberStatus, layout: Layout, kind: str) -> Drawing:
         position = layout.positions.get(node_id)
         if node is None or position is None:
             continue
-        nodes.append(DrawnNode(
-            node=node, x=position.x - w / 2, y=position.y - h / 2, label=node.label,
-            short_label=_shorten(node.label, limit),
-            role_label=str(ROLE_LABELS.get(node.role, ROLE_LABELS["other"])),
-            tab_index=0 if index == 0 else -1,
-        ))
+        nodes.append(
+            DrawnNode(
+                node=node,
+                x=position.x - w / 2,
+                y=position.y - h / 2,
+                label=node.label,
+                short_label=_shorten(node.label, limit),
+                role_label=str(ROLE_LABELS.get(node.role, ROLE_LABELS["other"])),
+                tab_index=0 if index == 0 else -1,
+            )
+        )
     edges = []
     for parent, child in layout.tree_edges:
         a, b = layout.positions.get(parent), layout.positions.get(child)
@@ -83,8 +88,15 @@ def drawing(status: MemberStatus, layout: Layout, kind: str) -> Drawing:
         else:
             x1 = a.x - w / 2 + 8
             edges.append(f"M{x1:.0f} {a.y + h / 2:.0f}V{b.y:.0f}H{b.x - w / 2:.0f}")
-    return Drawing(kind=kind, width=layout.width, height=layout.height, node_width=w,
-                   node_height=h, nodes=nodes, edges=edges)
+    return Drawing(
+        kind=kind,
+        width=layout.width,
+        height=layout.height,
+        node_width=w,
+        node_height=h,
+        nodes=nodes,
+        edges=edges,
+    )
 
 
 def map_context(member: Member) -> dict:
@@ -103,8 +115,10 @@ def node_detail(member: Member, hostid: str) -> dict:
     status = overview.status_of(member)
     if status is None:
         raise NotFound(hostid)
-    node = next((n for n in status.member_map.nodes
-                 if n.id == hostid and n.id != status.member_map.root), None)
+    node = next(
+        (n for n in status.member_map.nodes if n.id == hostid and n.id != status.member_map.root),
+        None,
+    )
     if node is None:
         raise NotFound(hostid)
     labels = {n.id: n.label for n in status.member_map.nodes}
@@ -115,9 +129,13 @@ def node_detail(member: Member, hostid: str) -> dict:
     except SourceError as exc:
         logger.warning("Last values of %s unavailable: %s", hostid, exc)
         metrics_error = _("Les dernières valeurs ne sont pas disponibles pour le moment.")
-    return {"node": node, "cause_label": labels.get(node.cause) if node.cause else None,
-            "metrics": [format_metric(m) for m in metrics], "metrics_error": metrics_error,
-            "role_label": ROLE_LABELS.get(node.role, ROLE_LABELS["other"])}
+    return {
+        "node": node,
+        "cause_label": labels.get(node.cause) if node.cause else None,
+        "metrics": [format_metric(m) for m in metrics],
+        "metrics_error": metrics_error,
+        "role_label": ROLE_LABELS.get(node.role, ROLE_LABELS["other"]),
+    }
 
 
 def format_metric(metric: Metric) -> dict:
@@ -143,23 +161,30 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
     nodes = []
     for node in status.member_map.nodes:
         position = layout.positions.get(node.id) if layout else None
-        nodes.append({
-            "id": node.id,
-            "label": node.label,
-            "role": node.role,
-            "site": node.site,
-            "state": display_state(node),
-            "severity": int(node.severity) if node.severity is not None else None,
-            "cause": node.cause,
-            "cause_label": labels.get(node.cause) if node.cause else None,
-            "stale_age_s": node.stale_age_s,
-            "problems": [
-                {"eventid": p.eventid, "name": p.name, "severity": int(p.severity),
-                 "since": p.since.isoformat(), "acknowledged": p.acknowledged}
-                for p in node.problems
-            ],
-            "position": {"x": position.x, "y": position.y} if position else None,
-        })
+        nodes.append(
+            {
+                "id": node.id,
+                "label": node.label,
+                "role": node.role,
+                "site": node.site,
+                "state": display_state(node),
+                "severity": int(node.severity) if node.severity is not None else None,
+                "cause": node.cause,
+                "cause_label": labels.get(node.cause) if node.cause else None,
+                "stale_age_s": node.stale_age_s,
+                "problems": [
+                    {
+                        "eventid": p.eventid,
+                        "name": p.name,
+                        "severity": int(p.severity),
+                        "since": p.since.isoformat(),
+                        "acknowledged": p.acknowledged,
+                    }
+                    for p in node.problems
+                ],
+                "position": {"x": position.x, "y": position.y} if position else None,
+            }
+        )
     summary = status.summary
     return {
         "member": member.slug,
@@ -173,9 +198,15 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
         "root": status.member_map.root,
         "nodes": nodes,
         "edges": [{"from": a, "to": b} for a, b in status.member_map.edges],
-        "layout": {"kind": layout_kind, "width": layout.width, "height": layout.height,
-                   "node_width": layout.node_width, "node_height": layout.node_height}
-        if layout else None,
+        "layout": {
+            "kind": layout_kind,
+            "width": layout.width,
+            "height": layout.height,
+            "node_width": layout.node_width,
+            "node_height": layout.node_height,
+        }
+        if layout
+        else None,
         "generated_at": status.generated_at.isoformat(),
         **extra,
     }

@@ -38,7 +38,12 @@ def siren_is_valid(siren: str) -> bool:
 
 
 def validate_member(
-    *, name: str, slug: str, kind: str, siren: str | None, host_groups: list[str],
+    *,
+    name: str,
+    slug: str,
+    kind: str,
+    siren: str | None,
+    host_groups: list[str],
     contact_email: str | None = None,
 ) -> None:
     errors: dict[str, str] = {}
@@ -91,8 +96,13 @@ def create_member(
     validate_member(name=name, slug=slug, kind=kind, siren=siren or None, host_groups=host_groups)
     config = current_app.config
     member = Member(
-        name=name, slug=slug, kind=kind, siren=siren or None, contact_name=contact_name or None,
-        contact_email=contact_email or None, contact_phone=contact_phone or None,
+        name=name,
+        slug=slug,
+        kind=kind,
+        siren=siren or None,
+        contact_name=contact_name or None,
+        contact_email=contact_email or None,
+        contact_phone=contact_phone or None,
     )
     member.host_groups = [HostGroupLink(name=group) for group in host_groups]
     member.subscription = Subscription(

@@ -45,6 +45,16 @@ class Snapshot:
     probe_counts: dict[str, int]
     api_calls: int = 0
     hosts_by_group: dict[str, tuple[Host, ...]] = field(default_factory=dict, compare=False)
+    problems_by_host: dict[str, tuple[Problem, ...]] = field(default_factory=dict, compare=False)
+    dependencies_by_host: dict[str, tuple[Dependency, ...]] = field(
+        default_factory=dict, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if not self.problems_by_host and self.problems:
+            object.__setattr__(self, "problems_by_host", _index(self.problems, "hostid"))
+        if not self.dependencies_by_host and self.dependencies:
+            object.__setattr__(self, "dependencies_by_host", _index(self.dependencies, "hostid"))
 
     def hosts_of(self, groups: list[str]) -> list[Host]:
         seen: dict[str, Host] = {}
@@ -54,7 +64,16 @@ class Snapshot:
         return sorted(seen.values(), key=lambda h: h.host)
 
 
-def read_snapshot(source: MonitoringSource, clock: Callable[[], datetime] | None = None) -> Snapshot:
+def _index(items, attribute: str) -> dict[str, tuple]:
+    grouped: dict[str, list] = {}
+    for item in items:
+        grouped.setdefault(getattr(item, attribute), []).append(item)
+    return {key: tuple(values) for key, values in grouped.items()}
+
+
+def read_snapshot(
+    source: MonitoringSource, clock: Callable[[], datetime] | None = None
+) -> Snapshot:
     """Read the whole estate with a bounded number of calls (independent of members)."""
     calls_before = getattr(source, "calls", 0)
     hosts = tuple(source.hosts())
@@ -86,8 +105,9 @@ class Monitor:
     poller runs apart) never calls the source: it follows the store.
     """
 
-    def __init__(self, source: MonitoringSource, interval: float, *, store=None,
-                 reader: bool = False) -> None:
+    def __init__(
+        self, source: MonitoringSource, interval: float, *, store=None, reader: bool = False
+    ) -> None:
         self.source = source
         self.interval = interval
         self.store = store
@@ -97,6 +117,7 @@ class Monitor:
         self.last_error: str | None = None
         self.last_attempt: float | None = None
         self._version = 0
+        self.polled = False  # a poller of this process keeps the snapshot fresh
         self._lock = threading.Lock()
 
     def refresh(self) -> Snapshot | None:
@@ -108,11 +129,13 @@ class Monitor:
             try:
                 snapshot = read_snapshot(self.source)
             except SourceError as exc:
-                if self.last_error != str(exc):
+                if self.last_error is None:  # one line when it starts, not one per cycle
                     logger.warning("Source %s unavailable: %s", self.source.name, exc)
                 self.last_error = str(exc)
                 self._publish(None)
                 return self.snapshot
+            if self.last_error is not None:
+                logger.warning("Source %s available again", self.source.name)
             self.snapshot = snapshot
             self.last_success = time.time()
             self.last_error = None
@@ -126,8 +149,10 @@ class Monitor:
 
         self._version += 1
         try:
-            self.store.publish(snapshot, Health(self.last_success, self.last_error,
-                                                self.last_attempt, self._version))
+            self.store.publish(
+                snapshot,
+                Health(self.last_success, self.last_error, self.last_attempt, self._version),
+            )
         except Exception as exc:  # noqa: BLE001 - a cache outage must not stop polling
             logger.warning("Could not publish the snapshot: %s", exc)
 
@@ -156,7 +181,12 @@ class Monitor:
 
     def current(self) -> Snapshot | None:
         """Return the latest snapshot, refreshing it if it is older than the poll interval."""
-        period = min(self.interval, 1.0) if self.reader else self.interval
+        if self.reader:
+            period = min(self.interval, 1.0)
+        elif self.polled:
+            period = self.interval * 3  # only if the poller seems stuck
+        else:
+            period = self.interval
         due = self.last_attempt is None or time.time() - self.last_attempt >= period
         if due:
             self.refresh()
@@ -182,8 +212,9 @@ def init_app(app: Flask) -> None:
 
         store = RedisSnapshotStore(url)
     reader = app.config.get("POLLER") == "external" and store is not None
-    app.extensions[EXTENSION_KEY] = Monitor(source, float(app.config["POLL_INTERVAL"]),
-                                            store=store, reader=reader)
+    app.extensions[EXTENSION_KEY] = Monitor(
+        source, float(app.config["POLL_INTERVAL"]), store=store, reader=reader
+    )
 
 
 def become_owner(app: Flask) -> Monitor:

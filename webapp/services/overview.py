@@ -78,8 +78,11 @@ def member_rows(members: list[Member]) -> list[MemberRow]:
 def member_page(member: Member) -> dict:
     """Template context of a member's home and its refreshable fragment."""
     status = status_of(member)
-    context = {"freshness": freshness(), "status": status,
-               "usage": billing.usage(member, status.probes_used if status else None)}
+    context = {
+        "freshness": freshness(),
+        "status": status,
+        "usage": billing.usage(member, status.probes_used if status else None),
+    }
     if status is not None:
         nodes = [n for n in status.member_map.nodes if n.id != status.member_map.root]
         context.update(
@@ -91,6 +94,9 @@ def member_page(member: Member) -> dict:
     return context
 
 
+HEARTBEAT_S = 30.0  # the poller sends the source's freshness at least this often
+
+
 def source_state() -> dict:
     """Freshness of the source, as sent to live clients."""
     fresh = freshness()
@@ -100,6 +106,7 @@ def source_state() -> dict:
         "last_success": fresh.last_success.isoformat() if fresh.last_success else None,
         "stale": fresh.stale,
         "poll_interval": float(current_app.config["POLL_INTERVAL"]),
+        "heartbeat_s": HEARTBEAT_S,
         "stale_after_s": float(current_app.config["POLL_INTERVAL"])
         * int(current_app.config["STALE_AFTER_POLLS"]),
     }

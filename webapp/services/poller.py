@@ -28,13 +28,13 @@ from webapp.extensions import db
 from webapp.models import Member
 from webapp.services import live
 from webapp.services import overview
+from webapp.services.overview import HEARTBEAT_S
 from webapp.services import wall as wall_service
 from webapp.services.monitoring import get_monitor
 from webapp.services.status import member_status
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_S = 30.0
 MEMBERS_REFRESH_S = 30.0
 
 
@@ -84,8 +84,9 @@ class Poller:
         now = time.monotonic()
         if not self._members or now - self._members_at > MEMBERS_REFRESH_S:
             members = db.session.execute(select(Member).order_by(Member.slug)).scalars()
-            self._members = [_MemberRef(m.id, m.slug, m.name, tuple(m.group_names))
-                             for m in members]
+            self._members = [
+                _MemberRef(m.id, m.slug, m.name, tuple(m.group_names)) for m in members
+            ]
             self._members_at = now
             db.session.remove()
         return self._members
@@ -156,7 +157,9 @@ class Poller:
         interval = interval or float(self.app.config["POLL_INTERVAL"])
         logger.info("Poller started (every %.1f s)", interval)
         waiting_logged = False
+        monitor = get_monitor(self.app)
         while not self._stop.is_set():
+            started = time.monotonic()
             if lock is not None and not (lock.still_held() or lock.acquire()):
                 if not waiting_logged:
                     logger.info("Another poller is active; this one waits to take over")
@@ -173,10 +176,13 @@ class Poller:
                     logger.exception("Poll cycle failed")
                     stats = CycleStats(ok=False)
                     self.failures += 1
+            monitor.polled = True  # pages now read this poller's snapshot, not the source
             delay = interval
             if not stats.ok:
                 delay = min(interval * 2 ** min(self.failures - 1, 5), 30.0)
-            self._stop.wait(delay)
+            # A steady period: the cycle's own duration is part of it.
+            self._stop.wait(max(0.0, delay - (time.monotonic() - started)))
+        monitor.polled = False
         if lock is not None:
             lock.release()
         logger.info("Poller stopped")

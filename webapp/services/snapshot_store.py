@@ -52,15 +52,33 @@ def encode(snapshot) -> bytes:
         "api_calls": snapshot.api_calls,
         "probe_counts": snapshot.probe_counts,
         "hosts": [
-            [h.hostid, h.host, h.name, list(h.groups), [list(t) for t in h.tags],
-             [list(i) for i in h.inventory],
-             [[i.type, i.ip, i.dns, i.port, str(i.available)] for i in h.interfaces],
-             h.enabled, h.in_maintenance, str(h.available), _dt(h.last_data_at)]
+            [
+                h.hostid,
+                h.host,
+                h.name,
+                list(h.groups),
+                [list(t) for t in h.tags],
+                [list(i) for i in h.inventory],
+                [[i.type, i.ip, i.dns, i.port, str(i.available)] for i in h.interfaces],
+                h.enabled,
+                h.in_maintenance,
+                str(h.available),
+                _dt(h.last_data_at),
+            ]
             for h in snapshot.hosts
         ],
         "problems": [
-            [p.eventid, p.hostid, p.triggerid, p.name, int(p.severity), _dt(p.since),
-             p.acknowledged, p.suppressed, [list(t) for t in p.tags]]
+            [
+                p.eventid,
+                p.hostid,
+                p.triggerid,
+                p.name,
+                int(p.severity),
+                _dt(p.since),
+                p.acknowledged,
+                p.suppressed,
+                [list(t) for t in p.tags],
+            ]
             for p in snapshot.problems
         ],
         "dependencies": [[d.hostid, d.depends_on] for d in snapshot.dependencies],
@@ -77,12 +95,22 @@ def decode(payload: bytes):
 
     data = json.loads(zlib.decompress(payload))
     hosts = tuple(
-        Host(hostid=h[0], host=h[1], name=h[2], groups=tuple(h[3]),
-             tags=tuple(tuple(t) for t in h[4]), inventory=tuple(tuple(i) for i in h[5]),
-             interfaces=tuple(Interface(type=i[0], ip=i[1], dns=i[2], port=i[3],
-                                        available=Availability(i[4])) for i in h[6]),
-             enabled=h[7], in_maintenance=h[8], available=Availability(h[9]),
-             last_data_at=_parse(h[10]))
+        Host(
+            hostid=h[0],
+            host=h[1],
+            name=h[2],
+            groups=tuple(h[3]),
+            tags=tuple(tuple(t) for t in h[4]),
+            inventory=tuple(tuple(i) for i in h[5]),
+            interfaces=tuple(
+                Interface(type=i[0], ip=i[1], dns=i[2], port=i[3], available=Availability(i[4]))
+                for i in h[6]
+            ),
+            enabled=h[7],
+            in_maintenance=h[8],
+            available=Availability(h[9]),
+            last_data_at=_parse(h[10]),
+        )
         for h in data["hosts"]
     )
     by_group: dict[str, list[Host]] = {}
@@ -93,9 +121,17 @@ def decode(payload: bytes):
         read_at=_parse(data["read_at"]),
         hosts=hosts,
         problems=tuple(
-            Problem(eventid=p[0], hostid=p[1], triggerid=p[2], name=p[3],
-                    severity=Severity(p[4]), since=_parse(p[5]), acknowledged=p[6],
-                    suppressed=p[7], tags=tuple(tuple(t) for t in p[8]))
+            Problem(
+                eventid=p[0],
+                hostid=p[1],
+                triggerid=p[2],
+                name=p[3],
+                severity=Severity(p[4]),
+                since=_parse(p[5]),
+                acknowledged=p[6],
+                suppressed=p[7],
+                tags=tuple(tuple(t) for t in p[8]),
+            )
             for p in data["problems"]
         ),
         dependencies=tuple(Dependency(d[0], d[1]) for d in data["dependencies"]),

@@ -56,10 +56,24 @@ def host_info(host: Host, now: datetime, maintenance_ids: frozenset[str]) -> Hos
 
 
 # Box sizes of the two drawings: wide (tablet, desktop, wall) and narrow (phones, 360 px).
-WIDE_LAYOUT = {"node_width": 176, "node_height": 56, "h_gap": 24, "v_gap": 48, "margin": 8,
-               "stack_leaves": 2, "stack_gap": 10, "stack_indent": 28}
-NARROW_LAYOUT = {"node_width": 290, "node_height": 48, "v_gap": 8, "indent": 12,
-                 "max_indent_depth": 5, "margin": 4}
+WIDE_LAYOUT = {
+    "node_width": 176,
+    "node_height": 56,
+    "h_gap": 24,
+    "v_gap": 48,
+    "margin": 8,
+    "stack_leaves": 2,
+    "stack_gap": 10,
+    "stack_indent": 28,
+}
+NARROW_LAYOUT = {
+    "node_width": 290,
+    "node_height": 48,
+    "v_gap": 8,
+    "indent": 12,
+    "max_indent_depth": 5,
+    "margin": 4,
+}
 
 _cache: OrderedDict[tuple, MemberStatus] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -85,8 +99,9 @@ def member_status(
     return status
 
 
-def _compute(groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float,
-             now: datetime) -> MemberStatus:
+def _compute(
+    groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float, now: datetime
+) -> MemberStatus:
     hosts = snapshot.hosts_of(list(groups))
     ids = {host.hostid for host in hosts}
     in_maintenance = frozenset(
@@ -98,23 +113,36 @@ def _compute(groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float,
     infos = [host_info(host, now, in_maintenance) for host in hosts]
     dependencies = [
         DependencyInfo(dep.hostid, dep.depends_on)
-        for dep in snapshot.dependencies
-        if dep.hostid in ids and dep.depends_on in ids
+        for hostid in ids
+        for dep in snapshot.dependencies_by_host.get(hostid, ())
+        if dep.depends_on in ids
     ]
     problems = [
         ProblemInfo(
-            eventid=p.eventid, hostid=p.hostid, name=p.name, severity=int(p.severity),
-            since=p.since, acknowledged=p.acknowledged, suppressed=p.suppressed,
+            eventid=p.eventid,
+            hostid=p.hostid,
+            name=p.name,
+            severity=int(p.severity),
+            since=p.since,
+            acknowledged=p.acknowledged,
+            suppressed=p.suppressed,
         )
-        for p in snapshot.problems
-        if p.hostid in ids
+        for hostid in ids
+        for p in snapshot.problems_by_host.get(hostid, ())
     ]
     graph = topology.build_graph(infos, dependencies)
     wide = topology.layout_cached(graph, mode="vertical", **WIDE_LAYOUT)
     narrow = topology.layout_cached(graph, mode="narrow", **NARROW_LAYOUT)
-    member_map = topology.analyse(graph, problems, now=now, stale_after_s=stale_after_s,
-                                  layout=wide)
+    member_map = topology.analyse(
+        graph, problems, now=now, stale_after_s=stale_after_s, layout=wide
+    )
     summary = topology.summarise(member_map, now=now)
     probes = sum(snapshot.probe_counts.get(group, 0) for group in groups)
-    return MemberStatus(member_map=member_map, summary=summary, probes_used=probes,
-                        generated_at=datetime.now(UTC), wide=wide, narrow=narrow)
+    return MemberStatus(
+        member_map=member_map,
+        summary=summary,
+        probes_used=probes,
+        generated_at=datetime.now(UTC),
+        wide=wide,
+        narrow=narrow,
+    )

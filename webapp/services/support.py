@@ -32,12 +32,18 @@ def host_label(member: Member, hostid: str | None) -> str | None:
     return None
 
 
-def create_request(member: Member, author: User, *, subject: str, message: str,
-                   hostid: str | None = None) -> SupportRequest:
+def create_request(
+    member: Member, author: User, *, subject: str, message: str, hostid: str | None = None
+) -> SupportRequest:
     label = host_label(member, hostid)
-    request = SupportRequest(member=member, author=author, subject=subject.strip(),
-                             message=message.strip(), hostid=hostid if label else None,
-                             host_label=label)
+    request = SupportRequest(
+        member=member,
+        author=author,
+        subject=subject.strip(),
+        message=message.strip(),
+        hostid=hostid if label else None,
+        host_label=label,
+    )
     db.session.add(request)
     db.session.commit()
     logger.info("Support request %s opened by %s for %s", request.id, author.email, member.slug)
@@ -45,18 +51,24 @@ def create_request(member: Member, author: User, *, subject: str, message: str,
 
 
 def for_member(member: Member) -> list[SupportRequest]:
-    return list(db.session.execute(
-        select(SupportRequest).where(SupportRequest.member_id == member.id)
-        .order_by(SupportRequest.created_at.desc())
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(SupportRequest)
+            .where(SupportRequest.member_id == member.id)
+            .order_by(SupportRequest.created_at.desc())
+        ).scalars()
+    )
 
 
 def queue(status: str = SupportStatus.OPEN) -> list[SupportRequest]:
     """The support queue, oldest first."""
-    return list(db.session.execute(
-        select(SupportRequest).where(SupportRequest.status == status)
-        .order_by(SupportRequest.created_at)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(SupportRequest)
+            .where(SupportRequest.status == status)
+            .order_by(SupportRequest.created_at)
+        ).scalars()
+    )
 
 
 def close(request_id: int, user: User) -> SupportRequest:

@@ -51,9 +51,17 @@ def open_request_counts() -> dict[int, int]:
 def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> dict:
     """The JSON-able data of one member's tile."""
     if status is None:
-        return {"slug": member.slug, "name": member.name, "overall": "unknown", "incidents": 0,
-                "since": None, "severity": None, "unacked_high": [], "open_requests":
-                open_requests, "rank": STATE_RANK[MemberState.UNKNOWN]}
+        return {
+            "slug": member.slug,
+            "name": member.name,
+            "overall": "unknown",
+            "incidents": 0,
+            "since": None,
+            "severity": None,
+            "unacked_high": [],
+            "open_requests": open_requests,
+            "rank": STATE_RANK[MemberState.UNKNOWN],
+        }
     summary = status.summary
     incidents = summary.incidents
     unacked = sorted(
@@ -67,8 +75,8 @@ def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> di
         "name": member.name,
         "overall": str(summary.overall),
         "incidents": len(incidents),
-        "since": min((i.since for i in incidents), default=None) and
-        min(i.since for i in incidents).isoformat(),
+        "since": min((i.since for i in incidents), default=None)
+        and min(i.since for i in incidents).isoformat(),
         "severity": int(summary.worst_severity) if summary.worst_severity is not None else None,
         "unacked_high": unacked,
         "open_requests": open_requests,
@@ -104,8 +112,9 @@ def current_state() -> WallState:
         if snapshot is not None:
             status = member_status(member, snapshot, stale_after_s=stale_after)
         tiles.append(tile_data(member, status, counts.get(member.id, 0)))
-    return WallState(tiles=sort_tiles(tiles),
-                     generated_at=snapshot.read_at if snapshot is not None else None)
+    return WallState(
+        tiles=sort_tiles(tiles), generated_at=snapshot.read_at if snapshot is not None else None
+    )
 
 
 def member_by_slug(slug: str) -> Member:

@@ -24,11 +24,19 @@ def incident_sentence(incident: IncidentSummary) -> str:
     where = f" ({incident.site})" if incident.site else ""
     if incident.kind == IncidentKind.DOWN:
         if incident.role in ("access", "link"):
-            text = _("La liaison « %(label)s »%(where)s est coupée depuis %(time)s",
-                     label=incident.label, where=where, time=clock(incident.since))
+            text = _(
+                "La liaison « %(label)s »%(where)s est coupée depuis %(time)s",
+                label=incident.label,
+                where=where,
+                time=clock(incident.since),
+            )
         else:
-            text = _("« %(label)s »%(where)s ne répond plus depuis %(time)s",
-                     label=incident.label, where=where, time=clock(incident.since))
+            text = _(
+                "« %(label)s »%(where)s ne répond plus depuis %(time)s",
+                label=incident.label,
+                where=where,
+                time=clock(incident.since),
+            )
         if incident.affected_count:
             text += ngettext(
                 " ; %(num)d équipement derrière est injoignable",
@@ -36,8 +44,12 @@ def incident_sentence(incident: IncidentSummary) -> str:
                 incident.affected_count,
             )
         return text + "."
-    return _("« %(label)s »%(where)s signale un problème depuis %(time)s.",
-             label=incident.label, where=where, time=clock(incident.since))
+    return _(
+        "« %(label)s »%(where)s signale un problème depuis %(time)s.",
+        label=incident.label,
+        where=where,
+        time=clock(incident.since),
+    )
 
 
 def headline(summary: Summary) -> str:

@@ -29,53 +29,92 @@ def run_checks(source=None) -> list[Finding]:
     findings: list[Finding] = []
     if source is None:
         if not (config.get("ZABBIX_TOKEN") or config.get("ZABBIX_USER")):
-            return [Finding(ERROR, _("Aucun jeton d’API Zabbix n’est configuré "
-                                     "(VIGIE_ZABBIX_TOKEN)."))]
+            return [
+                Finding(ERROR, _("Aucun jeton d’API Zabbix n’est configuré (VIGIE_ZABBIX_TOKEN)."))
+            ]
         from webapp.sources.zabbix import ZabbixSource
 
-        source = ZabbixSource(config["ZABBIX_URL"], token=config.get("ZABBIX_TOKEN"),
-                              user=config.get("ZABBIX_USER"),
-                              password=config.get("ZABBIX_PASSWORD"),
-                              timeout=float(config.get("ZABBIX_TIMEOUT", 10)))
+        source = ZabbixSource(
+            config["ZABBIX_URL"],
+            token=config.get("ZABBIX_TOKEN"),
+            user=config.get("ZABBIX_USER"),
+            password=config.get("ZABBIX_PASSWORD"),
+            timeout=float(config.get("ZABBIX_TIMEOUT", 10)),
+        )
     url = config["ZABBIX_URL"]
     try:
         version = source.version()
     except SourceError as exc:
-        return [Finding(ERROR, _("L’adresse %(url)s ne répond pas comme une API Zabbix : "
-                                 "%(error)s", url=url, error=exc))]
+        return [
+            Finding(
+                ERROR,
+                _(
+                    "L’adresse %(url)s ne répond pas comme une API Zabbix : %(error)s",
+                    url=url,
+                    error=exc,
+                ),
+            )
+        ]
     findings.append(Finding(OK, _("L’API Zabbix répond à l’adresse %(url)s.", url=url)))
     if version.startswith("6.0"):
-        findings.append(Finding(OK, _("Version %(v)s : prise en charge (Zabbix 6.0 LTS).",
-                                      v=version)))
+        findings.append(
+            Finding(OK, _("Version %(v)s : prise en charge (Zabbix 6.0 LTS).", v=version))
+        )
     else:
-        findings.append(Finding(WARNING, _("Version %(v)s : Vigie est testé avec Zabbix 6.0 LTS.",
-                                           v=version)))
+        findings.append(
+            Finding(WARNING, _("Version %(v)s : Vigie est testé avec Zabbix 6.0 LTS.", v=version))
+        )
     try:
         visible = {group.name for group in source.host_groups()}
     except SourceUnavailable as exc:
         return [*findings, Finding(ERROR, _("Zabbix ne répond plus : %(e)s", e=exc))]
     except SourceError as exc:
         return [*findings, Finding(ERROR, _("Le jeton d’API est refusé : %(e)s", e=exc))]
-    findings.append(Finding(OK, _("Le jeton d’API est accepté ; %(n)d groupes d’hôtes visibles.",
-                                  n=len(visible))))
+    findings.append(
+        Finding(
+            OK, _("Le jeton d’API est accepté ; %(n)d groupes d’hôtes visibles.", n=len(visible))
+        )
+    )
     assigned = {name for member in member_service.all_members() for name in member.group_names}
     missing = sorted(assigned - visible)
     if missing:
-        findings.append(Finding(ERROR, _(
-            "Groupes de membres introuvables ou non lisibles avec ce jeton : %(groups)s.",
-            groups=", ".join(missing))))
+        findings.append(
+            Finding(
+                ERROR,
+                _(
+                    "Groupes de membres introuvables ou non lisibles avec ce jeton : %(groups)s.",
+                    groups=", ".join(missing),
+                ),
+            )
+        )
     elif assigned:
-        findings.append(Finding(OK, _("Les %(n)d groupes des membres sont lisibles.",
-                                      n=len(assigned))))
+        findings.append(
+            Finding(OK, _("Les %(n)d groupes des membres sont lisibles.", n=len(assigned)))
+        )
     prefix = config.get("ZABBIX_GROUPS_PREFIX") or "Membres/"
     unassigned = sorted(name for name in visible - assigned if name.startswith(prefix))
     if unassigned:
-        findings.append(Finding(WARNING, _(
-            "Groupes Zabbix sans membre dans Vigie : %(groups)s.", groups=", ".join(unassigned))))
+        findings.append(
+            Finding(
+                WARNING,
+                _(
+                    "Groupes Zabbix sans membre dans Vigie : %(groups)s.",
+                    groups=", ".join(unassigned),
+                ),
+            )
+        )
     foreign = sorted(name for name in visible - assigned if not name.startswith(prefix))
     if foreign:
-        findings.append(Finding(WARNING, _(
-            "Le jeton lit aussi des groupes qui ne sont pas des membres (%(n)d, par exemple "
-            "« %(example)s ») : des droits plus restreints suffisent.",
-            n=len(foreign), example=foreign[0])))
+        findings.append(
+            Finding(
+                WARNING,
+                _(
+                    "Le jeton lit aussi des groupes qui ne sont pas des membres "
+                    "(%(n)d, par exemple « %(example)s ») : "
+                    "des droits plus restreints suffisent.",
+                    n=len(foreign),
+                    example=foreign[0],
+                ),
+            )
+        )
     return findings

@@ -71,18 +71,54 @@ class DemoMember:
 
 
 DEMO_MEMBERS: tuple[DemoMember, ...] = (
-    DemoMember("sarralbe", "Mairie de Sarralbe", "commune", "215706300", "Sarralbe",
-               ("Mairie", "Médiathèque")),
-    DemoMember("bitche", "Ville de Bitche", "commune", "215700949", "Bitche",
-               ("Hôtel de ville", "Centre technique municipal")),
-    DemoMember("cc-saulnois", "Communauté de communes du Saulnois", "epci", "245700398",
-               "Château-Salins", ("Siège", "Déchetterie", "Piscine intercommunale")),
-    DemoMember("ecole-jean-moulin", "École élémentaire Jean Moulin", "school", "195700081",
-               "Forbach", ("École",)),
-    DemoMember("college-la-salle", "Collège La Salle", "school", "195701123", "Metz",
-               ("Collège", "Gymnase")),
-    DemoMember("sde-rohrbach", "Syndicat des eaux de Rohrbach-lès-Bitche", "public_body",
-               "255702456", "Rohrbach-lès-Bitche", ("Station de pompage",)),
+    DemoMember(
+        "sarralbe",
+        "Mairie de Sarralbe",
+        "commune",
+        "215706300",
+        "Sarralbe",
+        ("Mairie", "Médiathèque"),
+    ),
+    DemoMember(
+        "bitche",
+        "Ville de Bitche",
+        "commune",
+        "215700949",
+        "Bitche",
+        ("Hôtel de ville", "Centre technique municipal"),
+    ),
+    DemoMember(
+        "cc-saulnois",
+        "Communauté de communes du Saulnois",
+        "epci",
+        "245700398",
+        "Château-Salins",
+        ("Siège", "Déchetterie", "Piscine intercommunale"),
+    ),
+    DemoMember(
+        "ecole-jean-moulin",
+        "École élémentaire Jean Moulin",
+        "school",
+        "195700081",
+        "Forbach",
+        ("École",),
+    ),
+    DemoMember(
+        "college-la-salle",
+        "Collège La Salle",
+        "school",
+        "195701123",
+        "Metz",
+        ("Collège", "Gymnase"),
+    ),
+    DemoMember(
+        "sde-rohrbach",
+        "Syndicat des eaux de Rohrbach-lès-Bitche",
+        "public_body",
+        "255702456",
+        "Rohrbach-lès-Bitche",
+        ("Station de pompage",),
+    ),
 )
 
 # role -> (items per host, natural incident probability per slot, incident kind)
@@ -223,8 +259,14 @@ class DemoSource:
             kind = kinds[index % len(kinds)]
             sites = ("Mairie", "École") if index % 3 == 0 else ("Mairie",)
             members.append(
-                DemoMember(f"membre-{number:03d}", f"Membre n° {number}", kind,
-                           f"2{number:08d}", f"Commune {number}", sites)
+                DemoMember(
+                    f"membre-{number:03d}",
+                    f"Membre n° {number}",
+                    kind,
+                    f"2{number:08d}",
+                    f"Commune {number}",
+                    sites,
+                )
             )
         return members
 
@@ -234,8 +276,9 @@ class DemoSource:
             rnd = _hash(self.seed, member.slug)
             code = member.slug
             main = member.sites[0]
-            specs.append((member, f"{code}-box", f"Box fibre ({member.sites[0]})", "access",
-                          None, main))
+            specs.append(
+                (member, f"{code}-box", f"Box fibre ({member.sites[0]})", "access", None, main)
+            )
             router = f"{code}-routeur"
             specs.append((member, router, f"Routeur {main.lower()}", "router", f"{code}-box", main))
             for site_index, site in enumerate(member.sites):
@@ -243,20 +286,45 @@ class DemoSource:
                     site_router = router
                 else:
                     link = f"{code}-liaison-{site_index}"
-                    specs.append((member, link, f"Liaison {main.lower()} – {site.lower()}",
-                                  "link", router, site))
+                    specs.append(
+                        (
+                            member,
+                            link,
+                            f"Liaison {main.lower()} – {site.lower()}",
+                            "link",
+                            router,
+                            site,
+                        )
+                    )
                     site_router = f"{code}-routeur-{site_index}"
-                    specs.append((member, site_router, f"Routeur {site.lower()}", "router",
-                                  link, site))
+                    specs.append(
+                        (member, site_router, f"Routeur {site.lower()}", "router", link, site)
+                    )
                 switches = 1 + (rnd >> site_index) % 2
                 for s in range(switches):
                     switch = f"{code}-sw-{site_index}-{s + 1}"
-                    specs.append((member, switch, f"Commutateur {site.lower()} {s + 1}",
-                                  "switch", site_router, site))
+                    specs.append(
+                        (
+                            member,
+                            switch,
+                            f"Commutateur {site.lower()} {s + 1}",
+                            "switch",
+                            site_router,
+                            site,
+                        )
+                    )
                     devices = self._devices_for(member, site_index, s, rnd)
                     for number, (role, label) in enumerate(devices, start=1):
-                        specs.append((member, f"{switch}-{role}-{number}",
-                                      f"{label} {site.lower()}", role, switch, site))
+                        specs.append(
+                            (
+                                member,
+                                f"{switch}-{role}-{number}",
+                                f"{label} {site.lower()}",
+                                role,
+                                switch,
+                                site,
+                            )
+                        )
         base_items = sum(ROLE_PROFILE[role][0] for _, _, _, role, _, _ in specs)
         factor = (total_items / base_items) if total_items else 1.0
         assigned = 0
@@ -281,8 +349,12 @@ class DemoSource:
                     groups=(member.group,),
                     tags=tuple(tags),
                     inventory=(("type", role), ("location", f"{site}, {member.town}")),
-                    interfaces=(Interface("agent" if role in ("server", "nas") else "snmp",
-                                          ip=f"10.{index // 62500 % 250}.{index // 250 % 250}.{octet}"),),
+                    interfaces=(
+                        Interface(
+                            "agent" if role in ("server", "nas") else "snmp",
+                            ip=f"10.{index // 62500 % 250}.{index // 250 % 250}.{octet}",
+                        ),
+                    ),
                     available=Availability.AVAILABLE,
                 )
             )
@@ -399,8 +471,9 @@ class DemoSource:
                 found.append(self._problem(host, kind, name, severity, start, candidate))
         return found
 
-    def _problem(self, host: Host, kind: str, name: str, severity: Severity, start: float,
-                 salt: object) -> Problem:
+    def _problem(
+        self, host: Host, kind: str, name: str, severity: Severity, start: float, salt: object
+    ) -> Problem:
         eventid = str(_hash(self.seed, "e", host.hostid, kind, salt) % 10**12)
         return Problem(
             eventid=eventid,
@@ -424,8 +497,11 @@ class DemoSource:
 
     def _down_hosts(self, problems: Iterable[Problem]) -> set[str]:
         """Hosts that stopped answering, and every host behind them."""
-        down = {p.hostid for p in problems if p.severity >= Severity.HIGH and
-                self._role[p.hostid] not in ("server",)}
+        down = {
+            p.hostid
+            for p in problems
+            if p.severity >= Severity.HIGH and self._role[p.hostid] not in ("server",)
+        }
         behind: set[str] = set()
         stack = list(down)
         while stack:
@@ -464,8 +540,9 @@ class DemoSource:
                 last = silent_since.get(host.hostid) or now - timedelta(minutes=2)
                 result.append(_replace_host(host, Availability.UNAVAILABLE, last))
             else:
-                result.append(_replace_host(host, Availability.AVAILABLE,
-                                            now - timedelta(seconds=30)))
+                result.append(
+                    _replace_host(host, Availability.AVAILABLE, now - timedelta(seconds=30))
+                )
         return result
 
     def problems(self, groups: Iterable[str] | None = None) -> list[Problem]:
@@ -475,8 +552,7 @@ class DemoSource:
         selected = {host.hostid for host in self._selected(groups)}
         problems = self._problems_at(self.clock().timestamp(), faults)
         return sorted(
-            (replace(p, acknowledged=p.eventid in acks) for p in problems
-             if p.hostid in selected),
+            (replace(p, acknowledged=p.eventid in acks) for p in problems if p.hostid in selected),
             key=lambda p: (p.since, p.eventid),
         )
 
@@ -520,12 +596,21 @@ class DemoSource:
             latency = 0.4 + _unit(self.seed, "lat", hostid, int(now.timestamp() // 60)) * 3
             metrics.append(Metric(hostid, "icmppingsec", "Latence", f"{latency:.1f}", "ms", now))
             uptime = 86400 * (3 + _hash(self.seed, "up", hostid) % 90)
-            metrics.append(Metric(hostid, "system.uptime", "Durée de fonctionnement",
-                                  str(uptime), "s", now))
+            metrics.append(
+                Metric(hostid, "system.uptime", "Durée de fonctionnement", str(uptime), "s", now)
+            )
             if role in ("server", "nas"):
                 free = 8.0 if hostid in disk_full else 35 + _unit(self.seed, "disk", hostid) * 40
-                metrics.append(Metric(hostid, "vfs.fs.size[/,pfree]", "Espace disque libre",
-                                      f"{free:.0f}", "%", now))
+                metrics.append(
+                    Metric(
+                        hostid,
+                        "vfs.fs.size[/,pfree]",
+                        "Espace disque libre",
+                        f"{free:.0f}",
+                        "%",
+                        now,
+                    )
+                )
         return metrics
 
     def changes(self, cursor: str | None) -> ChangeSet:
@@ -551,7 +636,15 @@ class DemoSource:
 
 def _replace_host(host: Host, available: Availability, last: datetime) -> Host:
     return Host(
-        hostid=host.hostid, host=host.host, name=host.name, groups=host.groups, tags=host.tags,
-        inventory=host.inventory, interfaces=host.interfaces, enabled=host.enabled,
-        in_maintenance=host.in_maintenance, available=available, last_data_at=last,
+        hostid=host.hostid,
+        host=host.host,
+        name=host.name,
+        groups=host.groups,
+        tags=host.tags,
+        inventory=host.inventory,
+        interfaces=host.interfaces,
+        enabled=host.enabled,
+        in_maintenance=host.in_maintenance,
+        available=available,
+        last_data_at=last,
     )

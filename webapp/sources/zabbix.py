@@ -160,10 +160,10 @@ def _translated(method: str) -> Iterator[None]:
         requests.Timeout,
         requests.exceptions.ChunkedEncodingError,
     ) as exc:
-        logger.warning("Zabbix %s: unreachable (%s)", method, exc.__class__.__name__)
+        logger.debug("Zabbix %s: unreachable (%s)", method, exc.__class__.__name__)
         raise SourceUnavailable(f"Zabbix {method}: {exc.__class__.__name__}: {exc}") from exc
     except requests.RequestException as exc:
-        logger.warning("Zabbix %s: request failed (%s)", method, exc)
+        logger.debug("Zabbix %s: request failed (%s)", method, exc)
         raise SourceError(f"Zabbix {method}: {exc.__class__.__name__}: {exc}") from exc
     except ZabbixAPIException as exc:
         error = exc.error

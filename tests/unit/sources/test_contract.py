@@ -31,8 +31,9 @@ def _demo(tmp_path):
 def _zabbix(tmp_path):
     from webapp.sources.zabbix import ZabbixSource
 
-    return ZabbixSource(os.environ["VIGIE_TEST_ZABBIX_URL"],
-                        token=os.environ["VIGIE_TEST_ZABBIX_TOKEN"], timeout=10)
+    return ZabbixSource(
+        os.environ["VIGIE_TEST_ZABBIX_URL"], token=os.environ["VIGIE_TEST_ZABBIX_TOKEN"], timeout=10
+    )
 
 
 FACTORIES = {"demo": _demo}

@@ -236,10 +236,18 @@ TRIGGER_HOSTS = [
 
 
 MAINTENANCES = [
-    {"maintenanceid": "7", "name": "Travaux mairie", "active_since": "1700000000",
-     "active_till": "1700086400"},
-    {"maintenanceid": "8", "name": "Bascule fibre", "active_since": "1699990000",
-     "active_till": "1800000000"},
+    {
+        "maintenanceid": "7",
+        "name": "Travaux mairie",
+        "active_since": "1700000000",
+        "active_till": "1700086400",
+    },
+    {
+        "maintenanceid": "8",
+        "name": "Bascule fibre",
+        "active_since": "1699990000",
+        "active_till": "1800000000",
+    },
 ]
 
 
@@ -337,8 +345,12 @@ def test_a_terminated_password_session_is_reopened_once(make, fake):
 
     assert [g.name for g in groups] == ["Membres/bitche", "Membres/sarralbe"]
     assert fake.methods() == [
-        "apiinfo.version", "user.login", "hostgroup.get",
-        "apiinfo.version", "user.login", "hostgroup.get",
+        "apiinfo.version",
+        "user.login",
+        "hostgroup.get",
+        "apiinfo.version",
+        "user.login",
+        "hostgroup.get",
     ]
     assert fake.calls[-1].auth == "session-2"
 
@@ -568,7 +580,13 @@ def test_problems_request_and_parsing(make, fake):
     assert params["recent"] is False
     assert params["selectTags"] == ["tag", "value"]
     assert params["output"] == [
-        "eventid", "objectid", "name", "severity", "clock", "acknowledged", "suppressed",
+        "eventid",
+        "objectid",
+        "name",
+        "severity",
+        "clock",
+        "acknowledged",
+        "suppressed",
     ]
     trigger = fake.params("trigger.get")
     assert sorted(trigger["triggerids"]) == ["30001", "30002"]
@@ -755,15 +773,36 @@ def test_probe_counts_count_enabled_items_per_group(make, fake):
 def test_last_values_merge_key_prefixes_and_tagged_items(make, fake):
     fake.on("hostgroup.get", GROUPS)
     by_prefix = [
-        {"itemid": "1", "hostid": "10501", "key_": "vfs.fs.size[/,pfree]", "name": "Libre /",
-         "lastvalue": "42.5", "units": "%", "lastclock": "1700000000"},
-        {"itemid": "2", "hostid": "10501", "key_": "icmppingsec", "name": "Latence",
-         "lastvalue": "0", "units": "s", "lastclock": "0"},
+        {
+            "itemid": "1",
+            "hostid": "10501",
+            "key_": "vfs.fs.size[/,pfree]",
+            "name": "Libre /",
+            "lastvalue": "42.5",
+            "units": "%",
+            "lastclock": "1700000000",
+        },
+        {
+            "itemid": "2",
+            "hostid": "10501",
+            "key_": "icmppingsec",
+            "name": "Latence",
+            "lastvalue": "0",
+            "units": "s",
+            "lastclock": "0",
+        },
     ]
     tagged = [
         by_prefix[0],
-        {"itemid": "3", "hostid": "10502", "key_": "camera.fps", "name": "Images/s",
-         "lastvalue": "25", "units": "", "lastclock": "1700000060"},
+        {
+            "itemid": "3",
+            "hostid": "10502",
+            "key_": "camera.fps",
+            "name": "Images/s",
+            "lastvalue": "25",
+            "units": "",
+            "lastclock": "1700000060",
+        },
     ]
     fake.on("item.get", lambda p: tagged if "tags" in p else by_prefix)
 
@@ -783,7 +822,13 @@ def test_last_values_merge_key_prefixes_and_tagged_items(make, fake):
     assert search["search"] == {"key_": ["vfs.fs.size", "icmppingsec", "system.uptime", "net.if"]}
     assert search["startSearch"] is True
     assert search["output"] == [
-        "itemid", "hostid", "key_", "name", "lastvalue", "units", "lastclock",
+        "itemid",
+        "hostid",
+        "key_",
+        "name",
+        "lastvalue",
+        "units",
+        "lastclock",
     ]
     assert tags["tags"] == [{"tag": "vigie:key", "operator": 4}]
 
@@ -810,20 +855,42 @@ def test_changes_without_cursor_reads_the_cursor_before_the_problems(make, fake)
     assert change.read_at is not None and change.read_at.tzinfo is UTC
     assert fake.methods().index("event.get") < fake.methods().index("problem.get")
     assert fake.params("event.get") == {
-        "output": ["eventid"], "source": 0, "object": 0,
-        "sortfield": ["eventid"], "sortorder": "DESC", "limit": 1,
+        "output": ["eventid"],
+        "source": 0,
+        "object": 0,
+        "sortfield": ["eventid"],
+        "sortorder": "DESC",
+        "limit": 1,
     }
 
 
 def test_changes_since_a_cursor(make, fake):
     events = [
         dict(PROBLEMS[0], eventid="9101", value="1", hosts=[{"hostid": "10502"}]),
-        {"eventid": "9102", "objectid": "30002", "name": "Disque plein", "severity": "2",
-         "clock": "1700000200", "acknowledged": "0", "suppressed": "0", "value": "0",
-         "tags": [], "hosts": [{"hostid": "10501"}]},
-        {"eventid": "9105", "objectid": "30009", "name": "Lien coupé", "severity": "5",
-         "clock": "1700000300", "acknowledged": "0", "suppressed": "0", "value": "0",
-         "tags": [], "hosts": [{"hostid": "10509"}]},
+        {
+            "eventid": "9102",
+            "objectid": "30002",
+            "name": "Disque plein",
+            "severity": "2",
+            "clock": "1700000200",
+            "acknowledged": "0",
+            "suppressed": "0",
+            "value": "0",
+            "tags": [],
+            "hosts": [{"hostid": "10501"}],
+        },
+        {
+            "eventid": "9105",
+            "objectid": "30009",
+            "name": "Lien coupé",
+            "severity": "5",
+            "clock": "1700000300",
+            "acknowledged": "0",
+            "suppressed": "0",
+            "value": "0",
+            "tags": [],
+            "hosts": [{"hostid": "10509"}],
+        },
     ]
     problems_of_recovered_triggers = [
         {"eventid": "8990", "r_eventid": "9102"},
@@ -886,8 +953,15 @@ def test_an_unusable_cursor_means_a_full_read(make, fake, cursor):
 
 def test_too_many_events_since_the_cursor_means_a_full_read(make, fake):
     many = [
-        {"eventid": str(200 + i), "objectid": "1", "name": "x", "severity": "1",
-         "clock": "1700000000", "value": "1", "hosts": [{"hostid": "1"}]}
+        {
+            "eventid": str(200 + i),
+            "objectid": "1",
+            "name": "x",
+            "severity": "1",
+            "clock": "1700000000",
+            "value": "1",
+            "hosts": [{"hostid": "1"}],
+        }
         for i in range(4)
     ]
     fake.on("event.get", lambda p: many if "eventid_from" in p else [{"eventid": "9999"}])
@@ -987,7 +1061,11 @@ def test_a_second_full_read_uses_the_caches(make, fake):
     full_read(source, names)
 
     assert sorted(fake.methods()[before:]) == [
-        "event.get", "host.get", "host.get", "maintenance.get", "problem.get",
+        "event.get",
+        "host.get",
+        "host.get",
+        "maintenance.get",
+        "problem.get",
     ]
 
 

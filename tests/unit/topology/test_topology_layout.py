@@ -268,7 +268,7 @@ def assert_boxes_disjoint(layout: Layout) -> None:
     w, h = layout.node_width, layout.node_height
     items = sorted(layout.positions.items(), key=lambda item: (item[1].x, item[1].y))
     for index, (a, pa) in enumerate(items):
-        for b, pb in items[index + 1:]:
+        for b, pb in items[index + 1 :]:
             if pb.x - pa.x >= w:
                 break
             assert abs(pa.y - pb.y) >= h, (a, b)
@@ -281,7 +281,7 @@ def test_stacked_leaves_form_a_column_under_their_parent():
     assert len({p.x for p in column}) == 1, "one column"
     assert column[0].x > L.positions["sw"].x, "indented to the right of its parent"
     ys = [p.y for p in column]
-    assert ys == sorted(ys) and all(b - a >= SIZES["node_height"] for a, b in zip(ys, ys[1:]))
+    assert ys == sorted(ys) and all(b - a >= SIZES["node_height"] for a, b in zip(ys, ys[1:], strict=False))
     assert L.stacked == frozenset(f"cam{i}" for i in range(6))
     assert L.height >= ys[-1] + SIZES["node_height"] / 2
     assert_boxes_disjoint(L)
@@ -302,4 +302,5 @@ def test_stacking_is_off_by_default_and_ignored_horizontally(estate):
     G = build_graph(estate(50))
     assert layered_layout(G, **SIZES).stacked == frozenset()
     assert layered_layout(G, orientation="horizontal", stack_leaves=2, **SIZES).stacked == (
-        frozenset())
+        frozenset()
+    )

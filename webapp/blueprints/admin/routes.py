@@ -47,9 +47,13 @@ def staff_required(admin_only: bool = False):
 def index():
     """All members with state and probes used / subscribed."""
     rows = overview.member_rows(member_service.all_members())
-    return render_template("admin/index.html", rows=rows, freshness=overview.freshness(),
-                           demo_form=DemoActionForm() if demo.enabled() else None,
-                           faults=demo.faults() if demo.enabled() else {})
+    return render_template(
+        "admin/index.html",
+        rows=rows,
+        freshness=overview.freshness(),
+        demo_form=DemoActionForm() if demo.enabled() else None,
+        faults=demo.faults() if demo.enabled() else {},
+    )
 
 
 @bp.route("/membres/nouveau", methods=["GET", "POST"])
@@ -60,9 +64,13 @@ def new_member():
     if form.validate_on_submit():
         try:
             member = member_service.create_member(
-                name=form.name.data, slug=form.slug.data, kind=form.kind.data,
-                siren=form.siren.data, host_groups=[form.host_group.data],
-                contact_name=form.contact_name.data, contact_email=form.contact_email.data,
+                name=form.name.data,
+                slug=form.slug.data,
+                kind=form.kind.data,
+                siren=form.siren.data,
+                host_groups=[form.host_group.data],
+                contact_name=form.contact_name.data,
+                contact_email=form.contact_email.data,
                 contact_phone=form.contact_phone.data,
             )
         except ValidationError as exc:
@@ -94,8 +102,9 @@ def demo_action():
         except UnknownHost:
             flash(_("Équipement inconnu : %(host)s.", host=form.host.data), "error")
             return redirect(url_for("admin.index")), 303
-        current_app.logger.info("Demo %s on %s by %s", form.action.data, form.host.data,
-                                current_user.email)
+        current_app.logger.info(
+            "Demo %s on %s by %s", form.action.data, form.host.data, current_user.email
+        )
         return redirect(url_for("admin.index")), 303
     for errors in form.errors.values():
         for message in errors:

@@ -47,8 +47,12 @@ def members():
     return jsonify(
         {
             "members": [
-                {"slug": row.member.slug, "name": row.member.name, "kind": row.member.kind,
-                 "state": row.state}
+                {
+                    "slug": row.member.slug,
+                    "name": row.member.name,
+                    "kind": row.member.kind,
+                    "state": row.state,
+                }
                 for row in rows
             ],
             **_freshness_json(),
@@ -62,14 +66,16 @@ def member_map(slug: str):
     """A member's map: nodes with state and cause, edges, positions, summary."""
     layout_kind = request.args.get("layout", "wide")
     if layout_kind not in ("wide", "narrow"):
-        return json_error(400, "bad_request",
-                          "Paramètre « layout » invalide : « wide » ou « narrow » attendu.")
+        return json_error(
+            400, "bad_request", "Paramètre « layout » invalide : « wide » ou « narrow » attendu."
+        )
     member = scoping.get_member(current_user, slug)
     status = overview.status_of(member)
     fresh = _freshness_json()
     if status is None:
-        return json_error(503, "source_unavailable",
-                          "La source de supervision n’a pas encore répondu.")
+        return json_error(
+            503, "source_unavailable", "La source de supervision n’a pas encore répondu."
+        )
     return jsonify(maps.map_json(member, status, layout_kind, **fresh))
 
 
@@ -90,9 +96,14 @@ def member(slug: str):
                 "headline": row.headline,
                 "sentences": wording.sentences(summary) if summary else [],
                 "incidents": [
-                    {"root": i.root, "label": i.label, "kind": str(i.kind),
-                     "severity": int(i.severity), "since": i.since.isoformat(),
-                     "affected": i.affected_count}
+                    {
+                        "root": i.root,
+                        "label": i.label,
+                        "kind": str(i.kind),
+                        "severity": int(i.severity),
+                        "since": i.since.isoformat(),
+                        "affected": i.affected_count,
+                    }
                     for i in (summary.incidents if summary else ())
                 ],
                 "counts": {str(k): v for k, v in (summary.counts.items() if summary else ())},
@@ -125,8 +136,16 @@ def wall():
             abort(401)
         raise NotFound("wall")
     state = wall_service.current_state()
-    fields = ("slug", "name", "overall", "incidents", "since", "severity", "unacked_high",
-              "open_requests")
+    fields = (
+        "slug",
+        "name",
+        "overall",
+        "incidents",
+        "since",
+        "severity",
+        "unacked_high",
+        "open_requests",
+    )
     return jsonify(
         {
             "tiles": [{key: tile[key] for key in fields} for tile in state.tiles],

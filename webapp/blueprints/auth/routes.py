@@ -34,8 +34,11 @@ def _safe_next(target: str | None) -> str:
     """Only local paths are followed after login (no open redirect)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not (
-            target.startswith("//") or "\\" in target
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not (target.startswith("//") or "\\" in target)
         ):
             return target
     return url_for("members.index")
@@ -119,12 +122,21 @@ def language():
     target = _safe_next(form.next.data)
     if form.validate_on_submit():
         response = redirect(target)
-        response.set_cookie(LANG_COOKIE, form.lang.data, max_age=365 * 86400,
-                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
-                            httponly=True)
+        response.set_cookie(
+            LANG_COOKIE,
+            form.lang.data,
+            max_age=365 * 86400,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
         if current_user.is_authenticated:
-            accounts.update_profile(current_user, name=current_user.name,
-                                    phone=current_user.phone, locale=form.lang.data)
+            accounts.update_profile(
+                current_user,
+                name=current_user.name,
+                phone=current_user.phone,
+                locale=form.lang.data,
+            )
         return response
     flash(_("Langue inconnue."), "error")
     return redirect(target)

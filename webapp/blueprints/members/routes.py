@@ -15,8 +15,8 @@ from flask_login import login_required
 
 from webapp import scoping
 from webapp.forms import InviteForm
-from webapp.htmx import render_page_or_fragment
 from webapp.services import accounts
+from webapp.services import live
 from webapp.services import overview
 from webapp.services.errors import ValidationError
 
@@ -40,18 +40,9 @@ def detail(slug: str):
     """A member's home: summary sentence, incidents and equipment list."""
     member = scoping.get_member(current_user, slug)
     context = overview.member_page(member)
-    return render_page_or_fragment("members/detail.html", "members/_status.html",
-                                   member=member, **context)
-
-
-@bp.route("/membres/<slug>/etat")
-@login_required
-def status_fragment(slug: str):
-    """The refreshable part of the member home (htmx)."""
-    member = scoping.get_member(current_user, slug)
-    context = overview.member_page(member)
-    response = render_template("members/_status.html", member=member, **context)
-    return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
+    return render_template(
+        "members/detail.html", member=member, **live.page_context(context), **context
+    )
 
 
 @bp.route("/membres/<slug>/resume")
@@ -76,8 +67,9 @@ def users(slug: str):
     link = None
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, member=member,
-                                        role=form.role.data)
+            user = accounts.create_user(
+                form.email.data, form.name.data, member=member, role=form.role.data
+            )
         except ValidationError as exc:
             for field, message in exc.errors.items():
                 getattr(form, field, form.email).errors.append(message)
@@ -87,5 +79,10 @@ def users(slug: str):
             flash(_("Invitation envoyée à %(email)s.", email=user.email), "success")
             form = InviteForm(formdata=None)
     status = 400 if request.method == "POST" and form.errors else 200
-    return render_template("members/users.html", member=member, form=form, link=link,
-                           show_link=current_app.config["ENV"] != "production"), status
+    return render_template(
+        "members/users.html",
+        member=member,
+        form=form,
+        link=link,
+        show_link=current_app.config["ENV"] != "production",
+    ), status

@@ -41,8 +41,9 @@ def index():
     form = ProfileForm(obj=current_user) if request.method == "GET" else ProfileForm()
     if form.validate_on_submit():
         try:
-            accounts.update_profile(current_user, name=form.name.data, phone=form.phone.data,
-                                    locale=form.locale.data)
+            accounts.update_profile(
+                current_user, name=form.name.data, phone=form.phone.data, locale=form.locale.data
+            )
         except ValidationError as exc:
             for field, message in exc.errors.items():
                 getattr(form, field, form.name).errors.append(message)

@@ -26,8 +26,9 @@ bp = Blueprint("support", __name__)
 def member_requests(slug: str):
     """The member's support requests."""
     member = scoping.get_member(current_user, slug)
-    return render_template("support/member.html", member=member,
-                           requests=support.for_member(member))
+    return render_template(
+        "support/member.html", member=member, requests=support.for_member(member)
+    )
 
 
 @bp.route("/membres/<slug>/support/nouvelle", methods=["GET", "POST"])
@@ -42,13 +43,17 @@ def new(slug: str):
     if request.method == "GET" and label:
         form.subject.data = _("À propos de %(label)s", label=label)
     if form.validate_on_submit():
-        support.create_request(member, current_user, subject=form.subject.data,
-                               message=form.message.data, hostid=form.hostid.data or None)
+        support.create_request(
+            member,
+            current_user,
+            subject=form.subject.data,
+            message=form.message.data,
+            hostid=form.hostid.data or None,
+        )
         flash(_("Votre demande est envoyée au support du syndicat."), "success")
         return redirect(url_for("support.member_requests", slug=slug))
     status = 400 if request.method == "POST" else 200
-    return render_template("support/new.html", member=member, form=form,
-                           host_label=label), status
+    return render_template("support/new.html", member=member, form=form, host_label=label), status
 
 
 @bp.route("/support")
@@ -57,8 +62,7 @@ def queue():
     """The syndicate's queue of open support requests (staff)."""
     if not current_user.is_staff:
         abort(403)
-    return render_template("support/queue.html", requests=support.queue(),
-                           close_form=ConfirmForm())
+    return render_template("support/queue.html", requests=support.queue(), close_form=ConfirmForm())
 
 
 @bp.route("/support/<int:request_id>/cloturer", methods=["POST"])

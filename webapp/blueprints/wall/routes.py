@@ -52,15 +52,18 @@ CATCH_UP_SECONDS = 300  # a full refresh now and then: drift, revocation, sessio
 class KioskLinkForm(FlaskForm):
     name = StringField(
         _l("Nom de l’écran"),
-        validators=[DataRequired(message=_l("Ce champ est obligatoire.")),
-                    Length(max=80, message=_l("%(max)d caractères au plus.", max=80)),
-                    PlainText()],
+        validators=[
+            DataRequired(message=_l("Ce champ est obligatoire.")),
+            Length(max=80, message=_l("%(max)d caractères au plus.", max=80)),
+            PlainText(),
+        ],
         description=_l("Pour le reconnaître, par exemple : télévision du bureau du support"),
     )
     submit = SubmitField(_l("Créer un lien kiosque"))
 
 
 # ---- who is looking -------------------------------------------------------------------
+
 
 def _viewer() -> str | None:
     """``staff``, ``kiosk`` (a link still active) or ``None``."""
@@ -88,13 +91,17 @@ def _require_staff() -> None:
 
 # ---- presentation ---------------------------------------------------------------------
 
+
 def _clock(moment: datetime) -> str:
     """HH:MM, with the day when it is not today (the wall is read at a glance)."""
     local = to_user_timezone(moment)
     if local.date() == to_user_timezone(datetime.now(UTC)).date():
         return _("depuis %(time)s", time=format_datetime(moment, "HH:mm"))
-    return _("depuis le %(date)s à %(time)s", date=format_datetime(moment, "dd/MM"),
-             time=format_datetime(moment, "HH:mm"))
+    return _(
+        "depuis le %(date)s à %(time)s",
+        date=format_datetime(moment, "dd/MM"),
+        time=format_datetime(moment, "HH:mm"),
+    )
 
 
 def _present(tile: dict, viewer: str) -> dict:
@@ -111,8 +118,12 @@ def _present(tile: dict, viewer: str) -> dict:
         "incidents_text": _count(INCIDENTS, tile["incidents"]),
         "since_text": _clock(since) if since else "",
         "requests_text": _count(REQUESTS, tile["open_requests"]),
-        "unacked_text": ngettext("%(n)s problème grave non acquitté",
-                                 "%(n)s problèmes graves non acquittés", unacked, n=unacked),
+        "unacked_text": ngettext(
+            "%(n)s problème grave non acquitté",
+            "%(n)s problèmes graves non acquittés",
+            unacked,
+            n=unacked,
+        ),
     }
 
 
@@ -128,8 +139,10 @@ def _count(forms: tuple, n: int) -> str:
 
 
 def _plural(singular: str, plural: str, none=None) -> dict[str, str]:
-    forms = {"one": ngettext(singular, plural, 1, n="{n}"),
-             "other": ngettext(singular, plural, 2, n="{n}")}
+    forms = {
+        "one": ngettext(singular, plural, 1, n="{n}"),
+        "other": ngettext(singular, plural, 2, n="{n}"),
+    }
     if none is not None:
         forms["zero"] = str(none)
     return forms
@@ -138,12 +151,15 @@ def _plural(singular: str, plural: str, none=None) -> dict[str, str]:
 def _wall_i18n() -> dict:
     """Texts wall.js needs, in the reader's language (no strings in JS)."""
     return {
-        "states": {state.value: {"label": str(label), "glyph": glyph, "modifier": modifier}
-                   for state, (label, modifier, glyph) in STATE_DISPLAY.items()},
+        "states": {
+            state.value: {"label": str(label), "glyph": glyph, "modifier": modifier}
+            for state, (label, modifier, glyph) in STATE_DISPLAY.items()
+        },
         "incidents": _plural(INCIDENTS[1], INCIDENTS[2], INCIDENTS[0]),
         "requests": _plural(REQUESTS[1], REQUESTS[2], REQUESTS[0]),
-        "unacked": _plural("%(n)s problème grave non acquitté",
-                           "%(n)s problèmes graves non acquittés"),
+        "unacked": _plural(
+            "%(n)s problème grave non acquitté", "%(n)s problèmes graves non acquittés"
+        ),
         "since_today": _("depuis %(time)s", time="{time}"),
         "since_day": _("depuis le %(date)s à %(time)s", date="{date}", time="{time}"),
         "changed": _("%(name)s : %(state)s", name="{name}", state="{state}"),
@@ -151,6 +167,7 @@ def _wall_i18n() -> dict:
         "stale": _("Données non actualisées depuis %(time)s", time="{time}"),
         "no_data": _("Aucune donnée de supervision reçue pour le moment"),
         "fresh": _("Données actualisées il y a %(age)s", age="{age}"),
+        "last_data": _("Dernières données reçues il y a %(age)s", age="{age}"),
         "frozen": _("Affichage suspendu ; données de %(time)s", time="{time}"),
         "live": _("Mise à jour en direct"),
         "paused": _("Mises à jour suspendues"),
@@ -171,8 +188,10 @@ def _source_state() -> dict:
 def _stale_text(freshness: overview.Freshness) -> str:
     if freshness.last_success is None:
         return _("Aucune donnée de supervision reçue pour le moment")
-    return _("Données non actualisées depuis %(time)s",
-             time=format_datetime(freshness.last_success, "HH:mm"))
+    return _(
+        "Données non actualisées depuis %(time)s",
+        time=format_datetime(freshness.last_success, "HH:mm"),
+    )
 
 
 def _kiosk_layout(viewer: str) -> bool:
@@ -180,6 +199,7 @@ def _kiosk_layout(viewer: str) -> bool:
 
 
 # ---- the wall -------------------------------------------------------------------------
+
 
 @bp.route("")
 def index():
@@ -206,8 +226,9 @@ def tiles():
     """The tiles alone, freshly sorted (htmx refresh, catch-up after a reconnection)."""
     viewer = _require_viewer()
     state = wall.current_state()
-    response = render_template("wall/_tiles.html",
-                               tiles=[_present(tile, viewer) for tile in state.tiles])
+    response = render_template(
+        "wall/_tiles.html", tiles=[_present(tile, viewer) for tile in state.tiles]
+    )
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
 
@@ -219,14 +240,21 @@ def member(slug: str):
     context = maps.map_context(member)
     freshness = context["freshness"]
     response = render_page_or_fragment(
-        "wall/member.html", "wall/_member.html", member=member, viewer=viewer,
-        kiosk_layout=_kiosk_layout(viewer), stale_text=_stale_text(freshness),
-        wall_i18n=_wall_i18n(), **context)
+        "wall/member.html",
+        "wall/_member.html",
+        member=member,
+        viewer=viewer,
+        kiosk_layout=_kiosk_layout(viewer),
+        stale_text=_stale_text(freshness),
+        wall_i18n=_wall_i18n(),
+        **context,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 # ---- kiosk links ----------------------------------------------------------------------
+
 
 @bp.route("/kiosque/<token>")
 @limiter.limit("30 per minute")
@@ -240,11 +268,14 @@ def kiosk_entry(token: str):
     return redirect(url_for("wall.index", kiosque=1))
 
 
-def _render_links(form: KioskLinkForm | None = None, new_url: str | None = None,
-                  status: int = 200):
-    return render_template("wall/links.html", form=form or KioskLinkForm(),
-                           revoke_form=ConfirmForm(), links=kiosk.all_links(),
-                           new_url=new_url), status
+def _render_links(form: KioskLinkForm | None = None, new_url: str | None = None, status: int = 200):
+    return render_template(
+        "wall/links.html",
+        form=form or KioskLinkForm(),
+        revoke_form=ConfirmForm(),
+        links=kiosk.all_links(),
+        new_url=new_url,
+    ), status
 
 
 @bp.route("/liens", methods=["GET", "POST"])
@@ -257,8 +288,14 @@ def links():
     if not form.validate_on_submit():
         return _render_links(form=form, status=400)
     clear, link = kiosk.create(form.name.data, current_user)
-    flash(_("Lien kiosque « %(name)s » créé. Copiez l’adresse maintenant : elle ne sera plus "
-            "jamais affichée.", name=link.name), "success")
+    flash(
+        _(
+            "Lien kiosque « %(name)s » créé. Copiez l’adresse maintenant : elle ne sera plus "
+            "jamais affichée.",
+            name=link.name,
+        ),
+        "success",
+    )
     return _render_links(new_url=kiosk.entry_url(clear), status=201)
 
 
