@@ -28,9 +28,9 @@ from webapp.extensions import db
 from webapp.models import Member
 from webapp.services import live
 from webapp.services import overview
-from webapp.services.overview import HEARTBEAT_S
 from webapp.services import wall as wall_service
 from webapp.services.monitoring import get_monitor
+from webapp.services.overview import HEARTBEAT_S
 from webapp.services.status import member_status
 
 logger = logging.getLogger(__name__)
