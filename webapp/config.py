@@ -40,6 +40,7 @@ class BaseConfig:
     SOCKETIO_CHANNEL = "vigie"
     SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent when installed, else threading
     SOCKETIO_ALLOWED_ORIGINS: str | None = None  # None: same origin only
+    FULL_RESYNC_INTERVAL = 60.0  # seconds between two full reads; only changes in between
     WALL_ROTATE_SECONDS = 15  # the wall shows each member's map this long when rotating
     STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
     HOST_STALE_AFTER = 600  # seconds without a value before a host is drawn "unknown"

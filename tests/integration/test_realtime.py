@@ -111,3 +111,23 @@ def test_poll_cycle_uses_a_bounded_number_of_calls(app):
     stats = poller.cycle()
     assert stats.ok and stats.members == 4
     assert stats.api_calls <= 6, "one batched read for all members"
+
+
+def test_cycles_between_full_reads_cost_one_call(app, source):
+    demo_member("sarralbe")
+    poller = Poller(app)
+    full = poller.cycle()
+    assert full.api_calls == 5, "hosts, changes, dependencies, maintenances, probes"
+    quiet = poller.cycle()
+    assert quiet.ok and quiet.api_calls == 1 and quiet.changed_members == 0
+    source.fail("sarralbe-routeur")
+    changed = poller.cycle()
+    assert changed.api_calls == 6, "a change: the cheap call, then a full read"
+    assert changed.changed_members == 1
+    source.repair("sarralbe-routeur")
+    assert poller.cycle().changed_members == 1, "the recovery too"
+    assert poller.cycle().api_calls == 1
+    from webapp.services.monitoring import get_monitor
+
+    get_monitor(app)._last_full -= 3600
+    assert poller.cycle().api_calls == 5, "a periodic full resync"

@@ -38,5 +38,5 @@ def acknowledge(member: Member, eventid: str, user: User, message: str | None = 
     monitor = get_monitor()
     monitor.source.acknowledge([eventid], text)
     logger.info("Problem %s of %s acknowledged by %s", eventid, member.slug, user.email)
-    monitor.refresh()
+    monitor.refresh(full=True)  # acknowledgements create no event: read everything
     return problem.hostid

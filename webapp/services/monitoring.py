@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 
@@ -75,9 +76,17 @@ def read_snapshot(
     source: MonitoringSource, clock: Callable[[], datetime] | None = None
 ) -> Snapshot:
     """Read the whole estate with a bounded number of calls (independent of members)."""
+    return read_full(source, clock)[0]
+
+
+def read_full(
+    source: MonitoringSource, clock: Callable[[], datetime] | None = None
+) -> tuple[Snapshot, str]:
+    """A full read, and the change cursor to continue from."""
     calls_before = getattr(source, "calls", 0)
     hosts = tuple(source.hosts())
-    problems = tuple(source.problems())
+    change_set = source.changes(None)
+    problems = tuple(change_set.opened)
     dependencies = tuple(source.dependencies())
     maintenances = tuple(source.maintenances())
     counts = source.probe_counts()
@@ -85,7 +94,7 @@ def read_snapshot(
     for host in hosts:
         for group in host.groups:
             by_group.setdefault(group, []).append(host)
-    return Snapshot(
+    snapshot = Snapshot(
         read_at=(clock or (lambda: datetime.now(UTC)))(),
         hosts=hosts,
         problems=problems,
@@ -94,6 +103,22 @@ def read_snapshot(
         probe_counts=counts,
         api_calls=getattr(source, "calls", 0) - calls_before,
         hosts_by_group={group: tuple(items) for group, items in by_group.items()},
+    )
+    return snapshot, change_set.cursor
+
+
+def apply_changes(snapshot: Snapshot, change_set) -> Snapshot:
+    """The snapshot after ``change_set`` (opened first, then closed, as documented)."""
+    problems = {p.eventid: p for p in snapshot.problems}
+    for problem in change_set.opened:
+        problems[problem.eventid] = problem
+    for eventid in change_set.closed:
+        problems.pop(eventid, None)
+    return replace(
+        snapshot,
+        read_at=change_set.read_at or datetime.now(UTC),
+        problems=tuple(sorted(problems.values(), key=lambda p: (p.since, p.eventid))),
+        problems_by_host={},
     )
 
 
@@ -106,9 +131,18 @@ class Monitor:
     """
 
     def __init__(
-        self, source: MonitoringSource, interval: float, *, store=None, reader: bool = False
+        self,
+        source: MonitoringSource,
+        interval: float,
+        *,
+        store=None,
+        reader: bool = False,
+        resync_s: float = 60.0,
     ) -> None:
         self.source = source
+        self.resync_s = resync_s
+        self._cursor: str | None = None
+        self._last_full = 0.0
         self.interval = interval
         self.store = store
         self.reader = reader
@@ -120,14 +154,19 @@ class Monitor:
         self.polled = False  # a poller of this process keeps the snapshot fresh
         self._lock = threading.Lock()
 
-    def refresh(self) -> Snapshot | None:
-        """Read the source now; on failure keep the previous snapshot."""
+    def refresh(self, full: bool = False) -> Snapshot | None:
+        """Read the source now; on failure keep the previous snapshot.
+
+        Between two full reads (every ``resync_s`` seconds, when ``full``, or
+        as soon as the source reports a change), a quiet cycle costs one cheap
+        call: "what changed since the cursor?".
+        """
         if self.reader:
             return self._follow_store()
         with self._lock:
             self.last_attempt = time.time()
             try:
-                snapshot = read_snapshot(self.source)
+                snapshot = self._read(full)
             except SourceError as exc:
                 if self.last_error is None:  # one line when it starts, not one per cycle
                     logger.warning("Source %s unavailable: %s", self.source.name, exc)
@@ -141,6 +180,23 @@ class Monitor:
             self.last_error = None
             self._publish(snapshot)
             return snapshot
+
+    def _read(self, full: bool) -> Snapshot:
+        incremental = (
+            not full
+            and self.snapshot is not None
+            and self._cursor is not None
+            and time.time() - self._last_full < self.resync_s
+        )
+        if incremental:
+            change_set = self.source.changes(self._cursor)
+            if not (change_set.full or change_set.opened or change_set.closed):
+                self._cursor = change_set.cursor
+                return apply_changes(self.snapshot, change_set)
+            # Something happened: hosts' availability moves with it, read everything.
+        snapshot, self._cursor = read_full(self.source)
+        self._last_full = time.time()
+        return snapshot
 
     def _publish(self, snapshot: Snapshot | None) -> None:
         if self.store is None:
@@ -213,7 +269,11 @@ def init_app(app: Flask) -> None:
         store = RedisSnapshotStore(url)
     reader = app.config.get("POLLER") == "external" and store is not None
     app.extensions[EXTENSION_KEY] = Monitor(
-        source, float(app.config["POLL_INTERVAL"]), store=store, reader=reader
+        source,
+        float(app.config["POLL_INTERVAL"]),
+        store=store,
+        reader=reader,
+        resync_s=float(app.config["FULL_RESYNC_INTERVAL"]),
     )
 
 

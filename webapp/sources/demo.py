@@ -406,9 +406,16 @@ class DemoSource:
         """Remove an injected fault; return whether there was one."""
         host = self.host_by_name(name)
         removed: list[bool] = []
+        now = self.clock().timestamp()
 
         def change(data: dict) -> None:
-            removed.append(data["faults"].pop(host.hostid, None) is not None)
+            since = data["faults"].pop(host.hostid, None)
+            removed.append(since is not None)
+            if since is not None:
+                # Kept a while, so that changes(cursor) can report the recovery.
+                history = data.setdefault("history", [])
+                history.append([host.hostid, since, now])
+                del history[:-500]
 
         self.state.update(change)
         return removed[0]
@@ -626,10 +633,12 @@ class DemoSource:
         except ValueError:
             return ChangeSet(cursor=next_cursor, opened=tuple(current), full=True, read_at=now)
         previous_faults = {k: v for k, v in faults.items() if v <= then}
+        for hostid, since, repaired in data.get("history", []):
+            if since <= then < repaired:
+                previous_faults[hostid] = since
         before = {p.eventid for p in self._problems_at(then, previous_faults)}
         now_ids = {p.eventid for p in current}
         opened = tuple(p for p in current if p.eventid not in before)
-        # Repaired faults have left the state file: the caller's snapshot catches those.
         closed = tuple(sorted(before - now_ids))
         return ChangeSet(cursor=next_cursor, opened=opened, closed=closed, read_at=now)
 

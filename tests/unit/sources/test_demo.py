@@ -124,3 +124,17 @@ def test_nas_reports_free_disk():
     nas = next(h for h in source.hosts() if h.tag("role") == "nas")
     keys = {m.key for m in source.last_values([nas.hostid])}
     assert {"icmppingsec", "system.uptime", "vfs.fs.size[/,pfree]"} <= keys
+
+
+def test_changes_report_repaired_faults_as_closed(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    source.fail("bitche-box")
+    clock.now += timedelta(seconds=5)
+    cursor = source.changes(None).cursor
+    (problem,) = source.problems()
+    clock.now += timedelta(seconds=5)
+    source.repair("bitche-box")
+    clock.now += timedelta(seconds=5)
+    delta = source.changes(cursor)
+    assert delta.closed == (problem.eventid,) and delta.opened == ()
