@@ -163,10 +163,10 @@ function start(root) {
     const state = i18n.states[node.state] || i18n.states.unknown;
     root.querySelectorAll(`g.node[data-node="${CSS.escape(node.id)}"]`).forEach((g) => {
       g.setAttribute("class", `node node--${state.modifier} node--changed`);
-      g.querySelector(".node__glyph").textContent = state.glyph;
       const text = g.querySelector(".node__state");
       const role = text.textContent.includes(" · ") ? text.textContent.split(" · ").pop() : null;
-      text.textContent = role ? `${state.label} · ${role}` : state.label;
+      const shown = `${state.glyph} ${state.label}`;
+      text.textContent = role ? `${shown} · ${role}` : shown;
       g.setAttribute("aria-label", `${labels.get(node.id) || ""} : ${stateText(node)}`);
     });
   }
