@@ -624,7 +624,11 @@ class DemoSource:
         data = self._check()
         now = self.clock()
         faults = {k: float(v) for k, v in data["faults"].items()}
-        current = self._problems_at(now.timestamp(), faults)
+        acks = data.get("acks", {})
+        current = [
+            replace(p, acknowledged=p.eventid in acks)
+            for p in self._problems_at(now.timestamp(), faults)
+        ]
         next_cursor = f"{now.timestamp():.3f}"
         if cursor is None:
             return ChangeSet(cursor=next_cursor, opened=tuple(current), full=True, read_at=now)

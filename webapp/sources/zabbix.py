@@ -364,6 +364,7 @@ class ZabbixSource:
         self._logged_in = False
         self._lock = threading.RLock()
         self._cache: dict[Hashable, tuple[float, Any]] = {}
+        self._acked: int | None = None  # acknowledged problems at the last full read
         self._trigger_hosts_map: dict[str, tuple[str, ...]] = {}
         self._groups_read_at = float("-inf")
 
@@ -1027,6 +1028,8 @@ class ZabbixSource:
                 else:
                     recoveries.append(row)
             self._remember_triggers(seen)
+        if not rows and self._ack_changed(groupids):
+            return self._full_changes(read_at)
         closed = self._closed_by(recoveries) if recoveries else []
         return ChangeSet(
             cursor=str(newest),
@@ -1080,7 +1083,27 @@ class ZabbixSource:
         with _parsing("event.get"):
             cursor = str(rows[0]["eventid"]) if rows else "0"
         opened = tuple(self.problems(None))
+        self._acked = sum(1 for problem in opened if problem.acknowledged)
         return ChangeSet(cursor=cursor, opened=opened, full=True, read_at=read_at)
+
+    def _ack_changed(self, groupids: list[str] | None) -> bool:
+        """Acknowledgements create no event: compare the count of acknowledged problems.
+
+        One ``problem.get`` with ``countOutput`` (cheap); a different count
+        since the last full read means someone acknowledged (or unacknowledged)
+        a problem, in Zabbix or elsewhere.
+        """
+        if self._acked is None:  # no full read yet to compare with
+            return False
+        params: dict[str, Any] = {"countOutput": True, "acknowledged": True, "recent": False}
+        if groupids is not None:
+            params["groupids"] = groupids
+        answer = self._call("problem.get", params)
+        try:
+            count = int(answer)
+        except (TypeError, ValueError):
+            raise SourceError(f"Zabbix problem.get: unexpected count {answer!r}") from None
+        return count != self._acked
 
     # -- beyond the protocol ------------------------------------------------------------
 

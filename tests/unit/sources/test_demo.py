@@ -138,3 +138,12 @@ def test_changes_report_repaired_faults_as_closed(tmp_path):
     clock.now += timedelta(seconds=5)
     delta = source.changes(cursor)
     assert delta.closed == (problem.eventid,) and delta.opened == ()
+
+
+def test_full_changes_carry_acknowledgements(tmp_path):
+    source = DemoSource(state_file=tmp_path / "s.json", incidents=False)
+    source.fail("bitche-box")
+    (problem,) = source.problems()
+    source.acknowledge([problem.eventid], "vu")
+    assert source.changes(None).opened[0].acknowledged
+    assert source.problems()[0].acknowledged

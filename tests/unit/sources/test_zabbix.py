@@ -96,8 +96,14 @@ class FakeZabbix(BaseAdapter):
                 timeout,
             )
         )
+        params = payload["params"]
         if method == "apiinfo.version" and method not in self.handlers:
             answer: Any = self.version
+        elif method == "problem.get" and isinstance(params, dict) and params.get("countOutput"):
+            # Count of acknowledged problems among the canned ones (like Zabbix would).
+            problems = self.handlers.get("problem.get", [[]])[-1]
+            rows = problems if isinstance(problems, list) else []
+            answer = str(sum(1 for row in rows if str(row.get("acknowledged")) == "1"))
         elif method == "user.login" and method not in self.handlers:
             answer = "session-1"
         else:
@@ -1085,3 +1091,23 @@ def test_protocol_methods_have_no_unbounded_call_paths(make, fake):
         before = len(fake.calls)
         call(source)
         assert len(fake.calls) - before <= 3
+
+
+def test_an_acknowledgement_made_in_zabbix_triggers_a_full_read(make, fake):
+    # Acknowledgements create no event: a quiet delta compares the count of
+    # acknowledged problems with the last full read (one cheap countOutput call).
+    source = make(groups_prefix=None)
+    fake.on("event.get", [{"eventid": "9100"}])
+    fake.on("problem.get", PROBLEMS)
+    fake.on("trigger.get", TRIGGER_HOSTS)
+    source.changes(None)  # PROBLEMS hold one acknowledged problem
+    fake.handlers["event.get"] = [[]]
+    quiet = source.changes("9100")
+    assert not quiet.full
+    count_params = [c.params for c in fake.calls if c.method == "problem.get"][-1]
+    assert count_params["countOutput"] is True and count_params["acknowledged"] is True
+    acked_both = [dict(row, acknowledged="1") for row in PROBLEMS]
+    fake.handlers["problem.get"] = [acked_both]
+    fake.handlers["event.get"] = [[], [{"eventid": "9100"}]]
+    delta = source.changes("9100")
+    assert delta.full and all(p.acknowledged for p in delta.opened)

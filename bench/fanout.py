@@ -1,0 +1,605 @@
+"""Websocket fan-out: 2,000 logged-in clients over 300 member rooms, one change for all.
+
+The production topology, as ``tests/production`` starts it: PostgreSQL, Redis,
+``gunicorn -c gunicorn.conf.py wsgi:app`` (2 gthread workers) and ``flask vigie
+poll`` apart, publishing through Redis; the demo source with 300 members and no
+natural incidents. The load generator runs in this process: python-socketio
+``AsyncClient`` s (websocket transport, as the browsers), all logged in as the
+demo administrator (staff may subscribe to any member), each subscribed to one
+member room (client ``i`` -> member ``i % 300``).
+
+One wave = one change touching every member: the router of each member fails
+(or is repaired) in one write of the demo state file. For each client: delay
+from the fault to the ``member.update`` received, and from the poller's publish
+(seen on the Redis channel by a subscriber of this process) to receipt — the
+fan-out proper. The web processes' RSS is read before and after connecting.
+
+Also the production stack helpers used by :mod:`bench.zabbix_bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from bench.common import ROOT
+from bench.common import summary
+from bench.common import temp_dir
+
+BIN = Path(sys.executable).parent
+PG_PORT = int(os.environ.get("VIGIE_PG_PORT", "54329"))
+REDIS_PORT = int(os.environ.get("VIGIE_REDIS_PORT", "63790"))
+PG_ADMIN_URL = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}"
+NAMESPACE = "/live"
+
+MEMBERS = 300
+CLIENTS = 2000
+THREADS = 1100
+ADMIN_EMAIL = "admin@demo.example.org"
+CONNECT_CONCURRENCY = 50
+
+
+# -- services and the production stack ------------------------------------------------------
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def script(*args: str, timeout: float = 900) -> str:
+    """Run ``scripts/<args>``; stdout+stderr, or an error carrying their tail."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / args[0]), *args[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    out = (done.stdout + done.stderr).strip()
+    if done.returncode:
+        raise RuntimeError(f"scripts/{' '.join(args)} failed ({done.returncode}): {out[-1500:]}")
+    return out
+
+
+class Services:
+    """Start PostgreSQL and Redis (and Zabbix) if they are down; stop what was started."""
+
+    def __init__(self, zabbix: bool = False) -> None:
+        self.zabbix = zabbix
+        self.started: list[str] = []
+
+    def __enter__(self) -> Services:
+        if not port_open(PG_PORT):
+            script("pg.sh", "up")
+            self.started.append("pg")
+        if not port_open(REDIS_PORT):
+            script("redis.sh", "up")
+            self.started.append("redis")
+        if self.zabbix and subprocess.run(
+            [str(ROOT / "scripts" / "zabbix.sh"), "status"], cwd=ROOT, capture_output=True
+        ).returncode:
+            self.started.append("zabbix")  # up/reset is the caller's business
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name in reversed(self.started):
+            try:
+                script(f"{name}.sh", "down", timeout=120)
+            except Exception as error:  # noqa: BLE001 - stop the others anyway
+                print(f"[bench] could not stop {name}: {error}", file=sys.stderr)
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Stack:
+    """A throw-away database, gunicorn (2 workers) and ``flask vigie poll``, as in production."""
+
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        from sqlalchemy import create_engine
+
+        self.tmp = temp_dir(name)
+        self.db_name = f"vigie_bench_{uuid.uuid4().hex[:8]}"
+        self.db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db_name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.channel = "vigie-bench-" + uuid.uuid4().hex[:8]
+        self.processes: dict[str, subprocess.Popen] = {}
+        base = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+        self.env = {
+            **base,
+            "FLASK_APP": "wsgi.py",
+            "VIGIE_ENV": "development",
+            "VIGIE_SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
+            "VIGIE_DATABASE_URL": self.db_url,
+            "VIGIE_POLLER": "external",
+            "VIGIE_POLL_INTERVAL": "1",
+            "VIGIE_SOCKETIO_MESSAGE_QUEUE": REDIS_URL + "/0",
+            "VIGIE_SOCKETIO_CHANNEL": self.channel,
+            "VIGIE_SNAPSHOT_STORE_URL": REDIS_URL + "/1",
+            "VIGIE_RATELIMIT_STORAGE_URI": REDIS_URL + "/2",
+            "VIGIE_EXPOSE_WORKER_ID": "true",
+            "VIGIE_BIND": f"127.0.0.1:{self.port}",
+            "VIGIE_WORKERS": "2",
+            "VIGIE_BASE_URL": self.url,
+            "VIGIE_LOGIN_RATE_LIMIT": "10000 per minute",
+            "VIGIE_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self._engine = create_engine(
+            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+            isolation_level="AUTOCOMMIT",
+        )
+
+    def create_database(self, **env: str) -> None:
+        """Create, migrate, and load the demo members and accounts (with ``env`` overrides)."""
+        from sqlalchemy import text
+
+        with self._engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.db_name}"'))
+        self.flask("db", "upgrade")
+        self.flask("vigie", "demo", "load", **env)
+
+    def drop_database(self) -> None:
+        from sqlalchemy import text
+
+        with self._engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
+        self._engine.dispose()
+
+    def flask(self, *args: str, **env: str) -> str:
+        done = subprocess.run(
+            [str(BIN / "flask"), *args],
+            cwd=ROOT,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode:
+            raise RuntimeError(f"flask {' '.join(args)}: {(done.stdout + done.stderr)[-1500:]}")
+        return done.stdout
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen:
+        with open(self.tmp / f"{name}.log", "w") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_raise_nofile,
+            )
+        self.processes[name] = process
+        return process
+
+    def start_web(self) -> None:
+        self.start("gunicorn", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"])
+        self.wait_for(lambda: requests.get(self.url + "/healthz", timeout=2).ok, "gunicorn")
+
+    def start_poller(self) -> None:
+        self.start("poller", [str(BIN / "flask"), "vigie", "poll"])
+        self.wait_for(
+            lambda: requests.get(self.url + "/healthz", timeout=2).json()["status"] == "ok",
+            "the poller's first snapshot",
+            timeout=120,
+        )
+
+    def log(self, name: str) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        self.processes.clear()
+
+    def close(self) -> None:
+        try:
+            self.stop_all()
+        finally:
+            self.drop_database()
+
+    def login(self, email: str, password: str) -> requests.Session:
+        session = requests.Session()
+        page = session.get(self.url + "/connexion", timeout=10).text
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        answer = session.post(
+            self.url + "/connexion",
+            data={"email": email, "password": password, "csrf_token": token},
+            allow_redirects=False,
+            timeout=10,
+        )
+        if answer.status_code != 302:
+            raise RuntimeError(f"login of {email} failed ({answer.status_code})")
+        return session
+
+    def web_processes(self) -> dict[int, dict]:
+        """The gunicorn master and workers: RSS (kB) and thread count of each."""
+        master = self.processes["gunicorn"].pid
+        pids = [master, *_children(master)]
+        return {pid: _proc_status(pid) for pid in pids}
+
+    @staticmethod
+    def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                if predicate():
+                    return
+            except Exception as exc:  # noqa: BLE001 - retried until the deadline
+                last = exc
+            time.sleep(0.2)
+        raise RuntimeError(f"timed out waiting for {what} ({last!r})")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+        return [int(p) for p in text.split()]
+    except OSError:
+        out = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == pid:
+                    out.append(int(entry.name))
+        return out
+
+
+def _proc_status(pid: int) -> dict:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "Threads"):
+                values[key] = int(value.split()[0])
+        values["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        pass
+    return {"rss_kb": values.get("VmRSS"), "threads": values.get("Threads"), "fds": values.get("fds")}
+
+
+class QueueListener:
+    """Subscribes to the Socket.IO Redis channel: when each event was published, to which room."""
+
+    def __init__(self, channel: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(REDIS_URL + "/0")
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(channel)
+        self.events: list[tuple[float, str, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="queue-listener")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            message = self.pubsub.get_message(timeout=0.2)
+            if not message:
+                continue
+            at = time.time()
+            try:
+                data = json.loads(message["data"])
+            except (TypeError, ValueError):
+                continue
+            if data.get("method") == "emit":
+                self.events.append((at, data.get("event"), data.get("room")))
+
+    def first_after(self, t0: float, event: str, room: str | None) -> float | None:
+        return next(
+            (at for at, name, to in list(self.events) if at >= t0 and name == event and to == room),
+            None,
+        )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.pubsub.close()
+        self.client.close()
+
+
+def load_sum(before: tuple, after: tuple) -> dict:
+    return {
+        "before": [round(x, 2) for x in before],
+        "after": [round(x, 2) for x in after],
+    }
+
+
+# -- the load generator ---------------------------------------------------------------------
+
+
+class Client:
+    """One websocket client subscribed to one member room."""
+
+    def __init__(self, index: int, slug: str) -> None:
+        self.index = index
+        self.slug = slug
+        self.sio = None
+        self.subscribed = False
+        self.worker = None
+        self.error: str | None = None
+        self.connect_s: float | None = None
+        self.updates: list[float] = []
+
+    async def start(self, url: str, headers: dict, semaphore: asyncio.Semaphore) -> None:
+        import socketio
+
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("member.update", self._on_update, namespace=NAMESPACE)
+        async with semaphore:
+            started = time.perf_counter()
+            try:
+                await self.sio.connect(
+                    url,
+                    namespaces=[NAMESPACE],
+                    transports=["websocket"],
+                    headers=headers,
+                    wait_timeout=30,
+                )
+                ack = await self.sio.call(
+                    "subscribe", {"member": self.slug, "version": None}, namespace=NAMESPACE,
+                    timeout=60,
+                )
+            except Exception as exc:  # noqa: BLE001 - counted as a failed client
+                self.error = f"{exc.__class__.__name__}: {exc}"[:200]
+                return
+            self.connect_s = time.perf_counter() - started
+            if isinstance(ack, dict) and ack.get("ok"):
+                self.subscribed = True
+                self.worker = ack.get("worker")
+            else:
+                self.error = f"subscribe refused: {ack!r}"[:200]
+
+    async def _on_update(self, data) -> None:
+        self.updates.append(time.time())
+
+    def first_after(self, t0: float) -> float | None:
+        return next((t for t in self.updates if t >= t0), None)
+
+    async def stop(self) -> None:
+        if self.sio is not None and self.sio.connected:
+            try:
+                await asyncio.wait_for(self.sio.disconnect(), 10)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+
+
+def _routers(source) -> dict[str, list[str]]:
+    """Member slug -> hostids of its routers (role tag ``router``)."""
+    out: dict[str, list[str]] = {}
+    for member in source.members:
+        for host in source.hosts([member.group]):
+            if ("role", "router") in host.tags:
+                out.setdefault(member.slug, []).append(host.hostid)
+    return out
+
+
+def _inject(source, hostids: list[str], fail: bool) -> float:
+    """Fail (or repair) every host in one write of the demo state file; the time of it.
+
+    Same state as ``DemoSource.fail``/``repair`` write, in a single update instead of
+    one file rewrite per host (that would spread the change over several poll cycles).
+    """
+    now = time.time()
+
+    def change(data: dict) -> None:
+        if fail:
+            for hostid in hostids:
+                data["faults"].setdefault(hostid, now)
+        else:
+            history = data.setdefault("history", [])
+            for hostid in hostids:
+                since = data["faults"].pop(hostid, None)
+                if since is not None:
+                    history.append([hostid, since, now])
+            del history[:-max(500, len(hostids))]
+
+    source.state.update(change)
+    return now
+
+
+async def _wave(clients, listener, source, hostids, fail: bool, wait_s: float) -> dict:
+    subscribed = [c for c in clients if c.subscribed]
+    t0 = _inject(source, hostids, fail)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if all(c.first_after(t0) is not None for c in subscribed):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)  # late publishes of the same cycle
+    total, fanout, missed = [], [], 0
+    published = {}
+    for c in subscribed:
+        got = c.first_after(t0)
+        if got is None:
+            missed += 1
+            continue
+        total.append((got - t0) * 1000)
+        room = f"member:{c.slug}"
+        if room not in published:
+            published[room] = listener.first_after(t0, "member.update", room)
+        if published[room] is not None:
+            fanout.append((got - published[room]) * 1000)
+    pubs = [t for t in published.values() if t is not None]
+    return {
+        "action": "fail" if fail else "repair",
+        "fault_to_receipt_ms": summary(total, 1) if total else None,
+        "publish_to_receipt_ms": summary(fanout, 1) if fanout else None,
+        "publish_spread_ms": round((max(pubs) - min(pubs)) * 1000, 1) if pubs else None,
+        "fault_to_first_publish_ms": round((min(pubs) - t0) * 1000, 1) if pubs else None,
+        "clients": len(subscribed),
+        "missed": missed,
+        "_total": total,
+        "_fanout": fanout,
+    }
+
+
+async def _load(stack: Stack, headers: dict, slugs: list[str], clients_n: int, source, hostids,
+                listener, waves: int) -> dict:
+    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    clients = [Client(i, slugs[i % len(slugs)]) for i in range(clients_n)]
+    before = stack.web_processes()
+    started = time.perf_counter()
+    ws_url = stack.url
+    tasks = [asyncio.create_task(c.start(ws_url, headers, semaphore)) for c in clients]
+    await asyncio.gather(*tasks)
+    connect_wall = time.perf_counter() - started
+    await asyncio.sleep(2)
+    after = stack.web_processes()
+    subscribed = [c for c in clients if c.subscribed]
+    errors: dict[str, int] = {}
+    for c in clients:
+        if c.error:
+            key = c.error.split(":", 1)[0] + ": " + c.error.split(":", 1)[-1].strip()[:80]
+            errors[key] = errors.get(key, 0) + 1
+    by_worker: dict[str, int] = {}
+    for c in subscribed:
+        by_worker[str(c.worker)] = by_worker.get(str(c.worker), 0) + 1
+    results = []
+    for index in range(waves):
+        results.append(await _wave(clients, listener, source, hostids, index % 2 == 0, 20.0))
+    during = stack.web_processes()
+    await asyncio.gather(*(c.stop() for c in clients))
+    total = [x for w in results for x in w.pop("_total")]
+    fanout = [x for w in results for x in w.pop("_fanout")]
+    return {
+        "clients_attempted": clients_n,
+        "clients_connected": len(subscribed),
+        "clients_failed": clients_n - len(subscribed),
+        "errors": errors,
+        "clients_per_worker": by_worker,
+        "rooms": len({c.slug for c in subscribed}),
+        "connect_wall_s": round(connect_wall, 1),
+        "connect_and_subscribe_s": summary([c.connect_s for c in subscribed], 3)
+        if subscribed
+        else None,
+        "web_processes_before": before,
+        "web_processes_connected": after,
+        "web_processes_after_waves": during,
+        "waves": results,
+        "fault_to_receipt_ms": summary(total, 1) if total else None,
+        "publish_to_receipt_ms": summary(fanout, 1) if fanout else None,
+    }
+
+
+def _rss_kb(processes: dict[int, dict]) -> int:
+    return sum(p.get("rss_kb") or 0 for p in processes.values())
+
+
+def run(quick: bool = False) -> dict:
+    from webapp.services import demo as demo_service
+    from webapp.sources.demo import DemoSource
+
+    _raise_nofile()
+    load_start = os.getloadavg()
+    clients_n = 500 if quick else CLIENTS
+    started = time.perf_counter()
+    with Services():
+        stack = Stack(
+            "fanout",
+            {
+                "VIGIE_SOURCE": "demo",
+                "VIGIE_DEMO_MEMBERS": str(MEMBERS),
+                "VIGIE_DEMO_INCIDENTS": "false",
+                "VIGIE_THREADS": str(THREADS),
+            },
+        )
+        stack.env["VIGIE_DEMO_STATE_FILE"] = str(stack.tmp / "demo-state.json")
+        listener = None
+        try:
+            stack.create_database()
+            setup_s = time.perf_counter() - started
+            stack.start_web()
+            stack.start_poller()
+            source = DemoSource(
+                members=MEMBERS, incidents=False, state_file=stack.env["VIGIE_DEMO_STATE_FILE"]
+            )
+            routers = _routers(source)
+            hostids = [hostid for ids in routers.values() for hostid in ids]
+            slugs = [m.slug for m in source.members]
+            session = stack.login(ADMIN_EMAIL, demo_service.DEMO_PASSWORD)
+            headers = {
+                "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items()),
+                "User-Agent": session.headers["User-Agent"],
+            }
+            listener = QueueListener(stack.channel)
+            result = asyncio.run(
+                _load(stack, headers, slugs, clients_n, source, hostids, listener,
+                      2 if quick else 4)
+            )
+            gunicorn_log = stack.log("gunicorn")
+            poller_log = stack.log("poller")
+        finally:
+            if listener is not None:
+                listener.close()
+            stack.close()
+    before = _rss_kb(result["web_processes_before"])
+    after = _rss_kb(result["web_processes_connected"])
+    connected = result["clients_connected"]
+    result.update(
+        {
+            "members": MEMBERS,
+            "routers_failed_per_wave": len(hostids),
+            "gunicorn": {"workers": 2, "threads": THREADS, "worker_class": "gthread"},
+            "nofile_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+            "web_rss_kb_before": before,
+            "web_rss_kb_connected": after,
+            "rss_per_connection_kb": round((after - before) / connected, 1) if connected else None,
+            "setup_s": round(setup_s, 1),
+            "total_s": round(time.perf_counter() - started, 1),
+            "load_avg": load_sum(load_start, os.getloadavg()),
+            "gunicorn_log_tail": _interesting(gunicorn_log),
+            "poller_log_tail": _interesting(poller_log),
+            "note": "client receipt time is taken in one asyncio process on the same 2 CPUs "
+            "as the server; publish time = when this process saw the message on the Redis "
+            "channel. fault_to_receipt includes the wait for the next 1 s poll cycle.",
+        }
+    )
+    return result
+
+
+def _interesting(log: str, lines: int = 12) -> list[str]:
+    keep = [
+        line[:300]
+        for line in log.splitlines()
+        if any(w in line for w in ("WARNING", "ERROR", "Error", "Traceback", "CRITICAL"))
+    ]
+    return keep[-lines:]
