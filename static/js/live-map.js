@@ -198,6 +198,7 @@ function start(root) {
     } else {
       detail.textContent = "—";
     }
+    detail.classList.toggle("is-empty", detail.textContent === "—");
   }
 
   function refreshSummary() {
