@@ -395,11 +395,16 @@ class Client:
         return next((t for t in self.updates if t >= t0), None)
 
     async def stop(self) -> None:
-        if self.sio is not None and self.sio.connected:
-            try:
+        if self.sio is None:
+            return
+        try:
+            if self.sio.connected:
                 await asyncio.wait_for(self.sio.disconnect(), 10)
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
+        http = getattr(self.sio.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
 
 
 def _routers(source) -> dict[str, list[str]]:

@@ -119,7 +119,58 @@ def on_subscribe_wall(data=None):
     """The wall room: staff and kiosk links only."""
     from webapp.services import overview
 
-    if not ((current_user.is_authenticated and current_user.is_staff) or _is_kiosk()):
+    staff = current_user.is_authenticated and current_user.is_staff
+    if not (staff or _is_kiosk()):
         return {"ok": False, "error": "not_found"}
+    if not staff:
+        _watch_kiosk(request.sid, session["kiosk_id"])
     join_room(WALL_ROOM)
     return {"ok": True, **overview.source_state()}
+
+
+# Kiosk sockets of this process (per app): sid -> kiosk link id. A revoked link's
+# sockets are disconnected by the watcher below, whatever the client does.
+KIOSK_SOCKETS_KEY = "vigie.kiosk_sockets"
+KIOSK_RECHECK_S = 10.0
+
+
+def _kiosk_sockets() -> dict[str, int]:
+    return current_app.extensions.setdefault(KIOSK_SOCKETS_KEY, {})
+
+
+def _watch_kiosk(sid: str, link_id: int) -> None:
+    sockets = _kiosk_sockets()
+    first = not sockets and not current_app.extensions.get("vigie.kiosk_watcher")
+    sockets[sid] = link_id
+    if first:
+        current_app.extensions["vigie.kiosk_watcher"] = True
+        socketio.start_background_task(_kiosk_watcher, current_app._get_current_object())
+
+
+def _kiosk_watcher(app: Flask) -> None:
+    while True:
+        socketio.sleep(KIOSK_RECHECK_S)
+        with app.app_context():
+            close_revoked_kiosk_sockets()
+
+
+def close_revoked_kiosk_sockets() -> int:
+    """Disconnect this process's sockets of revoked kiosk links; return how many."""
+    from webapp.extensions import db
+    from webapp.services import kiosk
+
+    closed = 0
+    sockets = _kiosk_sockets()
+    for sid, link_id in list(sockets.items()):
+        if not kiosk.is_active(link_id):
+            logger.info("Kiosk link %s revoked: closing its socket", link_id)
+            sockets.pop(sid, None)
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+            closed += 1
+    db.session.remove()
+    return closed
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(*_args):
+    _kiosk_sockets().pop(request.sid, None)

@@ -240,3 +240,15 @@ def test_kiosk_receives_the_wall_and_hears_of_revocation(app, kiosk_client):
     assert events(sio, "kiosk.revoked") == [{"kiosk": link.id}]
     again = connect(app, tv)
     assert not again.is_connected(NAMESPACE), "a revoked kiosk cannot reconnect"
+
+
+def test_revoked_kiosk_socket_is_closed_by_the_server(app, kiosk_client):
+    from webapp.realtime import close_revoked_kiosk_sockets
+
+    tv, link = kiosk_client
+    sio = connect(app, tv)
+    assert sio.emit("subscribe_wall", {}, namespace=NAMESPACE, callback=True)["ok"] is True
+    assert close_revoked_kiosk_sockets() == 0
+    kiosk.revoke(link.id)
+    assert close_revoked_kiosk_sockets() == 1, "even a client that ignores the notice"
+    assert not sio.is_connected(NAMESPACE)
