@@ -86,6 +86,8 @@ lint: venv
 bench: venv vendor translations system-deps
 	@$(BIN)/python -c "import ecoindex.compute" 2>/dev/null || $(BIN)/pip install -q ecoindex-compute \
 	  || echo "ecoindex-compute not installed: the bench uses its copy of the Ecoindex formula"
+	@$(BIN)/python -c "import grandalf" 2>/dev/null || $(BIN)/pip install -q grandalf \
+	  || echo "grandalf not installed: no comparison with its Sugiyama layout"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

@@ -190,10 +190,48 @@ def demo_members(repeat: int = 5) -> dict:
     return rows
 
 
+def grandalf_ms(hosts: list[HostInfo], deps: list[DependencyInfo], repeat: int) -> dict | None:
+    """The same graph laid out by grandalf's Sugiyama engine (the well-kept alternative).
+
+    Returns ``None`` when grandalf is not installed (``pip install grandalf``).
+    """
+    try:
+        from grandalf.graphs import Edge
+        from grandalf.graphs import Graph
+        from grandalf.graphs import Vertex
+        from grandalf.layouts import SugiyamaLayout
+    except ImportError:
+        return None
+
+    G = topology.build_graph(hosts, deps)
+
+    class Box:
+        w, h = 176, 56
+
+    def layout():
+        vertices = {n: Vertex(n) for n in G.nodes}
+        for v in vertices.values():
+            v.view = Box()
+        graph = Graph(list(vertices.values()), [Edge(vertices[a], vertices[b]) for a, b in G.edges])
+        sugiyama = SugiyamaLayout(graph.C[0])
+        sugiyama.init_all(roots=[vertices["internet"]])
+        sugiyama.draw()
+
+    return {"sugiyama_ms": time_ms(layout, repeat)}
+
+
 def run(quick: bool = False) -> dict:
     results = {}
     for size, repeat in ((50, 100), (500, 30)):
         hosts, deps = synthetic_member(size)
         results[str(size)] = measure_graph(hosts, deps, repeat // 3 if quick else repeat)
+        other = grandalf_ms(hosts, deps, 3 if size > 100 else 10)
+        if other is not None:
+            ours = results[str(size)]["layered_layout_ms"]["median"]
+            theirs = other["sugiyama_ms"]["median"]
+            results[str(size)]["grandalf"] = {
+                **other,
+                "ratio_grandalf_over_ours": round(theirs / ours, 1) if ours else None,
+            }
     results["demo_members"] = demo_members()
     return results
