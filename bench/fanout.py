@@ -96,9 +96,12 @@ class Services:
         if not port_open(REDIS_PORT):
             script("redis.sh", "up")
             self.started.append("redis")
-        if self.zabbix and subprocess.run(
-            [str(ROOT / "scripts" / "zabbix.sh"), "status"], cwd=ROOT, capture_output=True
-        ).returncode:
+        if (
+            self.zabbix
+            and subprocess.run(
+                [str(ROOT / "scripts" / "zabbix.sh"), "status"], cwd=ROOT, capture_output=True
+            ).returncode
+        ):
             self.started.append("zabbix")  # up/reset is the caller's business
         return self
 
@@ -293,7 +296,11 @@ def _proc_status(pid: int) -> dict:
         values["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         pass
-    return {"rss_kb": values.get("VmRSS"), "threads": values.get("Threads"), "fds": values.get("fds")}
+    return {
+        "rss_kb": values.get("VmRSS"),
+        "threads": values.get("Threads"),
+        "fds": values.get("fds"),
+    }
 
 
 class QueueListener:
@@ -375,7 +382,9 @@ class Client:
                     wait_timeout=30,
                 )
                 ack = await self.sio.call(
-                    "subscribe", {"member": self.slug, "version": None}, namespace=NAMESPACE,
+                    "subscribe",
+                    {"member": self.slug, "version": None},
+                    namespace=NAMESPACE,
                     timeout=60,
                 )
             except Exception as exc:  # noqa: BLE001 - counted as a failed client
@@ -435,7 +444,7 @@ def _inject(source, hostids: list[str], fail: bool) -> float:
                 since = data["faults"].pop(hostid, None)
                 if since is not None:
                     history.append([hostid, since, now])
-            del history[:-max(500, len(hostids))]
+            del history[: -max(500, len(hostids))]
 
     source.state.update(change)
     return now
@@ -484,8 +493,16 @@ async def _wave(clients, listener, source, hostids, fail: bool, wait_s: float) -
     }
 
 
-async def _load(stack: Stack, headers: dict, slugs: list[str], clients_n: int, source, hostids,
-                listener, waves: int) -> dict:
+async def _load(
+    stack: Stack,
+    headers: dict,
+    slugs: list[str],
+    clients_n: int,
+    source,
+    hostids,
+    listener,
+    waves: int,
+) -> dict:
     semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
     clients = [Client(i, slugs[i % len(slugs)]) for i in range(clients_n)]
     before = stack.web_processes()
@@ -576,8 +593,9 @@ def run(quick: bool = False) -> dict:
             }
             listener = QueueListener(stack.channel)
             result = asyncio.run(
-                _load(stack, headers, slugs, clients_n, source, hostids, listener,
-                      2 if quick else 4)
+                _load(
+                    stack, headers, slugs, clients_n, source, hostids, listener, 2 if quick else 4
+                )
             )
             gunicorn_log = stack.log("gunicorn")
             poller_log = stack.log("poller")

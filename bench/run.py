@@ -1,6 +1,15 @@
 """Run every benchmark, write ``bench/results.json`` and print a short table.
 
-``python -m bench.run [--quick] [--only layout,poll,browser] [--output PATH]``
+``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,zabbix,fanout]
+[--output PATH]``
+
+``--zabbix`` adds the sections that need the project's services (about 8 min more):
+``zabbix`` (the real development Zabbix: poll cycles with 300 members at 5,000 and
+50,000 items, then zabbix_sender -> browser in the production topology) and
+``fanout`` (2,000 websocket clients on gunicorn). They start PostgreSQL, Redis and
+Zabbix when needed, stop what they started and leave Zabbix in its default estate.
+When only some sections run, the others' previous results are kept (listed under
+``run.carried_over``).
 
 Numbers are medians of repeated runs (p95 where a tail matters); each target
 gets a value, its ratio to the target and a verdict (met / not met). Missing a
@@ -23,6 +32,22 @@ from bench.common import verdict
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("layout", "poll", "browser")
+SERVICE_SECTIONS = ("zabbix", "fanout")  # behind --zabbix
+ALL_SECTIONS = SECTIONS + SERVICE_SECTIONS
+#: Top-level keys of results.json written by each section (kept when it is not run).
+SECTION_KEYS = {
+    "layout": ("layout",),
+    "poll": ("poll_cycle_300_members_50000_items",),
+    "browser": (
+        "map_page_transfer",
+        "ecoindex",
+        "event_to_browser_latency_ms",
+        "idle_bytes_per_minute",
+        "idle_traffic",
+    ),
+    "zabbix": ("zabbix",),
+    "fanout": ("fanout",),
+}
 KB = 1000  # bytes in a kB, as the Ecoindex reference scraper counts
 
 
@@ -34,6 +59,10 @@ def _run_section(name: str, quick: bool) -> tuple[dict | None, str | None, float
             from bench import layout as module
         elif name == "poll":
             from bench import poll as module
+        elif name == "zabbix":
+            from bench import zabbix_bench as module
+        elif name == "fanout":
+            from bench import fanout as module
         else:
             from bench import browser as module
         result = module.run(quick=quick)
@@ -114,7 +143,46 @@ def _targets(results: dict) -> dict:
         "unit": "B/min",
         "what": "websocket payload + HTTP, 5 s poll, no change",
     }
+    _zabbix_targets(t, results)
     return t
+
+
+def _zabbix_targets(t: dict, results: dict) -> None:
+    """Rows of the --zabbix sections ("not measured" when they were not run)."""
+    zabbix = results.get("zabbix") or {}
+    for items in (5_000, 50_000):
+        scale = zabbix.get(f"poll_300_members_{items}_items") or {}
+        label = f"{items // 1000}k"
+        rows = (
+            ("incremental_cycle", 100.0, "median Poller.cycle(), nothing changed"),
+            ("full_resync_cycle", 500.0, "median Poller.cycle() with a full resync"),
+            ("full_resync_refresh_alone", 500.0, "median monitor.refresh(full=True) alone"),
+        )
+        for key, limit, what in rows:
+            value = ((scale.get(key) or {}).get("wall_ms") or {}).get("median")
+            t[f"zabbix_{key}_ms_300_members_{label}_items"] = {
+                **verdict(value, limit),
+                "unit": "ms",
+                "what": f"{what}, real Zabbix (--zabbix)",
+            }
+    latency = zabbix.get("sender_to_browser_ms") or {}
+    t["zabbix_sender_to_browser_p95_ms"] = {
+        **verdict(latency.get("p95"), 2000.0),
+        "unit": "ms",
+        "what": "zabbix_sender -> map node class, gunicorn x2 + poller, 1 s poll (--zabbix)",
+    }
+    fanout = results.get("fanout") or {}
+    clients = fanout.get("clients_connected")
+    for key, what in (
+        ("first_publish_to_receipt_ms", "change detected (first publish) -> each client"),
+        ("room_publish_to_receipt_ms", "room publish -> each client (Redis + relay)"),
+    ):
+        value = (fanout.get(key) or {}).get("p95")
+        t[f"fanout_{key.removesuffix('_ms')}_p95_ms"] = {
+            **verdict(value, 500.0),
+            "unit": "ms",
+            "what": f"{what}, {clients or '?'} websockets, 300 rooms (--zabbix)",
+        }
 
 
 def _browser_sections(results: dict, browser: dict) -> None:
@@ -149,6 +217,27 @@ def _browser_sections(results: dict, browser: dict) -> None:
     results["machine"]["chromium"] = browser.get("chromium")
 
 
+def _carry_over(results: dict, wanted: list[str], output: Path) -> dict[str, str]:
+    """Copy the previous results of the sections not run this time; section -> its date."""
+    try:
+        previous = json.loads(output.read_text())
+    except (OSError, ValueError):
+        return {}
+    carried = {}
+    for section, keys in SECTION_KEYS.items():
+        if section in wanted:
+            continue
+        kept = [key for key in keys if key in previous and key not in results]
+        for key in kept:
+            results[key] = previous[key]
+        if kept:
+            when = (previous.get("run") or {}).get("carried_over", {}).get(section)
+            carried[section] = when or (previous.get("machine") or {}).get("date") or "?"
+            if section == "browser" and "chromium" in (previous.get("machine") or {}):
+                results["machine"].setdefault("chromium", previous["machine"]["chromium"])
+    return carried
+
+
 def _fmt(value) -> str:
     if value is None:
         return "—"
@@ -181,12 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument(
-        "--only", default=",".join(SECTIONS), help="comma-separated sections: " + ",".join(SECTIONS)
+        "--only",
+        default=",".join(SECTIONS),
+        help="comma-separated sections: " + ",".join(ALL_SECTIONS),
+    )
+    parser.add_argument(
+        "--zabbix",
+        action="store_true",
+        help="also run " + " and ".join(SERVICE_SECTIONS) + " (real Zabbix, PostgreSQL, Redis)",
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = set(wanted) - set(SECTIONS)
+    if args.zabbix:
+        wanted += [s for s in SERVICE_SECTIONS if s not in wanted]
+    unknown = set(wanted) - set(ALL_SECTIONS)
     if unknown:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
 
@@ -194,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine()}
     errors: dict[str, str] = {}
     durations: dict[str, float] = {}
-    for name in SECTIONS:
+    for name in ALL_SECTIONS:
         if name not in wanted:
             continue
         value, error, elapsed = _run_section(name, args.quick)
@@ -206,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
             results["layout"] = value
         elif name == "poll":
             results["poll_cycle_300_members_50000_items"] = value
+        elif name in SERVICE_SECTIONS:
+            results[name] = value
         else:
             _browser_sections(results, value)
+    carried = _carry_over(results, wanted, Path(args.output))
     results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["targets"] = _targets(results)
     results["run"] = {
@@ -216,11 +317,19 @@ def main(argv: list[str] | None = None) -> int:
         "section_seconds": durations,
         "total_seconds": round(time.perf_counter() - started, 1),
         "errors": errors,
+        "carried_over": carried,
     }
     ordered = {"targets": results.pop("targets"), **results}
     Path(args.output).write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
     print()
     print_table(ordered["targets"])
+    if carried:
+        print("\nKept from the previous results: " + ", ".join(carried))
+    if not set(SERVICE_SECTIONS) & set(wanted) and not set(SERVICE_SECTIONS) & set(carried):
+        print(
+            "\nzabbix_* and fanout_* rows: `python -m bench.run --zabbix` "
+            "(`make bench BENCH_ARGS=--zabbix`; real Zabbix, PostgreSQL, Redis; ~8 min more)"
+        )
     print(f"\nResults: {args.output} ({ordered['run']['total_seconds']} s)")
     if errors:
         print("Failed sections: " + ", ".join(f"{k} ({v})" for k, v in errors.items()))

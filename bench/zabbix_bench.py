@@ -59,8 +59,19 @@ def env_file() -> dict[str, str]:
 
 def send(host: str, value: int, key: str = "icmp.ok") -> None:
     subprocess.run(
-        ["zabbix_sender", "-z", "127.0.0.1", "-p", SERVER_PORT, "-s", host, "-k", key,
-         "-o", str(value)],
+        [
+            "zabbix_sender",
+            "-z",
+            "127.0.0.1",
+            "-p",
+            SERVER_PORT,
+            "-s",
+            host,
+            "-k",
+            key,
+            "-o",
+            str(value),
+        ],
         check=True,
         capture_output=True,
         timeout=30,
@@ -222,7 +233,7 @@ def poll_cycles(items: int, quick: bool) -> dict:
     groups = [g.name for g in source.host_groups() if g.name.startswith(PREFIX)]
     with app.app_context():
         for name in groups:
-            slug = name[len(PREFIX):]
+            slug = name[len(PREFIX) :]
             member_service.create_member(name=slug, slug=slug, kind="commune", host_groups=[name])
     counts = source.probe_counts()
     hosts = len(source.hosts())
@@ -245,10 +256,18 @@ def poll_cycles(items: int, quick: bool) -> dict:
             monitor.refresh(full=True)
             wall = time.perf_counter() - wall
         calls = counter.take()
-        full_alone.append({"wall_ms": wall * 1000, "cpu_ms": 0.0, **_calls_summary(calls),
-                           "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
-                           "changed_members": 0, "events": 0, "ok": monitor.last_error is None,
-                           "api_calls_reported_by_poller": None})
+        full_alone.append(
+            {
+                "wall_ms": wall * 1000,
+                "cpu_ms": 0.0,
+                **_calls_summary(calls),
+                "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
+                "changed_members": 0,
+                "events": 0,
+                "ok": monitor.last_error is None,
+                "api_calls_reported_by_poller": None,
+            }
+        )
     cold_full_alone = []
     for _ in range(3 if quick else 5):
         source.refresh()  # as when the dependency / probe-count caches expire (300 s)
@@ -257,11 +276,18 @@ def poll_cycles(items: int, quick: bool) -> dict:
             monitor.refresh(full=True)
             wall = time.perf_counter() - wall
         calls = counter.take()
-        cold_full_alone.append({"wall_ms": wall * 1000, "cpu_ms": 0.0, **_calls_summary(calls),
-                                "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
-                                "changed_members": 0, "events": 0,
-                                "ok": monitor.last_error is None,
-                                "api_calls_reported_by_poller": None})
+        cold_full_alone.append(
+            {
+                "wall_ms": wall * 1000,
+                "cpu_ms": 0.0,
+                **_calls_summary(calls),
+                "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
+                "changed_members": 0,
+                "events": 0,
+                "ok": monitor.last_error is None,
+                "api_calls_reported_by_poller": None,
+            }
+        )
     resync_s = monitor.resync_s
     monitor.resync_s = 0.0  # every cycle is a full resync
     try:
@@ -271,8 +297,11 @@ def poll_cycles(items: int, quick: bool) -> dict:
     _timed_cycle(app, poller, counter, collector)  # back to incremental
 
     # A real change: the router of one member stops answering, then answers again.
-    probe = ZabbixSource(config["ZABBIX_URL"], token=config["ZABBIX_TOKEN"],
-                         groups_prefix=config["ZABBIX_GROUPS_PREFIX"])
+    probe = ZabbixSource(
+        config["ZABBIX_URL"],
+        token=config["ZABBIX_TOKEN"],
+        groups_prefix=config["ZABBIX_GROUPS_PREFIX"],
+    )
     changed, zabbix_s = [], []
     try:
         for index in range(2 if quick else 4):
@@ -343,8 +372,11 @@ def sender_to_browser(quick: bool) -> dict:
         stack.start_web()
         stack.start_poller()
         listener = QueueListener(stack.channel)
-        probe = ZabbixSource(env["VIGIE_ZABBIX_URL"], token=env["VIGIE_ZABBIX_TOKEN"],
-                             groups_prefix=env.get("VIGIE_ZABBIX_GROUPS_PREFIX"))
+        probe = ZabbixSource(
+            env["VIGIE_ZABBIX_URL"],
+            token=env["VIGIE_ZABBIX_TOKEN"],
+            groups_prefix=env.get("VIGIE_ZABBIX_GROUPS_PREFIX"),
+        )
         hostid = next(h.hostid for h in probe.hosts([PREFIX + SLUG]) if h.host == ROUTER)
         probe.close()
         rounds = 8 if quick else 20
@@ -361,8 +393,10 @@ def sender_to_browser(quick: bool) -> dict:
                 observed = page.evaluate(_OBSERVE, hostid)
                 rnd = random.Random(1)
                 for _ in range(rounds):
-                    for value, action, wanted in ((0, "fail", "node--problem"),
-                                                  (1, "repair", "node--ok")):
+                    for value, action, wanted in (
+                        (0, "fail", "node--problem"),
+                        (1, "repair", "node--ok"),
+                    ):
                         time.sleep(rnd.uniform(0, 1.0))  # random phase against the poll clock
                         t0 = time.time()
                         send(ROUTER, value)
