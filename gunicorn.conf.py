@@ -12,6 +12,8 @@ bind = os.environ.get("VIGIE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("VIGIE_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("VIGIE_THREADS", "200"))  # one per open websocket
+# gthread caps open connections per worker (default 1000, whatever `threads` is).
+worker_connections = int(os.environ.get("VIGIE_WORKER_CONNECTIONS", "2000"))
 timeout = 60
 graceful_timeout = 10
 keepalive = 5

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 
@@ -107,21 +106,6 @@ def read_full(
     return snapshot, change_set.cursor
 
 
-def apply_changes(snapshot: Snapshot, change_set) -> Snapshot:
-    """The snapshot after ``change_set`` (opened first, then closed, as documented)."""
-    problems = {p.eventid: p for p in snapshot.problems}
-    for problem in change_set.opened:
-        problems[problem.eventid] = problem
-    for eventid in change_set.closed:
-        problems.pop(eventid, None)
-    return replace(
-        snapshot,
-        read_at=change_set.read_at or datetime.now(UTC),
-        problems=tuple(sorted(problems.values(), key=lambda p: (p.since, p.eventid))),
-        problems_by_host={},
-    )
-
-
 class Monitor:
     """Holds the source, the latest snapshot and the health of the last read.
 
@@ -192,7 +176,9 @@ class Monitor:
             change_set = self.source.changes(self._cursor)
             if not (change_set.full or change_set.opened or change_set.closed):
                 self._cursor = change_set.cursor
-                return apply_changes(self.snapshot, change_set)
+                # Nothing happened: the same snapshot object, so every member's state
+                # computed from it is reused as is (last_success says it is fresh).
+                return self.snapshot
             # Something happened: hosts' availability moves with it, read everything.
         snapshot, self._cursor = read_full(self.source)
         self._last_full = time.time()
@@ -244,7 +230,8 @@ class Monitor:
         else:
             period = self.interval
         due = self.last_attempt is None or time.time() - self.last_attempt >= period
-        if due:
+        first = self.snapshot is None and time.time() - (self.last_attempt or 0) > 1.0
+        if due or first:  # nothing to show yet: read (at most once a second)
             self.refresh()
         return self.snapshot
 

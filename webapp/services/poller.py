@@ -78,6 +78,7 @@ class Poller:
         self._last_source: tuple | None = None
         self._last_heartbeat = 0.0
         self._stop = threading.Event()
+        self._last_snapshot = None
         self.failures = 0
 
     def _member_refs(self) -> list[_MemberRef]:
@@ -106,6 +107,10 @@ class Poller:
             stats.duration_s = time.perf_counter() - started
             return stats
         self.failures = 0
+        if snapshot is self._last_snapshot:  # a quiet cycle: nothing can have changed
+            stats.duration_s = time.perf_counter() - started
+            return stats
+        self._last_snapshot = snapshot
         stale_after = overview.host_stale_after_s()
         tiles_changed = []
         refs = self._member_refs()

@@ -629,7 +629,7 @@ class DemoSource:
             replace(p, acknowledged=p.eventid in acks)
             for p in self._problems_at(now.timestamp(), faults)
         ]
-        next_cursor = f"{now.timestamp():.3f}"
+        next_cursor = repr(now.timestamp())  # full precision: a rounded-up cursor hides events
         if cursor is None:
             return ChangeSet(cursor=next_cursor, opened=tuple(current), full=True, read_at=now)
         try:

@@ -365,6 +365,7 @@ class ZabbixSource:
         self._lock = threading.RLock()
         self._cache: dict[Hashable, tuple[float, Any]] = {}
         self._acked: int | None = None  # acknowledged problems at the last full read
+        self.calls = 0  # API calls sent (poll statistics)
         self._trigger_hosts_map: dict[str, tuple[str, ...]] = {}
         self._groups_read_at = float("-inf")
 
@@ -387,6 +388,7 @@ class ZabbixSource:
             logger.info("Logged in to Zabbix %s at %s", self._api.version, self._api.url)
 
     def _send(self, method: str, params: Mapping[str, Any] | None) -> Any:
+        self.calls += 1
         started = time.perf_counter()
         with _translated(method):
             response = self._api.do_request(method, dict(params or {}))
@@ -419,6 +421,36 @@ class ZabbixSource:
                 del self._cache[key]
                 return None
             return value
+
+    def _probe_counts_grouped(
+        self, groupids: list[str] | None, groups: Iterable[str] | None
+    ) -> dict[str, int] | None:
+        """Enabled items per group in one ``item.get`` (``countOutput`` + ``groupCount``).
+
+        Zabbix 6.0 groups the count by ``groupid`` when ``groupids`` is given:
+        about 60 ms whatever the number of items, where listing 50,000 items
+        takes seconds. Returns ``None`` if the answer has another shape (then
+        the documented per-item listing is used).
+        """
+        index = self._group_index()
+        ids = groupids if groupids is not None else sorted(index.values(), key=_id_key)
+        if not ids:
+            return None
+        rows = self._call("item.get", {"countOutput": True, "groupCount": True,
+                                       "monitored": True, "groupids": ids})
+        if not isinstance(rows, list) or any(
+            not isinstance(row, dict) or "groupid" not in row for row in rows
+        ):
+            return None
+        names = {groupid: name for name, groupid in index.items()}
+        counts = dict.fromkeys(_names(groups), 0) if groups is not None else dict.fromkeys(
+            (names[i] for i in ids if i in names), 0)
+        with _parsing("item.get"):
+            for row in rows:
+                name = names.get(str(row["groupid"]))
+                if name is not None:
+                    counts[name] = int(row["rowscount"])
+        return counts
 
     def _store(self, key: Hashable, value: Any) -> None:
         if self.cache_ttl > 0:
@@ -847,6 +879,10 @@ class ZabbixSource:
         cached = self._cached(key)
         if cached is not None:
             return dict(cached)
+        counted = self._probe_counts_grouped(groupids, groups)
+        if counted is not None:
+            self._store(key, dict(counted))
+            return counted
         groups_param, groups_key = self._groups_select()
         host_params: dict[str, Any] = {
             "output": ["hostid"],

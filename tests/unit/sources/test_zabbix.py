@@ -266,7 +266,12 @@ def script_full_read(fake: FakeZabbix) -> None:
     fake.on("maintenance.get", [MAINTENANCES[0]])
     fake.on("problem.get", PROBLEMS)
     fake.on("trigger.get", lambda params: TRIGGER_HOSTS if "triggerids" in params else [])
-    fake.on("item.get", [])
+    fake.on(
+        "item.get",
+        lambda p: [{"groupid": g, "rowscount": "3"} for g in p.get("groupids", [])]
+        if p.get("countOutput")
+        else [],
+    )
     fake.on("event.get", [{"eventid": "9100"}])
 
 
@@ -757,13 +762,14 @@ def test_probe_counts_count_enabled_items_per_group(make, fake):
             },
         ],
     )
-    fake.on("item.get", [{"hostid": "1"}] * 3 + [{"hostid": "2"}] * 5)
+    # A Zabbix that would not group the count: the documented item listing is used.
+    fake.on("item.get", [{"rowscount": "8"}], [{"hostid": "1"}] * 3 + [{"hostid": "2"}] * 5)
     source = make()
 
     counts = source.probe_counts(["Membres/sarralbe", "Membres/bitche", "Membres/vide"])
 
     assert counts == {"Membres/sarralbe": 8, "Membres/bitche": 5, "Membres/vide": 0}
-    items = fake.params("item.get")
+    items = fake.params("item.get", 1)
     assert items == {"output": ["hostid"], "monitored": True, "groupids": ["21", "22"]}
     hosts = fake.params("host.get")
     assert hosts["filter"] == {"status": "0"} and hosts["selectGroups"] == ["groupid", "name"]
@@ -1043,8 +1049,7 @@ def test_a_full_read_costs_the_same_for_any_number_of_groups(make, fake, count):
             "trigger.get",  # dependencies
             "host.get",  # hosts in maintenance
             "maintenance.get",  # their maintenances
-            "host.get",  # probe counts: hosts and groups
-            "item.get",  # probe counts: enabled items
+            "item.get",  # probe counts: enabled items counted per group
             "event.get",  # changes since the cursor
         ]
     )
@@ -1111,3 +1116,18 @@ def test_an_acknowledgement_made_in_zabbix_triggers_a_full_read(make, fake):
     fake.handlers["event.get"] = [[], [{"eventid": "9100"}]]
     delta = source.changes("9100")
     assert delta.full and all(p.acknowledged for p in delta.opened)
+
+
+
+def test_probe_counts_in_one_grouped_count(make, fake):
+    fake.on("hostgroup.get", GROUPS)
+    fake.on("item.get", [{"groupid": "21", "rowscount": "490"}, {"groupid": "22",
+                                                                  "rowscount": "399"}])
+    source = make()
+
+    counts = source.probe_counts(["Membres/sarralbe", "Membres/bitche", "Membres/vide"])
+
+    assert counts == {"Membres/sarralbe": 490, "Membres/bitche": 399, "Membres/vide": 0}
+    assert fake.params("item.get") == {"countOutput": True, "groupCount": True,
+                                       "monitored": True, "groupids": ["21", "22"]}
+    assert "host.get" not in fake.methods(), "no listing of hosts nor of 50,000 items"
