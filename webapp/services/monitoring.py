@@ -230,6 +230,9 @@ class Monitor:
         else:
             period = self.interval
         due = self.last_attempt is None or time.time() - self.last_attempt >= period
+        if self.snapshot is None and not self.reader:
+            with self._lock:  # a first read in progress (the poller's): wait for it
+                pass
         first = self.snapshot is None and time.time() - (self.last_attempt or 0) > 1.0
         if due or first:  # nothing to show yet: read (at most once a second)
             self.refresh()

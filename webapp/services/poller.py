@@ -79,15 +79,16 @@ class Poller:
         self._last_heartbeat = 0.0
         self._stop = threading.Event()
         self._last_snapshot = None
+        self._last_refs: list[_MemberRef] | None = None
         self.failures = 0
 
     def _member_refs(self) -> list[_MemberRef]:
         now = time.monotonic()
         if not self._members or now - self._members_at > MEMBERS_REFRESH_S:
             members = db.session.execute(select(Member).order_by(Member.slug)).scalars()
-            self._members = [
-                _MemberRef(m.id, m.slug, m.name, tuple(m.group_names)) for m in members
-            ]
+            fresh = [_MemberRef(m.id, m.slug, m.name, tuple(m.group_names)) for m in members]
+            if fresh != self._members:  # a new list only when members changed
+                self._members = fresh
             self._members_at = now
             db.session.remove()
         return self._members
@@ -107,13 +108,14 @@ class Poller:
             stats.duration_s = time.perf_counter() - started
             return stats
         self.failures = 0
-        if snapshot is self._last_snapshot:  # a quiet cycle: nothing can have changed
+        refs = self._member_refs()
+        if snapshot is self._last_snapshot and refs is self._last_refs:
+            # A quiet cycle (same snapshot, same members): nothing can have changed.
             stats.duration_s = time.perf_counter() - started
             return stats
-        self._last_snapshot = snapshot
+        self._last_snapshot, self._last_refs = snapshot, refs
         stale_after = overview.host_stale_after_s()
         tiles_changed = []
-        refs = self._member_refs()
         open_requests = wall_service.open_request_counts()
         stats.members = len(refs)
         for ref in refs:

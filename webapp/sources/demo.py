@@ -397,7 +397,9 @@ class DemoSource:
         now = self.clock().timestamp()
 
         def change(data: dict) -> None:
-            data["faults"].setdefault(host.hostid, now)
+            if host.hostid not in data["faults"]:
+                data["seq"] = data.get("seq", 0) + 1
+                data["faults"][host.hostid] = [now, data["seq"]]
 
         self.state.update(change)
         logger.info("Demo fault injected on %s", name)
@@ -409,12 +411,14 @@ class DemoSource:
         now = self.clock().timestamp()
 
         def change(data: dict) -> None:
-            since = data["faults"].pop(host.hostid, None)
-            removed.append(since is not None)
-            if since is not None:
+            fault = data["faults"].pop(host.hostid, None)
+            removed.append(fault is not None)
+            if fault is not None:
+                since, failed_seq = _fault(fault)
+                data["seq"] = data.get("seq", 0) + 1
                 # Kept a while, so that changes(cursor) can report the recovery.
                 history = data.setdefault("history", [])
-                history.append([host.hostid, since, now])
+                history.append([host.hostid, since, failed_seq, data["seq"]])
                 del history[:-500]
 
         self.state.update(change)
@@ -448,7 +452,7 @@ class DemoSource:
         data = self.state.read()
         return {
             self._by_id[hostid].host: datetime.fromtimestamp(since, UTC)
-            for hostid, since in data["faults"].items()
+            for hostid, (since, _seq) in ((k, _fault(v)) for k, v in data["faults"].items())
             if hostid in self._by_id
         }
 
@@ -537,7 +541,7 @@ class DemoSource:
     def hosts(self, groups: Iterable[str] | None = None) -> list[Host]:
         data = self._check()
         now = self.clock()
-        faults = {k: float(v) for k, v in data["faults"].items()}
+        faults = {k: _fault(v)[0] for k, v in data["faults"].items()}
         problems = self._problems_at(now.timestamp(), faults)
         down = self._down_hosts(problems)
         silent_since = {p.hostid: p.since for p in problems if p.hostid in down}
@@ -554,7 +558,7 @@ class DemoSource:
 
     def problems(self, groups: Iterable[str] | None = None) -> list[Problem]:
         data = self._check()
-        faults = {k: float(v) for k, v in data["faults"].items()}
+        faults = {k: _fault(v)[0] for k, v in data["faults"].items()}
         acks = data.get("acks", {})
         selected = {host.hostid for host in self._selected(groups)}
         problems = self._problems_at(self.clock().timestamp(), faults)
@@ -590,7 +594,7 @@ class DemoSource:
     def last_values(self, hostids: Iterable[str]) -> list[Metric]:
         data = self._check()
         now = self.clock()
-        faults = {k: float(v) for k, v in data["faults"].items()}
+        faults = {k: _fault(v)[0] for k, v in data["faults"].items()}
         problems = self._problems_at(now.timestamp(), faults)
         down = self._down_hosts(problems)
         disk_full = {p.hostid for p in problems if "disque" in p.name}
@@ -621,30 +625,44 @@ class DemoSource:
         return metrics
 
     def changes(self, cursor: str | None) -> ChangeSet:
-        data = self._check()
+        # The clock before the state: a fault written in between is reported again
+        # by the next call rather than lost (like Zabbix's cursor read first).
         now = self.clock()
-        faults = {k: float(v) for k, v in data["faults"].items()}
+        data = self._check()
+        faults = {k: _fault(v)[0] for k, v in data["faults"].items()}
         acks = data.get("acks", {})
         current = [
             replace(p, acknowledged=p.eventid in acks)
             for p in self._problems_at(now.timestamp(), faults)
         ]
-        next_cursor = repr(now.timestamp())  # full precision: a rounded-up cursor hides events
+        # Cursor: the time (for natural incidents) and the sequence number of the last
+        # injected change (a fault written at any moment is after the cursor's number).
+        next_cursor = f"{now.timestamp()!r}:{data.get('seq', 0)}"
         if cursor is None:
             return ChangeSet(cursor=next_cursor, opened=tuple(current), full=True, read_at=now)
         try:
-            then = float(cursor)
+            then_text, _, seq_text = cursor.partition(":")
+            then, then_seq = float(then_text), int(seq_text or 0)
         except ValueError:
             return ChangeSet(cursor=next_cursor, opened=tuple(current), full=True, read_at=now)
-        previous_faults = {k: v for k, v in faults.items() if v <= then}
-        for hostid, since, repaired in data.get("history", []):
-            if since <= then < repaired:
+        previous_faults = {
+            k: _fault(v)[0] for k, v in data["faults"].items() if _fault(v)[1] <= then_seq
+        }
+        for hostid, since, failed_seq, repaired_seq in data.get("history", []):
+            if failed_seq <= then_seq < repaired_seq:
                 previous_faults[hostid] = since
         before = {p.eventid for p in self._problems_at(then, previous_faults)}
         now_ids = {p.eventid for p in current}
         opened = tuple(p for p in current if p.eventid not in before)
         closed = tuple(sorted(before - now_ids))
         return ChangeSet(cursor=next_cursor, opened=opened, closed=closed, read_at=now)
+
+
+def _fault(value) -> tuple[float, int]:
+    """A stored fault: ``[since, sequence number]`` (a bare time in older state files)."""
+    if isinstance(value, list | tuple):
+        return float(value[0]), int(value[1])
+    return float(value), 0
 
 
 def _replace_host(host: Host, available: Availability, last: datetime) -> Host:
