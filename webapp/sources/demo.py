@@ -408,7 +408,6 @@ class DemoSource:
         """Remove an injected fault; return whether there was one."""
         host = self.host_by_name(name)
         removed: list[bool] = []
-        now = self.clock().timestamp()
 
         def change(data: dict) -> None:
             fault = data["faults"].pop(host.hostid, None)
