@@ -57,6 +57,15 @@ def init_app(app: Flask) -> None:
     )
 
 
+def _join(room: str) -> bool:
+    """Join ``room``; False if the client went away meanwhile (a closed tab, a reload)."""
+    try:
+        join_room(room)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_kiosk() -> bool:
     from webapp.services import kiosk
 
@@ -100,7 +109,8 @@ def on_subscribe(data):
             "User %s asked for unknown or foreign member %r", current_user.id, data["member"][:80]
         )
         return {"ok": False, "error": "not_found"}
-    join_room(member_room(member.slug))
+    if not _join(member_room(member.slug)):
+        return {"ok": False, "error": "disconnected"}
     state = overview.live_state(member, data.get("version"))
     if current_app.config.get("EXPOSE_WORKER_ID"):  # production tests: which worker answered
         state["worker"] = os.getpid()
@@ -122,9 +132,10 @@ def on_subscribe_wall(data=None):
     staff = current_user.is_authenticated and current_user.is_staff
     if not (staff or _is_kiosk()):
         return {"ok": False, "error": "not_found"}
+    if not _join(WALL_ROOM):
+        return {"ok": False, "error": "disconnected"}
     if not staff:
         _watch_kiosk(request.sid, session["kiosk_id"])
-    join_room(WALL_ROOM)
     return {"ok": True, **overview.source_state()}
 
 
