@@ -7,6 +7,7 @@ answer is an error, never a skip.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import threading
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from flask import g
+from playwright.sync_api import Browser
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 from sqlalchemy import text
@@ -117,6 +120,45 @@ def source(app):
     from webapp.services.monitoring import get_monitor
 
     return get_monitor(app).source
+
+
+# Debian's Chromium, never a downloaded one; one browser for the whole session, shared
+# by tests/browser and tests/zabbix (Playwright's sync API runs one loop per thread).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _no_running_loop() -> None:
+    """The sync API starts its own loop: it cannot run inside a running asyncio loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail("Playwright's sync API cannot run inside a running asyncio event loop")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    _no_running_loop()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -8,31 +8,19 @@ violations are collected on every page and must stay empty.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser
 from playwright.sync_api import Page
-from playwright.sync_api import sync_playwright
 
 from tests.browser.helpers import AXE_JS
 from tests.browser.helpers import AXE_URL
 from tests.browser.helpers import VIEWPORTS
 from tests.browser.helpers import screenshot
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.conftest import CHROMIUM  # noqa: F401 (used by tests importing it from here)
+from tests.conftest import CHROMIUM_ARGS  # noqa: F401
 
 # Registered before any page script runs; reports through an exposed function.
 _CSP_LISTENER = """
@@ -42,31 +30,6 @@ document.addEventListener('securitypolicyviolation', (e) => {
     + ` in ${where}` + (e.sample ? ` (${e.sample})` : ''));
 }, true);
 """
-
-
-def _no_running_loop() -> None:
-    """The sync API starts its own loop: it cannot run inside a running asyncio loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("Playwright's sync API cannot run inside a running asyncio event loop")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    _no_running_loop()
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import threading
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM
-from tests.browser.conftest import CHROMIUM_ARGS
 from tests.zabbix.conftest import send
 from tests.zabbix.test_vigie_on_zabbix import ROUTER
 
@@ -19,54 +17,63 @@ def zabbix_live_server(zapp):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, zapp, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
 
 
-def test_sender_value_turns_the_router_red_in_the_browser(zapp, running_poller,
-                                                          zabbix_live_server):
-    from playwright.sync_api import sync_playwright
-
-    from webapp.services.monitoring import get_monitor
-
+def test_sender_value_turns_the_router_red_in_the_browser(
+    zapp, running_poller, zabbix_live_server, browser
+):
     from tests.browser.helpers import log_in
     from tests.factories import PASSWORD
     from webapp.extensions import db
     from webapp.models import Member
     from webapp.services import accounts
+    from webapp.services.monitoring import get_monitor
 
     member = db.session.execute(db.select(Member).where(Member.slug == "sarralbe")).scalar_one()
-    viewer = accounts.create_user("elu-navigateur@example.org", "Élu", member=member,
-                                  password=PASSWORD)
+    viewer = accounts.create_user(
+        "elu-navigateur@example.org", "Élu", member=member, password=PASSWORD
+    )
     router = next(h for h in get_monitor(zapp).source.hosts() if h.host == ROUTER)
     send(ROUTER, "icmp.ok", "1")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(base_url=zabbix_live_server,
-                                          viewport={"width": 1920, "height": 1080},
-                                          locale="fr-FR", timezone_id="Europe/Paris")
-            page = context.new_page()
-            log_in(page, viewer.email)
-            page.goto("/membres/sarralbe/carte")
-            page.wait_for_selector('[data-live-map][data-live-state="live"]')
-            node = f'svg[data-map-svg="wide"] g.node[data-node="{router.hostid}"]'
-            page.wait_for_function(f"""() => document.querySelector('{node}')
-                .classList.contains('node--ok')""", timeout=20_000)
-            send(ROUTER, "icmp.ok", "0")
-            page.wait_for_function(f"""() => document.querySelector('{node}')
-                .classList.contains('node--problem')""", timeout=20_000)
-            unreachable = page.locator('svg[data-map-svg="wide"] g.node.node--unreachable')
-            assert unreachable.count() > 10, "everything behind the router"
-            send(ROUTER, "icmp.ok", "1")
-            page.wait_for_function(f"""() => document.querySelector('{node}')
-                .classList.contains('node--ok')""", timeout=20_000)
-            assert page.locator('svg[data-map-svg="wide"] g.node.node--unreachable').count() == 0
-        finally:
-            browser.close()
-            send(ROUTER, "icmp.ok", "1")
+    context = browser.new_context(
+        base_url=zabbix_live_server,
+        viewport={"width": 1920, "height": 1080},
+        locale="fr-FR",
+        timezone_id="Europe/Paris",
+    )
+    try:
+        page = context.new_page()
+        log_in(page, viewer.email)
+        page.goto("/membres/sarralbe/carte")
+        page.wait_for_selector('[data-live-map][data-live-state="live"]')
+        node = f'svg[data-map-svg="wide"] g.node[data-node="{router.hostid}"]'
+        page.wait_for_function(
+            f"""() => document.querySelector('{node}')
+            .classList.contains('node--ok')""",
+            timeout=20_000,
+        )
+        send(ROUTER, "icmp.ok", "0")
+        page.wait_for_function(
+            f"""() => document.querySelector('{node}')
+            .classList.contains('node--problem')""",
+            timeout=20_000,
+        )
+        unreachable = page.locator('svg[data-map-svg="wide"] g.node.node--unreachable')
+        assert unreachable.count() > 10, "everything behind the router"
+        send(ROUTER, "icmp.ok", "1")
+        page.wait_for_function(
+            f"""() => document.querySelector('{node}')
+            .classList.contains('node--ok')""",
+            timeout=20_000,
+        )
+        assert page.locator('svg[data-map-svg="wide"] g.node.node--unreachable').count() == 0
+    finally:
+        context.close()
+        send(ROUTER, "icmp.ok", "1")
