@@ -429,24 +429,12 @@ def _routers(source) -> dict[str, list[str]]:
 def _inject(source, hostids: list[str], fail: bool) -> float:
     """Fail (or repair) every host in one write of the demo state file; the time of it.
 
-    Same state as ``DemoSource.fail``/``repair`` write, in a single update instead of
-    one file rewrite per host (that would spread the change over several poll cycles).
+    ``DemoSource.set_faults`` writes them all at once (one write per host would spread
+    the change over several poll cycles).
     """
+    names = [source._by_id[hostid].host for hostid in hostids]
     now = time.time()
-
-    def change(data: dict) -> None:
-        if fail:
-            for hostid in hostids:
-                data["faults"].setdefault(hostid, now)
-        else:
-            history = data.setdefault("history", [])
-            for hostid in hostids:
-                since = data["faults"].pop(hostid, None)
-                if since is not None:
-                    history.append([hostid, since, now])
-            del history[: -max(500, len(hostids))]
-
-    source.state.update(change)
+    source.set_faults(names, failed=fail)
     return now
 
 

@@ -393,35 +393,39 @@ class DemoSource:
 
     def fail(self, name: str) -> None:
         """Inject a fault: host ``name`` stops answering until :meth:`repair`."""
-        host = self.host_by_name(name)
-        now = self.clock().timestamp()
-
-        def change(data: dict) -> None:
-            if host.hostid not in data["faults"]:
-                data["seq"] = data.get("seq", 0) + 1
-                data["faults"][host.hostid] = [now, data["seq"]]
-
-        self.state.update(change)
+        self.set_faults([name], failed=True)
         logger.info("Demo fault injected on %s", name)
 
     def repair(self, name: str) -> bool:
         """Remove an injected fault; return whether there was one."""
-        host = self.host_by_name(name)
-        removed: list[bool] = []
+        return bool(self.set_faults([name], failed=False))
+
+    def set_faults(self, names: Iterable[str], *, failed: bool) -> int:
+        """Fail (or repair) several hosts in one write of the state file; how many changed.
+
+        Each change gets the next sequence number, so that ``changes(cursor)``
+        reports it whatever the clocks of the writing and reading processes.
+        """
+        hostids = [self.host_by_name(name).hostid for name in names]
+        now = self.clock().timestamp()
+        changed: list[int] = [0]
 
         def change(data: dict) -> None:
-            fault = data["faults"].pop(host.hostid, None)
-            removed.append(fault is not None)
-            if fault is not None:
-                since, failed_seq = _fault(fault)
-                data["seq"] = data.get("seq", 0) + 1
-                # Kept a while, so that changes(cursor) can report the recovery.
-                history = data.setdefault("history", [])
-                history.append([host.hostid, since, failed_seq, data["seq"]])
-                del history[:-500]
+            data["seq"] = data.get("seq", 0) + 1
+            history = data.setdefault("history", [])
+            for hostid in hostids:
+                if failed and hostid not in data["faults"]:
+                    data["faults"][hostid] = [now, data["seq"]]
+                    changed[0] += 1
+                elif not failed and hostid in data["faults"]:
+                    since, failed_seq = _fault(data["faults"].pop(hostid))
+                    # Kept a while, so that changes(cursor) can report the recovery.
+                    history.append([hostid, since, failed_seq, data["seq"]])
+                    changed[0] += 1
+            del history[: -max(500, len(hostids))]
 
         self.state.update(change)
-        return removed[0]
+        return changed[0]
 
     def acknowledge(self, eventids: list[str], message: str, *, close: bool = False) -> None:
         """Acknowledge problems (kept in the state file, like Zabbix keeps them)."""
