@@ -74,8 +74,8 @@ test: venv vendor translations system-deps
 	VIGIE_TEST_POSTGRES="$$(scripts/pg.sh url)" VIGIE_TEST_REDIS="$$(scripts/redis.sh url)" \
 	  env -u VIGIE_SOURCE -u VIGIE_ZABBIX_URL -u VIGIE_ZABBIX_TOKEN -u VIGIE_ZABBIX_GROUPS_PREFIX \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	scripts/zabbix.sh down >/dev/null; scripts/redis.sh down >/dev/null; \
-	scripts/pg.sh down >/dev/null; exit $$status
+	scripts/zabbix.sh down >/dev/null 2>&1; scripts/redis.sh down >/dev/null 2>&1; \
+	scripts/pg.sh down >/dev/null 2>&1; exit $$status
 
 test-fast: venv vendor translations
 	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser and not production and not zabbix" -q $(PYTEST_ARGS)
