@@ -306,24 +306,8 @@ class ZabbixSource:
     name = "zabbix"
 
     #: Host inventory fields read by :meth:`hosts` (never ``extend``: it is dear).
-    INVENTORY_FIELDS: tuple[str, ...] = (
-        "type",
-        "type_full",
-        "name",
-        "os",
-        "os_short",
-        "hardware",
-        "vendor",
-        "model",
-        "serialno_a",
-        "location",
-        "location_lat",
-        "location_lon",
-        "site_address_a",
-        "site_city",
-        "site_zip",
-        "contact",
-    )
+    INVENTORY_FIELDS: tuple[str, ...] = ("type", "type_full")
+    """Only what Vigie reads (role inference): at 4,000 hosts every extra field costs."""
     #: Item key prefixes returned by :meth:`last_values`.
     METRIC_KEY_PREFIXES: tuple[str, ...] = ("vfs.fs.size", "icmppingsec", "system.uptime", "net.if")
     #: Items carrying this tag are returned by :meth:`last_values` too (``None``: off).

@@ -525,12 +525,12 @@ def test_hosts_request_and_parsing(make, fake):
     assert params["selectTags"] == ["tag", "value"]
     assert params["selectInterfaces"] == ["type", "ip", "dns", "port", "available"]
     assert params["selectGroups"] == ["groupid", "name"]
-    assert "type" in params["selectInventory"] and params["selectInventory"] != "extend"
+    assert params["selectInventory"] == ["type", "type_full"], "only what Vigie reads"
 
     assert (fw.hostid, fw.host, fw.name) == ("10501", "sarralbe-fw", "Sarralbe pare-feu")
     assert fw.groups == ("Membres/sarralbe",)  # "Linux servers" is not visible
     assert fw.tag("role") == "firewall"
-    assert fw.inventory_value("model") == "FG-60F"
+    assert fw.inventory_value("model") is None  # not asked for: not kept
     assert fw.inventory_value("location") is None  # empty fields are dropped
     assert [(i.type, i.available) for i in fw.interfaces] == [
         ("snmp", Availability.AVAILABLE),
