@@ -117,7 +117,6 @@ class Poller:
         stale_after = overview.host_stale_after_s()
         tiles_changed = []
         open_requests = wall_service.open_request_counts()
-        pending: list[tuple[str, dict, str]] = []
         stats.members = len(refs)
         for ref in refs:
             status = member_status(ref, snapshot, stale_after_s=stale_after)
@@ -130,17 +129,13 @@ class Poller:
                 stats.changed_nodes += len(changed)
                 if not first:
                     payload = live.member_payload(ref.slug, status, views, changed, full=False)
-                    pending.append(("member.update", payload, f"member:{ref.slug}"))
+                    self._emit("member.update", payload, f"member:{ref.slug}", stats)
             tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
             if self.previous_tiles.get(ref.slug) != tile:
                 self.previous_tiles[ref.slug] = tile
                 tiles_changed.append(tile)
         if tiles_changed and self._had_previous_cycle:
-            pending.append(("wall.update", {"tiles": tiles_changed}, "wall"))
-        # Everything is computed first, then sent in one burst: every room hears of a
-        # change touching many members at (nearly) the same moment.
-        for event, payload, room in pending:
-            self._emit(event, payload, room, stats)
+            self._emit("wall.update", {"tiles": tiles_changed}, "wall", stats)
         self._had_previous_cycle = True
         stats.duration_s = time.perf_counter() - started
         return stats
