@@ -14,6 +14,7 @@ from webapp.models import User
 from webapp.models.choices import MemberRole
 from webapp.models.choices import StaffRole
 from webapp.services import accounts
+from webapp.services import billing
 from webapp.services import members as member_service
 from webapp.services.monitoring import get_monitor
 from webapp.sources.demo import DemoSource
@@ -90,9 +91,11 @@ def load() -> int:
         ).scalar_one_or_none()
         if member is None:
             used = counts.get(demo_member.group, 0)
-            minimum = int(current_app.config["MIN_PACKAGE_PROBES"])
-            pool = int(current_app.config["POOL_SIZE_PROBES"])
-            pools = max(0, -(-(used - minimum) // pool)) if pool else 0
+            pools, _probes = billing.required_subscription(
+                used,
+                int(current_app.config["MIN_PACKAGE_PROBES"]),
+                int(current_app.config["POOL_SIZE_PROBES"]),
+            )
             member = member_service.create_member(
                 name=demo_member.name,
                 slug=demo_member.slug,

@@ -51,6 +51,14 @@ class Snapshot:
     )
 
     def __post_init__(self) -> None:
+        if not self.hosts_by_group and self.hosts:
+            grouped: dict[str, list[Host]] = {}
+            for host in self.hosts:
+                for group in host.groups:
+                    grouped.setdefault(group, []).append(host)
+            object.__setattr__(
+                self, "hosts_by_group", {group: tuple(items) for group, items in grouped.items()}
+            )
         if not self.problems_by_host and self.problems:
             object.__setattr__(self, "problems_by_host", _index(self.problems, "hostid"))
         if not self.dependencies_by_host and self.dependencies:
@@ -89,10 +97,6 @@ def read_full(
     dependencies = tuple(source.dependencies())
     maintenances = tuple(source.maintenances())
     counts = source.probe_counts()
-    by_group: dict[str, list[Host]] = {}
-    for host in hosts:
-        for group in host.groups:
-            by_group.setdefault(group, []).append(host)
     snapshot = Snapshot(
         read_at=(clock or (lambda: datetime.now(UTC)))(),
         hosts=hosts,
@@ -101,7 +105,6 @@ def read_full(
         maintenances=maintenances,
         probe_counts=counts,
         api_calls=getattr(source, "calls", 0) - calls_before,
-        hosts_by_group={group: tuple(items) for group, items in by_group.items()},
     )
     return snapshot, change_set.cursor
 

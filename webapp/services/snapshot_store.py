@@ -113,10 +113,6 @@ def decode(payload: bytes):
         )
         for h in data["hosts"]
     )
-    by_group: dict[str, list[Host]] = {}
-    for host in hosts:
-        for group in host.groups:
-            by_group.setdefault(group, []).append(host)
     return Snapshot(
         read_at=_parse(data["read_at"]),
         hosts=hosts,
@@ -141,7 +137,6 @@ def decode(payload: bytes):
         ),
         probe_counts=data["probe_counts"],
         api_calls=data["api_calls"],
-        hosts_by_group={group: tuple(items) for group, items in by_group.items()},
     )
 
 
