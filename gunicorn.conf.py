@@ -1,21 +1,42 @@
 """gunicorn settings for Vigie (``gunicorn -c gunicorn.conf.py wsgi:app``).
 
-Threaded workers serve HTTP and websockets (Flask-SocketIO threading mode with
-simple-websocket). Clients use the websocket transport only, so several workers
+gevent workers by default: one greenlet per open websocket, so a worker holds
+thousands of live maps (Flask-SocketIO in gevent mode with simple-websocket;
+psycopg and redis-py cooperate once gunicorn has monkey-patched the worker).
+``VIGIE_WORKER_CLASS=gthread`` falls back to one thread per websocket (fine for
+a few hundred). Clients use the websocket transport only, so several workers
 need no sticky sessions; they relay what the poller publishes through Redis
 (VIGIE_SOCKETIO_MESSAGE_QUEUE) and read its snapshot (VIGIE_SNAPSHOT_STORE_URL).
 """
 
 import os
+import resource
 
 bind = os.environ.get("VIGIE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("VIGIE_WORKERS", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("VIGIE_THREADS", "200"))  # one per open websocket
-# gthread caps open connections per worker (default 1000, whatever `threads` is).
-worker_connections = int(os.environ.get("VIGIE_WORKER_CONNECTIONS", "2000"))
+worker_class = os.environ.get("VIGIE_WORKER_CLASS", "gevent")
+# gevent: open connections per worker (gunicorn's default, 1000, silently caps clients).
+# gthread: the same cap, and `threads` is the number of websockets served at once.
+worker_connections = int(os.environ.get("VIGIE_WORKER_CONNECTIONS", "5000"))
+threads = int(os.environ.get("VIGIE_THREADS", "200"))
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("VIGIE_ACCESS_LOG") else None
 forwarded_allow_ips = os.environ.get("VIGIE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server) -> None:
+    """Each websocket holds a file descriptor: raise the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = workers * worker_connections + 100
+    if soft < wanted and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < wanted:
+        server.log.warning(
+            "Open files limited to %d (< %d workers x %d connections): raise LimitNOFILE",
+            soft,
+            workers,
+            worker_connections,
+        )

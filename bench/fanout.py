@@ -1,9 +1,9 @@
 """Websocket fan-out: 2,000 logged-in clients over 300 member rooms, one change for all.
 
 The production topology, as ``tests/production`` starts it: PostgreSQL, Redis,
-``gunicorn -c gunicorn.conf.py wsgi:app`` (2 gthread workers) and ``flask vigie
+``gunicorn -c gunicorn.conf.py wsgi:app`` (2 gevent workers) and ``flask vigie
 poll`` apart, publishing through Redis; the demo source with 300 members and no
-natural incidents. The load generator runs in this process: python-socketio
+natural incidents. The load generator runs in SHARDS processes of python-socketio
 ``AsyncClient`` s (websocket transport, as the browsers), all logged in as the
 demo administrator (staff may subscribe to any member), each subscribed to one
 member room (client ``i`` -> member ``i % 300``).
@@ -47,9 +47,12 @@ NAMESPACE = "/live"
 
 MEMBERS = 300
 CLIENTS = 2000
-THREADS = 1100
+WORKER_CLASS = os.environ.get("VIGIE_BENCH_WORKER_CLASS", "gevent")
+THREADS = 1100  # gthread only: one thread per websocket
 ADMIN_EMAIL = "admin@demo.example.org"
 CONNECT_CONCURRENCY = 50
+SHARDS = 4  # load-generator processes
+WAVE_S = 5.0  # seconds per wave: a 1 s poll, the read, the fan-out
 
 
 # -- services and the production stack ------------------------------------------------------
@@ -400,9 +403,6 @@ class Client:
     async def _on_update(self, data) -> None:
         self.updates.append(time.time())
 
-    def first_after(self, t0: float) -> float | None:
-        return next((t for t in self.updates if t >= t0), None)
-
     async def stop(self) -> None:
         if self.sio is None:
             return
@@ -414,6 +414,81 @@ class Client:
         http = getattr(self.sio.eio, "http", None)
         if http is not None and not http.closed:
             await http.close()
+
+    def report(self) -> dict:
+        return {
+            "index": self.index,
+            "slug": self.slug,
+            "subscribed": self.subscribed,
+            "worker": self.worker,
+            "error": self.error,
+            "connect_s": self.connect_s,
+        }
+
+
+def _shard(conn, url: str, headers: dict, assignments: list[tuple[int, str]]) -> None:
+    """A load-generator process: connect its clients, report, record receipts until told to stop.
+
+    Several processes, so that no client's receipt waits behind the decoding of
+    thousands of others in one busy event loop (that would time the load
+    generator, not Vigie).
+    """
+    _raise_nofile()
+
+    async def main() -> None:
+        semaphore = asyncio.Semaphore(max(1, CONNECT_CONCURRENCY // SHARDS))
+        clients = [Client(index, slug) for index, slug in assignments]
+        await asyncio.gather(*(c.start(url, headers, semaphore) for c in clients))
+        conn.send([c.report() for c in clients])
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+        conn.send({c.index: c.updates for c in clients})
+        await asyncio.gather(*(c.stop() for c in clients))
+
+    asyncio.run(main())
+    conn.close()
+
+
+class LoadGenerator:
+    """Websocket clients over ``SHARDS`` processes (client ``i`` -> ``slugs[i % n]``)."""
+
+    def __init__(self, url: str, headers: dict, slugs: list[str], clients: int) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        assignments = [(i, slugs[i % len(slugs)]) for i in range(clients)]
+        self.pipes = []
+        self.processes = []
+        for shard in range(SHARDS):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_shard,
+                args=(child, url, headers, assignments[shard::SHARDS]),
+                daemon=True,
+            )
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def connected(self, timeout: float = 300) -> list[dict]:
+        reports = []
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise RuntimeError("a load-generator process did not report its connections")
+            reports += pipe.recv()
+        return sorted(reports, key=lambda r: r["index"])
+
+    def receipts(self, timeout: float = 120) -> dict[int, list[float]]:
+        for pipe in self.pipes:
+            pipe.send("stop")
+        updates: dict[int, list[float]] = {}
+        for pipe in self.pipes:
+            if pipe.poll(timeout):
+                updates.update(pipe.recv())
+        for process in self.processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        return updates
 
 
 def _routers(source) -> dict[str, list[str]]:
@@ -438,31 +513,29 @@ def _inject(source, hostids: list[str], fail: bool) -> float:
     return now
 
 
-async def _wave(clients, listener, source, hostids, fail: bool, wait_s: float) -> dict:
-    subscribed = [c for c in clients if c.subscribed]
-    t0 = _inject(source, hostids, fail)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if all(c.first_after(t0) is not None for c in subscribed):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.3)  # late publishes of the same cycle
+def _first_after(times: list[float], t0: float, t1: float) -> float | None:
+    return next((t for t in times if t0 <= t < t1), None)
+
+
+def _wave_stats(
+    t0: float, t1: float, fail: bool, clients: list[dict], updates: dict, listener
+) -> dict:
     published = {
         room: listener.first_after(t0, "member.update", room)
-        for room in {f"member:{c.slug}" for c in subscribed}
+        for room in {f"member:{c['slug']}" for c in clients}
     }
     pubs = [t for t in published.values() if t is not None]
     first = min(pubs) if pubs else None
     total, relay, cycle, missed = [], [], [], 0
-    for c in subscribed:
-        got = c.first_after(t0)
+    for c in clients:
+        got = _first_after(updates.get(c["index"], []), t0, t1)
         if got is None:
             missed += 1
             continue
         total.append((got - t0) * 1000)
         if first is not None:
             cycle.append((got - first) * 1000)
-        room_at = published.get(f"member:{c.slug}")
+        room_at = published.get(f"member:{c['slug']}")
         if room_at is not None:
             relay.append((got - room_at) * 1000)
     return {
@@ -473,7 +546,7 @@ async def _wave(clients, listener, source, hostids, fail: bool, wait_s: float) -
         "fault_to_first_publish_ms": round((first - t0) * 1000, 1) if pubs else None,
         "publish_spread_ms": round((max(pubs) - first) * 1000, 1) if pubs else None,
         "rooms_published": len(pubs),
-        "clients": len(subscribed),
+        "clients": len(clients),
         "missed": missed,
         "_total": total,
         "_cycle": cycle,
@@ -481,40 +554,40 @@ async def _wave(clients, listener, source, hostids, fail: bool, wait_s: float) -
     }
 
 
-async def _load(
-    stack: Stack,
-    headers: dict,
-    slugs: list[str],
-    clients_n: int,
-    source,
-    hostids,
-    listener,
-    waves: int,
+def _load(
+    stack: Stack, headers: dict, slugs: list[str], clients_n: int, source, hostids, waves: int
 ) -> dict:
-    semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    clients = [Client(i, slugs[i % len(slugs)]) for i in range(clients_n)]
     before = stack.web_processes()
     started = time.perf_counter()
-    ws_url = stack.url
-    tasks = [asyncio.create_task(c.start(ws_url, headers, semaphore)) for c in clients]
-    await asyncio.gather(*tasks)
-    connect_wall = time.perf_counter() - started
-    await asyncio.sleep(2)
-    after = stack.web_processes()
-    subscribed = [c for c in clients if c.subscribed]
+    generator = LoadGenerator(stack.url, headers, slugs, clients_n)
+    listener = None
+    try:
+        reports = generator.connected()
+        connect_wall = time.perf_counter() - started
+        time.sleep(2)
+        after = stack.web_processes()
+        listener = QueueListener(stack.channel)
+        windows = []
+        for index in range(waves):
+            fail = index % 2 == 0
+            t0 = _inject(source, hostids, fail)
+            time.sleep(WAVE_S)
+            windows.append((t0, time.time(), fail))
+        during = stack.web_processes()
+        updates = generator.receipts()
+    finally:
+        if listener is not None:
+            listener.close()
+    subscribed = [r for r in reports if r["subscribed"]]
+    results = [_wave_stats(t0, t1, fail, subscribed, updates, listener) for t0, t1, fail in windows]
     errors: dict[str, int] = {}
-    for c in clients:
-        if c.error:
-            key = c.error.split(":", 1)[0] + ": " + c.error.split(":", 1)[-1].strip()[:80]
+    for r in reports:
+        if r["error"]:
+            key = r["error"].split(":", 1)[0] + ": " + r["error"].split(":", 1)[-1].strip()[:80]
             errors[key] = errors.get(key, 0) + 1
     by_worker: dict[str, int] = {}
-    for c in subscribed:
-        by_worker[str(c.worker)] = by_worker.get(str(c.worker), 0) + 1
-    results = []
-    for index in range(waves):
-        results.append(await _wave(clients, listener, source, hostids, index % 2 == 0, 20.0))
-    during = stack.web_processes()
-    await asyncio.gather(*(c.stop() for c in clients))
+    for r in subscribed:
+        by_worker[str(r["worker"])] = by_worker.get(str(r["worker"]), 0) + 1
     total = [x for w in results for x in w.pop("_total")]
     cycle = [x for w in results for x in w.pop("_cycle")]
     relay = [x for w in results for x in w.pop("_relay")]
@@ -524,9 +597,10 @@ async def _load(
         "clients_failed": clients_n - len(subscribed),
         "errors": errors,
         "clients_per_worker": by_worker,
-        "rooms": len({c.slug for c in subscribed}),
+        "load_generator_processes": SHARDS,
+        "rooms": len({r["slug"] for r in subscribed}),
         "connect_wall_s": round(connect_wall, 1),
-        "connect_and_subscribe_s": summary([c.connect_s for c in subscribed], 3)
+        "connect_and_subscribe_s": summary([r["connect_s"] for r in subscribed], 3)
         if subscribed
         else None,
         "web_processes_before": before,
@@ -558,11 +632,11 @@ def run(quick: bool = False) -> dict:
                 "VIGIE_SOURCE": "demo",
                 "VIGIE_DEMO_MEMBERS": str(MEMBERS),
                 "VIGIE_DEMO_INCIDENTS": "false",
+                "VIGIE_WORKER_CLASS": WORKER_CLASS,
                 "VIGIE_THREADS": str(THREADS),
             },
         )
         stack.env["VIGIE_DEMO_STATE_FILE"] = str(stack.tmp / "demo-state.json")
-        listener = None
         try:
             stack.create_database()
             setup_s = time.perf_counter() - started
@@ -579,17 +653,10 @@ def run(quick: bool = False) -> dict:
                 "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.items()),
                 "User-Agent": session.headers["User-Agent"],
             }
-            listener = QueueListener(stack.channel)
-            result = asyncio.run(
-                _load(
-                    stack, headers, slugs, clients_n, source, hostids, listener, 2 if quick else 4
-                )
-            )
+            result = _load(stack, headers, slugs, clients_n, source, hostids, 2 if quick else 4)
             gunicorn_log = stack.log("gunicorn")
             poller_log = stack.log("poller")
         finally:
-            if listener is not None:
-                listener.close()
             stack.close()
     before = _rss_kb(result["web_processes_before"])
     after = _rss_kb(result["web_processes_connected"])
@@ -598,7 +665,11 @@ def run(quick: bool = False) -> dict:
         {
             "members": MEMBERS,
             "routers_failed_per_wave": len(hostids),
-            "gunicorn": {"workers": 2, "threads": THREADS, "worker_class": "gthread"},
+            "gunicorn": {
+                "workers": 2,
+                "worker_class": WORKER_CLASS,
+                **({"threads": THREADS} if WORKER_CLASS == "gthread" else {}),
+            },
             "nofile_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
             "web_rss_kb_before": before,
             "web_rss_kb_connected": after,
@@ -608,11 +679,11 @@ def run(quick: bool = False) -> dict:
             "load_avg": load_sum(load_start, os.getloadavg()),
             "gunicorn_log_tail": _interesting(gunicorn_log),
             "poller_log_tail": _interesting(poller_log),
-            "note": "Receipt times are taken by one asyncio process on the same CPUs as the "
-            "server; publish times when a thread of it saw the message on the Redis channel "
+            "note": f"Receipt times are taken by {SHARDS} asyncio processes on the same CPUs "
+            "as the server; publish times when a thread of it saw the message on the Redis channel "
             "(a few ms late at worst: small negative relays). first_publish_to_receipt: from "
             "the poller's first member.update of the wave (change detected) to each client "
-            "(includes the poller emitting 300 rooms one after the other); "
+            "(the poller computes every member, then sends the 300 rooms together); "
             "room_publish_to_receipt: from the client's own room publish (Redis + worker relay "
             "only); fault_to_receipt adds the wait for the next 1 s poll cycle and the read.",
         }

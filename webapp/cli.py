@@ -258,6 +258,7 @@ def poll(once: bool) -> None:
         emitter = SocketIO(
             message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
             channel=app.config.get("SOCKETIO_CHANNEL", "vigie"),
+            async_mode="threading",  # a plain process: no gevent here
         )
 
         def publish(event, data, room):

@@ -38,7 +38,7 @@ class BaseConfig:
         None  # e.g. redis://127.0.0.1:6379/0 with several processes
     )
     SOCKETIO_CHANNEL = "vigie"
-    SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent when installed, else threading
+    SOCKETIO_ASYNC_MODE: str | None = None  # auto: gevent under a gevent worker, else threading
     SOCKETIO_ALLOWED_ORIGINS: str | None = None  # None: same origin only
     FULL_RESYNC_INTERVAL = 60.0  # seconds between two full reads; only changes in between
     WALL_ROTATE_SECONDS = 15  # the wall shows each member's map this long when rotating

@@ -40,6 +40,21 @@ def publish(event: str, data: dict, room: str | None = None) -> None:
     socketio.emit(event, data, to=room, namespace=NAMESPACE)
 
 
+def async_mode(configured: str | None = None) -> str:
+    """``gevent`` in a gevent-patched process (gunicorn ``-k gevent``), else ``threading``.
+
+    Not Socket.IO's own guess, which takes gevent as soon as it is installed, even
+    in a process that is not patched (the development server, the poller, tests).
+    """
+    if configured:
+        return configured
+    try:
+        from gevent import monkey
+    except ImportError:
+        return "threading"
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
+
+
 def init_app(app: Flask) -> None:
     queue = app.config.get("SOCKETIO_MESSAGE_QUEUE") or None
     origins = app.config.get("SOCKETIO_ALLOWED_ORIGINS") or None
@@ -49,7 +64,7 @@ def init_app(app: Flask) -> None:
         app,
         message_queue=queue,
         channel=app.config.get("SOCKETIO_CHANNEL", "vigie"),
-        async_mode=app.config.get("SOCKETIO_ASYNC_MODE") or None,
+        async_mode=async_mode(app.config.get("SOCKETIO_ASYNC_MODE")),
         cors_allowed_origins=origins,  # None: same origin only
         manage_session=False,
         logger=False,

@@ -118,6 +118,10 @@ class Poller:
         tiles_changed = []
         open_requests = wall_service.open_request_counts()
         stats.members = len(refs)
+        # Computed first, sent together: with many members changing at once (an upstream
+        # outage), every room is told within a few ms of the others, not over the whole
+        # computation.
+        outbox: list[tuple[str, dict, str]] = []
         for ref in refs:
             status = member_status(ref, snapshot, stale_after_s=stale_after)
             views = live.node_views(status)
@@ -129,13 +133,15 @@ class Poller:
                 stats.changed_nodes += len(changed)
                 if not first:
                     payload = live.member_payload(ref.slug, status, views, changed, full=False)
-                    self._emit("member.update", payload, f"member:{ref.slug}", stats)
+                    outbox.append(("member.update", payload, f"member:{ref.slug}"))
             tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
             if self.previous_tiles.get(ref.slug) != tile:
                 self.previous_tiles[ref.slug] = tile
                 tiles_changed.append(tile)
         if tiles_changed and self._had_previous_cycle:
-            self._emit("wall.update", {"tiles": tiles_changed}, "wall", stats)
+            outbox.append(("wall.update", {"tiles": tiles_changed}, "wall"))
+        for event, data, room in outbox:
+            self._emit(event, data, room, stats)
         self._had_previous_cycle = True
         stats.duration_s = time.perf_counter() - started
         return stats
