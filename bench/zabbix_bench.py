@@ -24,6 +24,7 @@ import os
 import random
 import statistics
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -83,25 +84,26 @@ class ApiCounter:
 
     def __init__(self, source) -> None:
         self.calls: list[dict] = []
-        self._current: dict | None = None
+        self._local = threading.local()  # calls run in two threads at once (read_full)
         api = source._api  # the only way in: ZabbixSource keeps no call counter
         inner = api.do_request
 
         def do_request(method, params=None):
             row = {"method": method, "bytes": 0, "server_s": 0.0}
-            self._current = row
+            self._local.current = row
             started = time.perf_counter()
             try:
                 return inner(method, params)
             finally:
                 row["wall_s"] = time.perf_counter() - started
                 self.calls.append(row)
-                self._current = None
+                self._local.current = None
 
         def on_response(response, *args, **kwargs):
-            if self._current is not None:
-                self._current["bytes"] += len(response.content)
-                self._current["server_s"] += response.elapsed.total_seconds()
+            current = getattr(self._local, "current", None)
+            if current is not None:
+                current["bytes"] += len(response.content)
+                current["server_s"] += response.elapsed.total_seconds()
 
         api.do_request = do_request
         source._session.hooks["response"].append(on_response)

@@ -1,5 +1,8 @@
 """Socket.IO rooms: authenticated, same tenant rules as pages, origin checked."""
 
+from datetime import UTC
+from datetime import datetime
+
 from tests.factories import demo_member
 from tests.factories import make_user
 from webapp.extensions import socketio
@@ -131,3 +134,28 @@ def test_cycles_between_full_reads_cost_one_call(app, source):
 
     get_monitor(app)._last_full -= 3600
     assert poller.cycle().api_calls == 5, "a periodic full resync"
+
+
+def test_only_members_whose_rows_changed_are_computed_again(app, source, monkeypatch):
+    from webapp.services import poller as poller_module
+
+    for slug in ("sarralbe", "bitche", "cc-saulnois", "sde-rohrbach"):
+        demo_member(slug)
+    computed = []
+    real = poller_module.member_status
+
+    def counting(ref, snapshot, **kwargs):
+        computed.append(ref.slug)
+        return real(ref, snapshot, **kwargs)
+
+    monkeypatch.setattr(poller_module, "member_status", counting)
+    at = datetime.now(UTC).replace(second=10)
+    monkeypatch.setattr(source, "clock", lambda: at)  # not across a minute: see DemoSource
+    poller = Poller(app)
+    poller.cycle()
+    assert sorted(computed) == ["bitche", "cc-saulnois", "sarralbe", "sde-rohrbach"]
+    computed.clear()
+    source.fail("bitche-routeur")
+    stats = poller.cycle()
+    assert stats.changed_members == 1
+    assert computed == ["bitche"], "the others' rows are unchanged: not computed again"

@@ -27,8 +27,12 @@ def read_env() -> dict[str, str]:
 
 
 def send(host: str, key: str, value: str) -> None:
-    subprocess.run([str(ROOT / "scripts/zabbix.sh"), "send", host, key, value], check=True,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        [str(ROOT / "scripts/zabbix.sh"), "send", host, key, value],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
 
 
 def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
@@ -50,8 +54,7 @@ def zabbix_env() -> dict[str, str]:
 @pytest.fixture
 def admin_api(zabbix_env):
     """Zabbix's own Admin account: to check what Vigie did, as Zabbix sees it."""
-    api = ZabbixAPI(zabbix_env["VIGIE_ZABBIX_URL"].removesuffix("/api_jsonrpc.php"),
-                    timeout=10)
+    api = ZabbixAPI(zabbix_env["VIGIE_ZABBIX_URL"].removesuffix("/api_jsonrpc.php"), timeout=10)
     api.login("Admin", "zabbix")
     yield api
     api.user.logout()
@@ -87,8 +90,9 @@ def zapp(zabbix_env, tmp_path):
         from webapp.sources.demo import DEMO_MEMBERS
 
         for member in DEMO_MEMBERS:
-            members.create_member(name=member.name, slug=member.slug, kind=member.kind,
-                                  host_groups=[member.group])
+            members.create_member(
+                name=member.name, slug=member.slug, kind=member.kind, host_groups=[member.group]
+            )
         yield app
         _db.session.remove()
         _db.engine.dispose()

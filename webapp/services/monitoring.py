@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -64,6 +65,40 @@ class Snapshot:
         if not self.dependencies_by_host and self.dependencies:
             object.__setattr__(self, "dependencies_by_host", _index(self.dependencies, "hostid"))
 
+    def same_estate(self, other: Snapshot, host_stale_after_s: float) -> bool:
+        """Whether ``other`` (a later read) would show exactly what this one shows.
+
+        Same rows, and the same time-dependent verdicts at both read times: hosts
+        silent for longer than ``host_stale_after_s`` and maintenance windows in
+        effect. Comparing is cheap when the source hands back the same objects for
+        unchanged rows (tuples compare identical items without calling ``__eq__``).
+        """
+        return (
+            self.hosts == other.hosts
+            and self.problems == other.problems
+            and self.dependencies == other.dependencies
+            and self.maintenances == other.maintenances
+            and self.probe_counts == other.probe_counts
+            and self.timed_state(host_stale_after_s)
+            == self.timed_state(host_stale_after_s, at=other.read_at)
+        )
+
+    def timed_state(
+        self, host_stale_after_s: float, at: datetime | None = None
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Hosts silent for too long and maintenances in effect, at ``at`` (the read)."""
+        at = at or self.read_at
+        stale = frozenset(
+            host.hostid
+            for host in self.hosts
+            if host.last_data_at is not None
+            and (at - host.last_data_at).total_seconds() > host_stale_after_s
+        )
+        active = frozenset(
+            m.maintenanceid for m in self.maintenances if m.active_since <= at <= m.active_till
+        )
+        return stale, active
+
     def hosts_of(self, groups: list[str]) -> list[Host]:
         seen: dict[str, Host] = {}
         for group in groups:
@@ -91,22 +126,33 @@ def read_full(
 ) -> tuple[Snapshot, str]:
     """A full read, and the change cursor to continue from."""
     calls_before = getattr(source, "calls", 0)
-    hosts = tuple(source.hosts())
-    change_set = source.changes(None)
-    problems = tuple(change_set.opened)
-    dependencies = tuple(source.dependencies())
-    maintenances = tuple(source.maintenances())
-    counts = source.probe_counts()
+    if getattr(source, "concurrent_reads", False):
+        # The host list is the longest call by far (a remote API): the others run
+        # meanwhile, in this thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-hosts") as pool:
+            pending = pool.submit(source.hosts)
+            change_set, dependencies, maintenances, counts = _read_rest(source)
+            hosts = tuple(pending.result())
+    else:
+        hosts = tuple(source.hosts())
+        change_set, dependencies, maintenances, counts = _read_rest(source)
     snapshot = Snapshot(
         read_at=(clock or (lambda: datetime.now(UTC)))(),
         hosts=hosts,
-        problems=problems,
+        problems=tuple(change_set.opened),
         dependencies=dependencies,
         maintenances=maintenances,
         probe_counts=counts,
         api_calls=getattr(source, "calls", 0) - calls_before,
     )
     return snapshot, change_set.cursor
+
+
+def _read_rest(source: MonitoringSource) -> tuple:
+    change_set = source.changes(None)
+    dependencies = tuple(source.dependencies())
+    maintenances = tuple(source.maintenances())
+    return change_set, dependencies, maintenances, source.probe_counts()
 
 
 class Monitor:
@@ -125,9 +171,11 @@ class Monitor:
         store=None,
         reader: bool = False,
         resync_s: float = 60.0,
+        host_stale_after_s: float = 600.0,
     ) -> None:
         self.source = source
         self.resync_s = resync_s
+        self.host_stale_after_s = host_stale_after_s
         self._cursor: str | None = None
         self._last_full = 0.0
         self.interval = interval
@@ -137,7 +185,10 @@ class Monitor:
         self.last_success: float | None = None  # wall-clock seconds
         self.last_error: str | None = None
         self.last_attempt: float | None = None
-        self._version = 0
+        # Version of the published snapshot; from the clock, so that a restarted poller
+        # never reuses the number a reader already holds.
+        self._version = int(time.time() * 1000)
+        self._published: Snapshot | None = None
         self.polled = False  # a poller of this process keeps the snapshot fresh
         self._lock = threading.Lock()
 
@@ -185,21 +236,38 @@ class Monitor:
             # Something happened: hosts' availability moves with it, read everything.
         snapshot, self._cursor = read_full(self.source)
         self._last_full = time.time()
+        if self.snapshot is not None and self.snapshot.same_estate(
+            snapshot, self.host_stale_after_s
+        ):
+            # A resync that found nothing new: keep the snapshot object, so that the
+            # poller, the store and the pages' caches all see at once that nothing moved.
+            return self.snapshot
         return snapshot
 
     def _publish(self, snapshot: Snapshot | None) -> None:
         if self.store is None:
             return
-        from webapp.services.snapshot_store import Health
-
-        self._version += 1
+        # Only a new snapshot object is sent (and fetched again by the readers); a quiet
+        # cycle or a resync that found nothing new only refreshes the health.
+        fresh = snapshot is not None and snapshot is not self._published
+        current = snapshot or self._published
         try:
-            self.store.publish(
-                snapshot,
-                Health(self.last_success, self.last_error, self.last_attempt, self._version),
-            )
+            if fresh:
+                self._version += 1
+            stored = self.store.publish(snapshot if fresh else None, self._health())
+            if not stored and current is not None:  # Redis lost it (restart): send it again
+                self._version += 1
+                self.store.publish(current, self._health())
         except Exception as exc:  # noqa: BLE001 - a cache outage must not stop polling
             logger.warning("Could not publish the snapshot: %s", exc)
+            return
+        if fresh:
+            self._published = snapshot
+
+    def _health(self):
+        from webapp.services.snapshot_store import Health
+
+        return Health(self.last_success, self.last_error, self.last_attempt, self._version)
 
     def _follow_store(self) -> Snapshot | None:
         """Reader: take the poller's latest snapshot when its version moved."""
@@ -267,6 +335,7 @@ def init_app(app: Flask) -> None:
         store=store,
         reader=reader,
         resync_s=float(app.config["FULL_RESYNC_INTERVAL"]),
+        host_stale_after_s=float(app.config["HOST_STALE_AFTER"]),
     )
 
 

@@ -63,6 +63,20 @@ class _MemberRef:
         return list(self.groups)
 
 
+def _member_inputs(ref: _MemberRef, snapshot, timed: tuple, open_requests: int) -> tuple:
+    """Everything a member's state and wall tile are computed from, comparable.
+
+    The rows are the snapshot's own objects, so comparing with the previous cycle's
+    mostly compares identities; ``timed`` holds the time-dependent verdicts (hosts
+    gone silent, maintenance windows in effect) of the whole estate.
+    """
+    hosts = tuple(snapshot.hosts_of(list(ref.groups)))
+    problems = tuple(p for h in hosts for p in snapshot.problems_by_host.get(h.hostid, ()))
+    dependencies = tuple(d for h in hosts for d in snapshot.dependencies_by_host.get(h.hostid, ()))
+    probes = sum(snapshot.probe_counts.get(group, 0) for group in ref.groups)
+    return (ref, hosts, problems, dependencies, probes, timed, open_requests)
+
+
 class Poller:
     """Reads the source, diffs against the previous cycle, publishes changes."""
 
@@ -80,6 +94,7 @@ class Poller:
         self._stop = threading.Event()
         self._last_snapshot = None
         self._last_refs: list[_MemberRef] | None = None
+        self._inputs: dict[str, tuple] = {}  # member slug -> what its state was computed from
         self.failures = 0
 
     def _member_refs(self) -> list[_MemberRef]:
@@ -118,11 +133,16 @@ class Poller:
         tiles_changed = []
         open_requests = wall_service.open_request_counts()
         stats.members = len(refs)
+        timed = snapshot.timed_state(stale_after)
         # Computed first, sent together: with many members changing at once (an upstream
         # outage), every room is told within a few ms of the others, not over the whole
         # computation.
         outbox: list[tuple[str, dict, str]] = []
         for ref in refs:
+            inputs = _member_inputs(ref, snapshot, timed, open_requests.get(ref.id, 0))
+            if self._inputs.get(ref.slug) == inputs:
+                continue  # same rows in, same state out: skip the computation
+            self._inputs[ref.slug] = inputs
             status = member_status(ref, snapshot, stale_after_s=stale_after)
             views = live.node_views(status)
             changed = live.changed(self.previous.get(ref.slug), views)

@@ -35,7 +35,7 @@ class Health:
     last_success: float | None
     last_error: str | None
     last_attempt: float | None
-    version: int
+    version: int  # of the snapshot: readers fetch it again only when this moves
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -149,13 +149,19 @@ class RedisSnapshotStore:
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.ttl_s = ttl_s
 
-    def publish(self, snapshot, health: Health) -> None:
-        """Write a new snapshot (``snapshot`` None: only the health changed)."""
+    def publish(self, snapshot, health: Health) -> bool:
+        """Write a new snapshot (``snapshot`` None: the stored one is still current).
+
+        Returns False when no snapshot is stored (Redis restarted, key expired):
+        the caller should send it again.
+        """
         pipe = self.redis.pipeline()
         if snapshot is not None:
             pipe.set(SNAPSHOT_KEY, encode(snapshot), ex=self.ttl_s)
+        else:
+            pipe.expire(SNAPSHOT_KEY, self.ttl_s)
         pipe.set(HEALTH_KEY, json.dumps(health.__dict__), ex=self.ttl_s)
-        pipe.execute()
+        return bool(pipe.execute()[0])
 
     def health(self) -> Health | None:
         raw = self.redis.get(HEALTH_KEY)

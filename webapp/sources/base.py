@@ -183,7 +183,11 @@ class ChangeSet:
 
 @runtime_checkable
 class MonitoringSource(Protocol):
-    """What Vigie needs from a supervision back-end (Zabbix or the demo)."""
+    """What Vigie needs from a supervision back-end (Zabbix or the demo).
+
+    A source may also set ``concurrent_reads = True`` when two of its methods can
+    run at once from two threads (a remote API): a full read then overlaps them.
+    """
 
     name: str
 

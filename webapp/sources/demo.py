@@ -554,9 +554,10 @@ class DemoSource:
                 last = silent_since.get(host.hostid) or now - timedelta(minutes=2)
                 result.append(_replace_host(host, Availability.UNAVAILABLE, last))
             else:
-                result.append(
-                    _replace_host(host, Availability.AVAILABLE, now - timedelta(seconds=30))
-                )
+                # Items every minute: the last value came at the top of the minute (so two
+                # reads within a minute give equal hosts, as a real source would).
+                last = datetime.fromtimestamp(now.timestamp() // 60 * 60, UTC)
+                result.append(_replace_host(host, Availability.AVAILABLE, last))
         return result
 
     def problems(self, groups: Iterable[str] | None = None) -> list[Problem]:

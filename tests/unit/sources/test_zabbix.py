@@ -268,9 +268,11 @@ def script_full_read(fake: FakeZabbix) -> None:
     fake.on("trigger.get", lambda params: TRIGGER_HOSTS if "triggerids" in params else [])
     fake.on(
         "item.get",
-        lambda p: [{"groupid": g, "rowscount": "3"} for g in p.get("groupids", [])]
-        if p.get("countOutput")
-        else [],
+        lambda p: (
+            [{"groupid": g, "rowscount": "3"} for g in p.get("groupids", [])]
+            if p.get("countOutput")
+            else []
+        ),
     )
     fake.on("event.get", [{"eventid": "9100"}])
 
@@ -517,7 +519,7 @@ def test_hosts_request_and_parsing(make, fake):
     fake.on("hostgroup.get", GROUPS)
     fake.on("host.get", HOSTS)
 
-    fw, cam = make().hosts(["Membres/sarralbe"])
+    cam, fw = make().hosts(["Membres/sarralbe"])  # sorted by visible name
 
     params = fake.params("host.get")
     assert params["groupids"] == ["21"]
@@ -542,6 +544,88 @@ def test_hosts_request_and_parsing(make, fake):
     assert cam.inventory == ()  # inventory disabled: Zabbix sends []
     assert cam.available is Availability.UNAVAILABLE
     assert not cam.enabled and cam.in_maintenance
+
+
+def test_unchanged_rows_give_back_the_same_host_objects(make, fake):
+    changed = [dict(HOSTS[0], name="Sarralbe pare-feu principal"), HOSTS[1]]
+    fake.on("hostgroup.get", GROUPS)
+    fake.on("host.get", HOSTS, HOSTS, changed)
+    source = make()
+
+    first = source.hosts(["Membres/sarralbe"])
+    second = source.hosts(["Membres/sarralbe"])
+    third = source.hosts(["Membres/sarralbe"])
+
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert first == second
+    cam = next(h for h in third if h.hostid == "10502")
+    fw = next(h for h in third if h.hostid == "10501")
+    assert cam is first[0], "the camera's row did not change"
+    assert fw.name == "Sarralbe pare-feu principal" and fw is not first[1]
+    source.refresh()
+    assert source.hosts(["Membres/sarralbe"])[0] is not cam, "refresh() drops parsed rows"
+
+
+def test_many_groups_are_read_in_two_halves_at_once(make, fake):
+    groups = [{"groupid": str(100 + i), "name": f"Membres/m{i:03d}"} for i in range(80)]
+
+    def host_get(params):
+        rows = []
+        for groupid in params["groupids"]:
+            index = int(groupid) - 100
+            rows.append(
+                {
+                    "hostid": str(20000 + index),
+                    "host": f"m{index:03d}-routeur",
+                    "name": f"Routeur {79 - index:03d}",
+                    "status": "0",
+                    "maintenance_status": "0",
+                    "tags": [],
+                    "inventory": [],
+                    "interfaces": [],
+                    "groups": [{"groupid": groupid, "name": f"Membres/m{index:03d}"}],
+                }
+            )
+        # One host in every group: it comes back from both halves.
+        rows.append(
+            {
+                "hostid": "30000",
+                "host": "coeur",
+                "name": "Coeur de réseau",
+                "status": "0",
+                "maintenance_status": "0",
+                "tags": [],
+                "inventory": [],
+                "interfaces": [],
+                "groups": [{"groupid": g["groupid"], "name": g["name"]} for g in groups],
+            }
+        )
+        return rows
+
+    fake.on("hostgroup.get", groups)
+    fake.on("host.get", host_get)
+
+    hosts = make().hosts([g["name"] for g in groups])
+
+    halves = [set(call.params["groupids"]) for call in fake.calls if call.method == "host.get"]
+    assert len(halves) == 2
+    assert halves[0].isdisjoint(halves[1])
+    assert halves[0] | halves[1] == {g["groupid"] for g in groups}
+    assert abs(len(halves[0]) - len(halves[1])) <= 1
+    assert len(hosts) == 81, "the host of both halves is kept once"
+    names = [h.name for h in hosts]
+    assert names == sorted(names, key=str.casefold)
+    assert names[0] == "Coeur de réseau" and names[-1] == "Routeur 079"
+    assert len(next(h for h in hosts if h.hostid == "30000").groups) == 80
+
+
+def test_few_groups_are_read_in_one_call(make, fake):
+    fake.on("hostgroup.get", GROUPS)
+    fake.on("host.get", HOSTS)
+
+    make().hosts(["Membres/sarralbe", "Membres/bitche"])
+
+    assert fake.methods().count("host.get") == 1
 
 
 def test_group_names_are_resolved_once_per_ttl(make, fake):
@@ -1118,16 +1202,20 @@ def test_an_acknowledgement_made_in_zabbix_triggers_a_full_read(make, fake):
     assert delta.full and all(p.acknowledged for p in delta.opened)
 
 
-
 def test_probe_counts_in_one_grouped_count(make, fake):
     fake.on("hostgroup.get", GROUPS)
-    fake.on("item.get", [{"groupid": "21", "rowscount": "490"}, {"groupid": "22",
-                                                                  "rowscount": "399"}])
+    fake.on(
+        "item.get", [{"groupid": "21", "rowscount": "490"}, {"groupid": "22", "rowscount": "399"}]
+    )
     source = make()
 
     counts = source.probe_counts(["Membres/sarralbe", "Membres/bitche", "Membres/vide"])
 
     assert counts == {"Membres/sarralbe": 490, "Membres/bitche": 399, "Membres/vide": 0}
-    assert fake.params("item.get") == {"countOutput": True, "groupCount": True,
-                                       "monitored": True, "groupids": ["21", "22"]}
+    assert fake.params("item.get") == {
+        "countOutput": True,
+        "groupCount": True,
+        "monitored": True,
+        "groupids": ["21", "22"],
+    }
     assert "host.get" not in fake.methods(), "no listing of hosts nor of 50,000 items"
