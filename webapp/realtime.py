@@ -129,6 +129,7 @@ def on_subscribe(data):
     state = overview.live_state(member, data.get("version"))
     if current_app.config.get("EXPOSE_WORKER_ID"):  # production tests: which worker answered
         state["worker"] = os.getpid()
+        state["async_mode"] = socketio.async_mode
     return {"ok": True, **state}
 
 

@@ -159,3 +159,11 @@ def test_only_members_whose_rows_changed_are_computed_again(app, source, monkeyp
     stats = poller.cycle()
     assert stats.changed_members == 1
     assert computed == ["bitche"], "the others' rows are unchanged: not computed again"
+
+
+def test_async_mode_is_threading_unless_the_process_is_gevent_patched(app):
+    from webapp.realtime import async_mode
+
+    assert socketio.async_mode == "threading", "tests and `flask vigie serve` are not patched"
+    assert async_mode() == "threading"
+    assert async_mode("gevent") == "gevent", "an explicit VIGIE_SOCKETIO_ASYNC_MODE wins"

@@ -104,6 +104,7 @@ def test_both_workers_relay_the_same_update(stack):
     stack.start_poller()
     session = stack.login(VIEWER, demo_service.DEMO_PASSWORD)
     clients = clients_on_both_workers(stack, session)
+    assert {c.acks[0]["async_mode"] for c in clients} == {"gevent"}, "gunicorn -k gevent"
     hostid = router_id(stack)
     stack.flask("vigie", "demo", "fail", "sarralbe-routeur")
     for client in clients:
