@@ -432,7 +432,7 @@ def sender_to_browser(quick: bool) -> dict:
             "svg_nodes_observed": observed,
             "host": ROUTER,
             "members": 6,
-            "topology": "PostgreSQL + Redis + gunicorn (2 gthread workers) + flask vigie poll",
+            "topology": "PostgreSQL + Redis + gunicorn (2 gevent workers) + flask vigie poll",
             "load_avg": load_sum(load_before, os.getloadavg()),
         }
     finally:

@@ -248,23 +248,16 @@ def poll(once: bool) -> None:
 
     app = current_app._get_current_object()
     become_owner(app)
-    publish = None
+    publish = batch = None
     if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
-        # A write-only emitter: this process only publishes; the web workers relay.
-        from flask_socketio import SocketIO
+        # Write-only: this process only publishes; the web workers relay.
+        from webapp.realtime import QueuePublisher
 
-        from webapp.realtime import NAMESPACE
-
-        emitter = SocketIO(
-            message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-            channel=app.config.get("SOCKETIO_CHANNEL", "vigie"),
-            async_mode="threading",  # a plain process: no gevent here
+        publisher = QueuePublisher(
+            app.config["SOCKETIO_MESSAGE_QUEUE"], app.config.get("SOCKETIO_CHANNEL", "vigie")
         )
-
-        def publish(event, data, room):
-            emitter.emit(event, data, to=room, namespace=NAMESPACE)
-
-    poller = Poller(app, publish=publish)
+        publish, batch = publisher.publish, publisher.batch
+    poller = Poller(app, publish=publish, batch=batch)
     if once:
         stats = poller.cycle()
         click.echo(

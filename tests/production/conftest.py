@@ -175,6 +175,11 @@ class Stack:
 
 
 @pytest.fixture
+def redis_url():
+    return _require("VIGIE_TEST_REDIS")
+
+
+@pytest.fixture
 def stack(tmp_path):
     pg = _require("VIGIE_TEST_POSTGRES")
     redis_url = _require("VIGIE_TEST_REDIS")

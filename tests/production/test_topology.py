@@ -201,3 +201,43 @@ def test_postgresql_restart_fails_cleanly_then_works(stack):
     listing = session.get(stack.url + "/membres/sarralbe/support").text
     assert "Pendant la panne" not in listing, "nothing half-written"
     assert "Traceback" not in stack.log("gunicorn")
+
+
+def test_the_poller_sends_a_cycle_of_room_events_in_one_go(redis_url):
+    import json
+    import uuid
+
+    import redis
+
+    from webapp.realtime import QueuePublisher
+
+    channel = "vigie-test-" + uuid.uuid4().hex[:8]
+    listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(channel)
+    publisher = QueuePublisher(redis_url, channel)
+
+    def received(timeout=0.5):
+        out, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.05)
+            if message is not None:
+                out.append(json.loads(message["data"]))
+        return out
+
+    publisher.publish("source", {"source_ok": True})
+    (alone,) = received()
+    assert (alone["event"], alone["room"], alone["namespace"]) == ("source", None, "/live")
+    with publisher.batch():
+        for slug in ("sarralbe", "bitche", "cc-saulnois"):
+            publisher.publish("member.update", {"member": slug}, f"member:{slug}")
+        assert received(timeout=0.2) == [], "held until the batch ends"
+    together = received()
+    assert [(m["room"], m["data"]) for m in together] == [
+        ("member:sarralbe", [{"member": "sarralbe"}]),
+        ("member:bitche", [{"member": "bitche"}]),
+        ("member:cc-saulnois", [{"member": "cc-saulnois"}]),
+    ]
+    with publisher.batch():
+        pass
+    assert received(timeout=0.2) == [], "an empty batch sends nothing"
+    listener.close()

@@ -15,6 +15,7 @@ Embedded by default (a background task of the web process); in production
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -80,11 +81,12 @@ def _member_inputs(ref: _MemberRef, snapshot, timed: tuple, open_requests: int) 
 class Poller:
     """Reads the source, diffs against the previous cycle, publishes changes."""
 
-    def __init__(self, app: Flask, publish=None) -> None:
+    def __init__(self, app: Flask, publish=None, batch=None) -> None:
         from webapp import realtime
 
         self.app = app
         self.publish = publish or realtime.publish
+        self.batch = batch or contextlib.nullcontext  # sends a cycle's events together
         self.previous: dict[str, dict[str, live.NodeView]] = {}
         self.previous_tiles: dict[str, dict] = {}
         self._members: list[_MemberRef] = []
@@ -128,6 +130,9 @@ class Poller:
             # A quiet cycle (same snapshot, same members): nothing can have changed.
             stats.duration_s = time.perf_counter() - started
             return stats
+        if refs is not self._last_refs:  # members changed: forget those who left
+            slugs = {ref.slug for ref in refs}
+            self._inputs = {slug: v for slug, v in self._inputs.items() if slug in slugs}
         self._last_snapshot, self._last_refs = snapshot, refs
         stale_after = overview.host_stale_after_s()
         tiles_changed = []
@@ -142,7 +147,6 @@ class Poller:
             inputs = _member_inputs(ref, snapshot, timed, open_requests.get(ref.id, 0))
             if self._inputs.get(ref.slug) == inputs:
                 continue  # same rows in, same state out: skip the computation
-            self._inputs[ref.slug] = inputs
             status = member_status(ref, snapshot, stale_after_s=stale_after)
             views = live.node_views(status)
             changed = live.changed(self.previous.get(ref.slug), views)
@@ -158,10 +162,12 @@ class Poller:
             if self.previous_tiles.get(ref.slug) != tile:
                 self.previous_tiles[ref.slug] = tile
                 tiles_changed.append(tile)
+            self._inputs[ref.slug] = inputs
         if tiles_changed and self._had_previous_cycle:
             outbox.append(("wall.update", {"tiles": tiles_changed}, "wall"))
-        for event, data, room in outbox:
-            self._emit(event, data, room, stats)
+        with self.batch():
+            for event, data, room in outbox:
+                self._emit(event, data, room, stats)
         self._had_previous_cycle = True
         stats.duration_s = time.perf_counter() - started
         return stats
