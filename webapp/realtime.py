@@ -53,9 +53,10 @@ class BatchingRedisManager(socketio_server.RedisManager):
     """
 
     def __init__(self, url: str, channel: str) -> None:
-        super().__init__(url, channel=channel, write_only=True)
+        # Timeouts: a half-open connection must not hang the poller.
+        options = {"socket_timeout": 5, "socket_connect_timeout": 5}
+        super().__init__(url, channel=channel, write_only=True, redis_options=options)
         self._held: list[dict] | None = None
-        self._pipe_client = None
 
     def _publish(self, data):  # PubSubManager's hook for sending one message
         if self._held is not None:
@@ -65,31 +66,39 @@ class BatchingRedisManager(socketio_server.RedisManager):
 
     @contextmanager
     def batch(self) -> Iterator[None]:
+        """Hold the emits made inside; send them together at the end.
+
+        Raises :class:`PublishError` if Redis cannot take them (after one retry
+        on a new connection): the caller keeps them to send again.
+        """
         self._held = []
         try:
             yield
+            held = self._held
         finally:
-            held, self._held = self._held, None
-            if held:
-                self._send_all(held)
+            self._held = None
+        if held:
+            self._send_all(held)
 
     def _send_all(self, messages: list[dict]) -> None:
-        import redis
-
         encoded = [self.json.dumps(message) for message in messages]
         for attempt in (1, 2):
             try:
-                if self._pipe_client is None:
-                    self._pipe_client = redis.Redis.from_url(self.redis_url)
-                pipe = self._pipe_client.pipeline(transaction=False)
+                if not self.connected:
+                    self._redis_connect()  # the parent's: URL schemes, sentinel, options
+                pipe = self.redis.pipeline(transaction=False)
                 for payload in encoded:
                     pipe.publish(self.channel, payload)
                 pipe.execute()
                 return
-            except redis.RedisError as exc:
-                self._pipe_client = None
+            except Exception as exc:  # noqa: BLE001 - any client error: reconnect once
+                self.connected = False
                 if attempt == 2:
-                    logger.error("Could not publish %d live events: %s", len(encoded), exc)
+                    raise PublishError(f"{len(encoded)} live events not sent: {exc}") from exc
+
+
+class PublishError(RuntimeError):
+    """Live events could not be handed to the message queue."""
 
 
 class QueuePublisher:

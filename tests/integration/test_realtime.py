@@ -167,3 +167,52 @@ def test_async_mode_is_threading_unless_the_process_is_gevent_patched(app):
     assert socketio.async_mode == "threading", "tests and `flask vigie serve` are not patched"
     assert async_mode() == "threading"
     assert async_mode("gevent") == "gevent", "an explicit VIGIE_SOCKETIO_ASYNC_MODE wins"
+
+
+def test_updates_that_could_not_be_sent_are_sent_next_cycle(app, source, caplog):
+    from contextlib import contextmanager
+
+    from webapp.realtime import PublishError
+
+    demo_member("sarralbe")
+    sent, failing = [], [False]
+
+    @contextmanager
+    def batch():
+        held = []
+        poller.publish = lambda event, data, room: held.append((event, room))
+        yield
+        if failing[0]:
+            raise PublishError("Redis is restarting")
+        sent.extend(held)
+
+    poller = Poller(app, batch=batch)
+    poller.cycle()
+    failing[0] = True
+    source.fail("sarralbe-routeur")
+    poller.cycle()
+    poller.cycle()
+    assert sent == []
+    assert caplog.text.count("Live updates not sent") == 1, "one line, not one per cycle"
+    failing[0] = False
+    poller.cycle()
+    assert ("member.update", "member:sarralbe") in sent, "the lost update is sent again"
+    assert "Live updates sent again" in caplog.text
+
+
+def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app):
+    from webapp.services import support as support_service
+
+    member = demo_member("sarralbe")
+    user = make_user("member_admin", member=member)
+    events = []
+    poller = Poller(app, publish=lambda event, data, room: events.append((event, data)))
+    poller.cycle()
+    poller.cycle()
+    events.clear()
+    support_service.create_request(
+        member, user, subject="Caméra du parking", message="Elle ne répond plus."
+    )
+    poller.cycle()
+    (tiles,) = [data["tiles"] for event, data in events if event == "wall.update"]
+    assert [(t["slug"], t["open_requests"]) for t in tiles] == [("sarralbe", 1)]

@@ -97,6 +97,8 @@ class Poller:
         self._last_snapshot = None
         self._last_refs: list[_MemberRef] | None = None
         self._inputs: dict[str, tuple] = {}  # member slug -> what its state was computed from
+        self._last_open_requests: dict[int, int] | None = None
+        self._publish_failed = False
         self.failures = 0
 
     def _member_refs(self) -> list[_MemberRef]:
@@ -126,48 +128,66 @@ class Poller:
             return stats
         self.failures = 0
         refs = self._member_refs()
-        if snapshot is self._last_snapshot and refs is self._last_refs:
-            # A quiet cycle (same snapshot, same members): nothing can have changed.
+        open_requests = wall_service.open_request_counts()  # one small query: wall tiles
+        if (
+            snapshot is self._last_snapshot
+            and refs is self._last_refs
+            and open_requests == self._last_open_requests
+        ):
+            # A quiet cycle (same snapshot, members and requests): nothing can have changed.
             stats.duration_s = time.perf_counter() - started
             return stats
         if refs is not self._last_refs:  # members changed: forget those who left
             slugs = {ref.slug for ref in refs}
             self._inputs = {slug: v for slug, v in self._inputs.items() if slug in slugs}
-        self._last_snapshot, self._last_refs = snapshot, refs
         stale_after = overview.host_stale_after_s()
-        tiles_changed = []
-        open_requests = wall_service.open_request_counts()
         stats.members = len(refs)
         timed = snapshot.timed_state(stale_after)
         # Computed first, sent together: with many members changing at once (an upstream
-        # outage), every room is told within a few ms of the others, not over the whole
-        # computation.
+        # outage), every room is told within a few ms of the others. What was sent is
+        # remembered only once it is sent: a failure here is retried next cycle.
         outbox: list[tuple[str, dict, str]] = []
+        views_of: dict[str, dict[str, live.NodeView]] = {}
+        tiles: dict[str, dict] = {}
+        inputs_of: dict[str, tuple] = {}
         for ref in refs:
             inputs = _member_inputs(ref, snapshot, timed, open_requests.get(ref.id, 0))
             if self._inputs.get(ref.slug) == inputs:
                 continue  # same rows in, same state out: skip the computation
+            inputs_of[ref.slug] = inputs
             status = member_status(ref, snapshot, stale_after_s=stale_after)
             views = live.node_views(status)
             changed = live.changed(self.previous.get(ref.slug), views)
             if changed:
-                first = ref.slug not in self.previous
-                self.previous[ref.slug] = views
+                views_of[ref.slug] = views
                 stats.changed_members += 1
                 stats.changed_nodes += len(changed)
-                if not first:
+                if ref.slug in self.previous:  # the first cycle only learns the state
                     payload = live.member_payload(ref.slug, status, views, changed, full=False)
                     outbox.append(("member.update", payload, f"member:{ref.slug}"))
             tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
             if self.previous_tiles.get(ref.slug) != tile:
-                self.previous_tiles[ref.slug] = tile
-                tiles_changed.append(tile)
-            self._inputs[ref.slug] = inputs
-        if tiles_changed and self._had_previous_cycle:
-            outbox.append(("wall.update", {"tiles": tiles_changed}, "wall"))
-        with self.batch():
-            for event, data, room in outbox:
-                self._emit(event, data, room, stats)
+                tiles[ref.slug] = tile
+        if tiles and self._had_previous_cycle:
+            outbox.append(("wall.update", {"tiles": list(tiles.values())}, "wall"))
+        try:
+            with self.batch():
+                for event, data, room in outbox:
+                    self._emit(event, data, room, stats)
+        except Exception as exc:  # noqa: BLE001 - Redis away: one line, then retried
+            if not self._publish_failed:
+                logger.warning("Live updates not sent (%s); retried every cycle", exc)
+            self._publish_failed = True
+            stats.duration_s = time.perf_counter() - started
+            return stats
+        if self._publish_failed:
+            logger.warning("Live updates sent again")
+            self._publish_failed = False
+        self.previous.update(views_of)
+        self.previous_tiles.update(tiles)
+        self._inputs.update(inputs_of)
+        self._last_snapshot, self._last_refs = snapshot, refs
+        self._last_open_requests = open_requests
         self._had_previous_cycle = True
         stats.duration_s = time.perf_counter() - started
         return stats

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 
 from sqlalchemy import func
@@ -104,7 +105,8 @@ def current_state() -> WallState:
     """The tiles of every member from the latest snapshot (pages, fragment and API)."""
     counts = _count_open_requests()
     members = db.session.execute(select(Member).order_by(Member.name)).scalars().all()
-    snapshot = get_monitor().current()
+    monitor = get_monitor()
+    snapshot = monitor.current()
     stale_after = overview.host_stale_after_s()
     tiles = []
     for member in members:
@@ -112,9 +114,13 @@ def current_state() -> WallState:
         if snapshot is not None:
             status = member_status(member, snapshot, stale_after_s=stale_after)
         tiles.append(tile_data(member, status, counts.get(member.id, 0)))
-    return WallState(
-        tiles=sort_tiles(tiles), generated_at=snapshot.read_at if snapshot is not None else None
-    )
+    # The last read that succeeded (a read finding nothing new keeps the older snapshot).
+    read_at = None
+    if snapshot is not None:
+        read_at = snapshot.read_at
+        if monitor.last_success is not None:
+            read_at = max(read_at, datetime.fromtimestamp(monitor.last_success, UTC))
+    return WallState(tiles=sort_tiles(tiles), generated_at=read_at)
 
 
 def member_by_slug(slug: str) -> Member:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Hashable
 from collections.abc import Iterable
@@ -215,6 +216,12 @@ def _id_key(value: str) -> tuple[int, str]:
     return (len(value), value)
 
 
+def _collation_key(name: str) -> tuple[str, str]:
+    """Sort key close to a database collation: accents and case count last."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return bare.casefold(), name
+
+
 def _utc(clock: Any) -> datetime:
     """Convert a Zabbix unix ``clock`` (string or int) to an aware UTC datetime."""
     return datetime.fromtimestamp(int(clock), tz=UTC)
@@ -357,6 +364,7 @@ class ZabbixSource:
         self._session = session if session is not None else requests.Session()
         self._api = ZabbixAPI(url, session=self._session, timeout=timeout)
         self._logged_in = False
+        self._login_generation = 0  # logins so far (see _call)
         self._lock = threading.RLock()
         self._cache: dict[Hashable, tuple[float, Any]] = {}
         self._acked: int | None = None  # acknowledged problems at the last full read
@@ -382,6 +390,7 @@ class ZabbixSource:
                 else:
                     self._api.login(self._user or "", self._password or "")
             self._logged_in = True
+            self._login_generation += 1
             logger.info("Logged in to Zabbix %s at %s", self._api.version, self._api.url)
 
     def _send(self, method: str, params: Mapping[str, Any] | None) -> Any:
@@ -398,14 +407,17 @@ class ZabbixSource:
     def _call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """Send one authenticated call, re-opening a lost password session once."""
         self._ensure_login()
+        generation = self._login_generation
         try:
             return self._send(method, params)
         except _RpcError as exc:
             if self._token is not None or not exc.session_lost:
                 raise
-            logger.info("Zabbix session lost (%s); logging in again", exc)
             with self._lock:
-                self._logged_in = False
+                # Calls run in two threads: log in again only if no other call has since.
+                if self._login_generation == generation:
+                    logger.info("Zabbix session lost (%s); logging in again", exc)
+                    self._logged_in = False
             self._ensure_login()
             return self._send(method, params)
 
@@ -617,19 +629,18 @@ class ZabbixSource:
             "selectInterfaces": ["type", "ip", "dns", "port", "available"],
             groups_param: ["groupid", "name"],
         }
-        # Without a filter, split on the cached group list if any (no call just for it).
-        every = groupids if groupids is not None else list(self._cached("groups") or ())
-        if len(every) < _HOST_READ_SPLIT_GROUPS:
+        if groupids is None or len(groupids) < _HOST_READ_SPLIT_GROUPS:
+            # (No filter, no prefix: one call, which also sees groups created since.)
             hosts = self._host_part(params, groupids, groups_key)
         else:
             # Many groups: two host.get on halves of them, at once (the server answers
             # each in little more than half the time). A host in both halves comes twice.
-            halves = [sorted(every, key=_id_key)[lane::2] for lane in range(2)]
+            halves = [groupids[lane::2] for lane in range(2)]
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-host-get") as pool:
                 other = pool.submit(self._host_part, params, halves[1], groups_key)
                 hosts = self._host_part(params, halves[0], groups_key) + other.result()
         unique = {host.hostid: host for host in hosts}
-        return sorted(unique.values(), key=lambda h: (h.name.casefold(), h.name, _id_key(h.hostid)))
+        return sorted(unique.values(), key=lambda h: (_collation_key(h.name), _id_key(h.hostid)))
 
     def _host_part(
         self, params: Mapping[str, Any], groupids: list[str] | None, groups_key: str

@@ -619,6 +619,33 @@ def test_many_groups_are_read_in_two_halves_at_once(make, fake):
     assert len(next(h for h in hosts if h.hostid == "30000").groups) == 80
 
 
+def test_without_a_prefix_every_host_is_read_in_one_unfiltered_call(make, fake):
+    groups = [{"groupid": str(100 + i), "name": f"Commune {i:03d}"} for i in range(80)]
+    fake.on("hostgroup.get", groups)
+    fake.on("host.get", HOSTS)
+    source = make(groups_prefix=None)
+    source.host_groups()  # the group cache is warm, as after probe_counts()
+
+    hosts = source.hosts()
+
+    (call,) = [c for c in fake.calls if c.method == "host.get"]
+    assert "groupids" not in call.params, "sees groups created since the cache was filled"
+    assert {h.hostid for h in hosts} == {"10501", "10502"}
+
+
+def test_hosts_sort_like_a_database_collation(make, fake):
+    rows = [
+        dict(HOSTS[0], hostid=str(600 + i), name=name)
+        for i, name in enumerate(["Zoo", "écluse", "Eau", "Ecole"])
+    ]
+    fake.on("hostgroup.get", GROUPS)
+    fake.on("host.get", rows)
+
+    names = [h.name for h in make().hosts(["Membres/sarralbe"])]
+
+    assert names == ["Eau", "écluse", "Ecole", "Zoo"]
+
+
 def test_few_groups_are_read_in_one_call(make, fake):
     fake.on("hostgroup.get", GROUPS)
     fake.on("host.get", HOSTS)
