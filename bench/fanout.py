@@ -683,7 +683,8 @@ def run(quick: bool = False) -> dict:
             "as the server; publish times when a thread of it saw the message on the Redis channel "
             "(a few ms late at worst: small negative relays). first_publish_to_receipt: from "
             "the poller's first member.update of the wave (change detected) to each client "
-            "(the poller computes every member, then sends the 300 rooms through one Redis pipeline); "
+            "(the poller computes every member, then sends the 300 rooms through one Redis "
+            "pipeline); "
             "room_publish_to_receipt: from the client's own room publish (Redis + worker relay "
             "only); fault_to_receipt adds the wait for the next 1 s poll cycle and the read.",
         }

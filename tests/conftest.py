@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from flask import g
 from playwright.sync_api import Browser
-from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 from sqlalchemy import text
 
+from bench.browser import chromium
 from tests import factories
 from webapp import create_app
 from webapp.config import TestConfig
@@ -122,18 +122,9 @@ def source(app):
     return get_monitor(app).source
 
 
-# Debian's Chromium, never a downloaded one; one browser for the whole session, shared
-# by tests/browser and tests/zabbix (Playwright's sync API runs one loop per thread).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Debian's Chromium, never a downloaded one (bench.browser.chromium: the one launcher, with
+# its flags, for tests and benchmarks); one browser for the whole session, shared by
+# tests/browser and tests/zabbix (Playwright's sync API runs one loop per thread).
 
 
 def _no_running_loop() -> None:
@@ -148,17 +139,8 @@ def _no_running_loop() -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     _no_running_loop()
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        playwright.stop()
+    with chromium() as browser:
+        yield browser
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

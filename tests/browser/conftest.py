@@ -19,8 +19,6 @@ from tests.browser.helpers import AXE_JS
 from tests.browser.helpers import AXE_URL
 from tests.browser.helpers import VIEWPORTS
 from tests.browser.helpers import screenshot
-from tests.conftest import CHROMIUM  # noqa: F401 (used by tests importing it from here)
-from tests.conftest import CHROMIUM_ARGS  # noqa: F401
 
 # Registered before any page script runs; reports through an exposed function.
 _CSP_LISTENER = """
