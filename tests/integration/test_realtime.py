@@ -188,6 +188,7 @@ def test_updates_that_could_not_be_sent_are_sent_next_cycle(app, source, caplog)
 
     poller = Poller(app, batch=batch)
     poller.cycle()
+    sent.clear()
     failing[0] = True
     source.fail("sarralbe-routeur")
     poller.cycle()
@@ -216,3 +217,57 @@ def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app):
     poller.cycle()
     (tiles,) = [data["tiles"] for event, data in events if event == "wall.update"]
     assert [(t["slug"], t["open_requests"]) for t in tiles] == [("sarralbe", 1)]
+
+
+def test_a_starting_poller_sends_every_room_its_whole_state(app, client, login, source):
+    """Clients who subscribed before a poller started (or took over) may hold an older state.
+
+    A change made before the poller's first cycle has no diff to send: its first cycle sends
+    each member its whole state, and the wall every tile.
+    """
+    login(make_user("support"))
+    for slug in ("sarralbe", "bitche"):
+        demo_member(slug)
+    earlier = Poller(app)
+    earlier.cycle()
+    sio = connect(app, client)
+    ack = sio.emit("subscribe", {"member": "sarralbe"}, namespace=NAMESPACE, callback=True)
+    assert sio.emit("subscribe_wall", {}, namespace=NAMESPACE, callback=True)["ok"]
+    sio.get_received(NAMESPACE)
+    source.fail("sarralbe-routeur")  # while no poller runs: the earlier one died
+    Poller(app).cycle()
+    received = sio.get_received(NAMESPACE)
+    (update,) = [e["args"][0] for e in received if e["name"] == "member.update"]
+    router = source.host_by_name("sarralbe-routeur").hostid
+    assert update["full"] and len(update["nodes"]) == len(ack["nodes"])
+    assert {n["id"]: n["state"] for n in update["nodes"]}[router] == "problem"
+    (wall,) = [e["args"][0] for e in received if e["name"] == "wall.update"]
+    assert sorted(t["slug"] for t in wall["tiles"]) == ["bitche", "sarralbe"]
+
+
+def test_a_poller_that_takes_the_lock_again_sends_whole_states(app, source):
+    """Another poller may have spoken while this one waited: what it sent is forgotten."""
+    demo_member("sarralbe")
+    sent = []
+    poller = Poller(app, publish=lambda event, data, room: sent.append((event, data)))
+
+    class Lock:
+        def __init__(self):
+            self.answers = iter([False, True, True, False, True, True])
+
+        def still_held(self):
+            held = next(self.answers, None)
+            if held is None:
+                poller.stop()
+                return True
+            return held
+
+        def acquire(self):
+            return True
+
+        def release(self):
+            pass
+
+    poller.run(interval=0.01, lock=Lock())
+    full = [data["full"] for event, data in sent if event == "member.update"]
+    assert full == [True, True], "once when first taken, once when taken again"

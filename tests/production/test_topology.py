@@ -101,22 +101,32 @@ def clients_on_both_workers(stack, session) -> list[LiveClient]:
 
 def test_both_workers_relay_the_same_update(stack):
     stack.start_web()
-    stack.start_poller()
     session = stack.login(VIEWER, demo_service.DEMO_PASSWORD)
     clients = clients_on_both_workers(stack, session)
     assert {c.acks[0]["async_mode"] for c in clients} == {"gevent"}, "gunicorn -k gevent"
     hostid = router_id(stack)
+    # A change made before the poller starts: its first cycle sends whole states.
     stack.flask("vigie", "demo", "fail", "sarralbe-routeur")
+    stack.start_poller()
     for client in clients:
         stack.wait_for(
             lambda c=client: c.state_of(hostid) == "problem",
             f"worker {client.worker} relays the failure",
-            timeout=10,
+            timeout=15,
         )
     # Pages served by any worker show it too (the snapshot comes from the poller).
     for _ in range(4):
         page = session.get(stack.url + "/membres/sarralbe/").text
         assert "1 panne en cours" in page
+    # Then a change while it runs: a diff, relayed by both workers.
+    stack.flask("vigie", "demo", "repair", "sarralbe-routeur")
+    for client in clients:
+        stack.wait_for(
+            lambda c=client: c.state_of(hostid) == "ok",
+            f"worker {client.worker} relays the repair",
+            timeout=10,
+        )
+        assert not client.updates[-1]["full"], "only what changed"
     for client in clients:
         client.close()
 

@@ -162,13 +162,15 @@ class Poller:
                 views_of[ref.slug] = views
                 stats.changed_members += 1
                 stats.changed_nodes += len(changed)
-                if ref.slug in self.previous:  # the first cycle only learns the state
-                    payload = live.member_payload(ref.slug, status, views, changed, full=False)
-                    outbox.append(("member.update", payload, f"member:{ref.slug}"))
+                # A member this poller never sent (its first cycle: a start, a takeover)
+                # gets its whole state: clients may hold one older than any diff.
+                full = ref.slug not in self.previous
+                payload = live.member_payload(ref.slug, status, views, changed, full=full)
+                outbox.append(("member.update", payload, f"member:{ref.slug}"))
             tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
             if self.previous_tiles.get(ref.slug) != tile:
                 tiles[ref.slug] = tile
-        if tiles and self._had_previous_cycle:
+        if tiles:
             outbox.append(("wall.update", {"tiles": list(tiles.values())}, "wall"))
         try:
             with self.batch():
@@ -188,11 +190,15 @@ class Poller:
         self._inputs.update(inputs_of)
         self._last_snapshot, self._last_refs = snapshot, refs
         self._last_open_requests = open_requests
-        self._had_previous_cycle = True
         stats.duration_s = time.perf_counter() - started
         return stats
 
-    _had_previous_cycle = False
+    def forget(self) -> None:
+        """Forget what was sent: the next cycle sends every member's whole state and tile."""
+        self.previous.clear()
+        self.previous_tiles.clear()
+        self._inputs.clear()
+        self._last_snapshot = None
 
     def _emit(self, event: str, data: dict, room: str | None, stats: CycleStats) -> None:
         self.publish(event, data, room)
@@ -219,12 +225,14 @@ class Poller:
         monitor = get_monitor(self.app)
         while not self._stop.is_set():
             started = time.monotonic()
-            if lock is not None and not (lock.still_held() or lock.acquire()):
-                if not waiting_logged:
-                    logger.info("Another poller is active; this one waits to take over")
-                    waiting_logged = True
-                self._stop.wait(min(interval, float(self.app.config["POLLER_LOCK_TIMEOUT"])))
-                continue
+            if lock is not None and not lock.still_held():
+                if not lock.acquire():
+                    if not waiting_logged:
+                        logger.info("Another poller is active; this one waits to take over")
+                        waiting_logged = True
+                    self._stop.wait(min(interval, float(self.app.config["POLLER_LOCK_TIMEOUT"])))
+                    continue
+                self.forget()  # another poller may have spoken meanwhile
             if waiting_logged:
                 logger.info("This poller is now the active one")
                 waiting_logged = False
