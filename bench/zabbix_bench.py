@@ -250,46 +250,29 @@ def poll_cycles(items: int, quick: bool) -> dict:
         time.sleep(0.05)
         quiet.append(_timed_cycle(app, poller, counter, collector))
 
-    repeat = 3 if quick else 7
-    full_alone = []
-    for _ in range(repeat):
+    def timed_full_read() -> dict:
         with app.app_context():
             wall = time.perf_counter()
             monitor.refresh(full=True)
             wall = time.perf_counter() - wall
         calls = counter.take()
-        full_alone.append(
-            {
-                "wall_ms": wall * 1000,
-                "cpu_ms": 0.0,
-                **_calls_summary(calls),
-                "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
-                "changed_members": 0,
-                "events": 0,
-                "ok": monitor.last_error is None,
-                "api_calls_reported_by_poller": None,
-            }
-        )
+        return {
+            "wall_ms": wall * 1000,
+            "cpu_ms": 0.0,
+            **_calls_summary(calls),
+            "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
+            "changed_members": 0,
+            "events": 0,
+            "ok": monitor.last_error is None,
+            "api_calls_reported_by_poller": None,
+        }
+
+    repeat = 3 if quick else 7
+    full_alone = [timed_full_read() for _ in range(repeat)]
     cold_full_alone = []
     for _ in range(3 if quick else 5):
         source.refresh()  # as when the dependency / probe-count caches expire (300 s)
-        with app.app_context():
-            wall = time.perf_counter()
-            monitor.refresh(full=True)
-            wall = time.perf_counter() - wall
-        calls = counter.take()
-        cold_full_alone.append(
-            {
-                "wall_ms": wall * 1000,
-                "cpu_ms": 0.0,
-                **_calls_summary(calls),
-                "api_wall_ms": sum(c["wall_s"] for c in calls) * 1000,
-                "changed_members": 0,
-                "events": 0,
-                "ok": monitor.last_error is None,
-                "api_calls_reported_by_poller": None,
-            }
-        )
+        cold_full_alone.append(timed_full_read())
     resync_s = monitor.resync_s
     monitor.resync_s = 0.0  # every cycle is a full resync
     try:

@@ -74,25 +74,22 @@ class Stack:
         }
 
     # -- lifecycle ----------------------------------------------------------------------
-    def create_database(self) -> None:
+    def _admin(self, statement: str) -> None:
         engine = create_engine(
             self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
             isolation_level="AUTOCOMMIT",
         )
         with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.db_name}"'))
+            connection.execute(text(statement))
         engine.dispose()
+
+    def create_database(self) -> None:
+        self._admin(f'CREATE DATABASE "{self.db_name}"')
         self.flask("db", "upgrade")
         self.flask("vigie", "demo", "load")
 
     def drop_database(self) -> None:
-        engine = create_engine(
-            self.pg_admin_url.replace("postgresql://", "postgresql+psycopg://"),
-            isolation_level="AUTOCOMMIT",
-        )
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
-        engine.dispose()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     def flask(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
