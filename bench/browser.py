@@ -196,12 +196,12 @@ def _context(browser, base_url: str):
     return context
 
 
-def _log_in(context) -> None:
+def log_in(context, email: str = EMAIL, password: str = PASSWORD) -> None:
     """Sign in through the form with the context's request API (the HTTP cache stays empty)."""
     page = context.request.get("/connexion")
     token = CSRF_RE.search(page.text()).group(1)
     answer = context.request.post(
-        "/connexion", form={"email": EMAIL, "password": PASSWORD, "csrf_token": token, "next": ""}
+        "/connexion", form={"email": email, "password": password, "csrf_token": token, "next": ""}
     )
     if "/connexion" in answer.url:
         raise RuntimeError(f"login failed ({answer.status})")
@@ -221,7 +221,7 @@ def page_load(browser, base_url: str, path: str, live: bool) -> dict:
     """First load of ``path`` in a fresh context (empty cache), phone viewport."""
     context = _context(browser, base_url)
     try:
-        _log_in(context)
+        log_in(context)
         page = context.new_page()
         requests, responses, sockets, pending = [], [], [], {}
         ws_bytes = [0]
@@ -330,7 +330,7 @@ def latency(browser, base_url: str, estate: Estate, samples: int, interval: floa
     name, hostid = estate.leaf()
     context = _context(browser, base_url)
     try:
-        _log_in(context)
+        log_in(context)
         page = context.new_page()
         page.goto(f"/membres/{SLUG}/carte")
         page.wait_for_selector('[data-live-map][data-live-state="live"]')
@@ -402,7 +402,7 @@ def idle(browser, base_url: str, estate: Estate, seconds: float, interval: float
             ("member_home", f"/membres/{SLUG}/", False),
         ):
             context = _context(browser, base_url)
-            _log_in(context)
+            log_in(context)
             page = context.new_page()
             frames: list[tuple[float, str, int]] = []
             http: list[tuple[float, object]] = []

@@ -327,23 +327,12 @@ _MARK_AFTER = """([t0, wanted]) => {
 }"""
 
 
-def _browser_login(context, email: str, password: str) -> None:
-    from bench.browser import CSRF_RE
-
-    page = context.request.get("/connexion")
-    token = CSRF_RE.search(page.text()).group(1)
-    answer = context.request.post(
-        "/connexion", form={"email": email, "password": password, "csrf_token": token, "next": ""}
-    )
-    if "/connexion" in answer.url:
-        raise RuntimeError(f"login failed ({answer.status})")
-
-
 def sender_to_browser(quick: bool) -> dict:
     """zabbix_sender -> node class in Chromium, production topology, default estate."""
     from bench.browser import _OBSERVE
     from bench.browser import _context
     from bench.browser import chromium
+    from bench.browser import log_in
     from webapp.services import demo as demo_service
     from webapp.sources.zabbix import ZabbixSource
 
@@ -371,7 +360,7 @@ def sender_to_browser(quick: bool) -> dict:
         with chromium() as browser:
             context = _context(browser, stack.url)
             try:
-                _browser_login(context, VIEWER, demo_service.DEMO_PASSWORD)
+                log_in(context, VIEWER, demo_service.DEMO_PASSWORD)
                 page = context.new_page()
                 page.goto(f"/membres/{SLUG}/carte")
                 page.wait_for_selector('[data-live-map][data-live-state="live"]')

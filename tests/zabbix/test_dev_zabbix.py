@@ -16,13 +16,13 @@ problem they open on ``sarralbe-routeur`` is closed again before they end.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.zabbix.conftest import send
 from webapp.sources.base import Severity
 from webapp.sources.base import SourceError
 from webapp.sources.demo import DemoSource
@@ -30,7 +30,6 @@ from webapp.sources.zabbix import ZabbixSource
 
 pytestmark = pytest.mark.zabbix
 
-ROOT = Path(__file__).resolve().parents[2]
 ENV_FILE = Path(os.environ.get("VIGIE_ZABBIX_ENV_FILE", "/var/tmp/vigie-zabbix/vigie.env"))
 ROUTER = "sarralbe-routeur"
 ROUTER_PROBLEM = "Routeur mairie ne répond plus (ICMP)"
@@ -80,15 +79,6 @@ def source(env):
 @pytest.fixture(scope="module")
 def demo() -> DemoSource:
     return DemoSource(incidents=False)
-
-
-def _send(host: str, key: str, value: str) -> None:
-    subprocess.run(
-        [str(ROOT / "scripts/zabbix.sh"), "send", host, key, value],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
 
 
 def _rpc(env: dict[str, str], method: str, params: object) -> dict:
@@ -167,10 +157,10 @@ def test_router_down_opens_a_problem_that_vigie_can_acknowledge(source):
     def router_problem():
         return next((p for p in source.problems() if p.name == ROUTER_PROBLEM), None)
 
-    _send(ROUTER, "icmp.ok", "1")
+    send(ROUTER, "icmp.ok", "1")
     try:
         assert _wait_for(lambda: router_problem() is None)
-        _send(ROUTER, "icmp.ok", "0")
+        send(ROUTER, "icmp.ok", "0")
         started = time.monotonic()
         problem = _wait_for(router_problem)
         assert problem is not None, "no problem within 10 s of the value 0"
@@ -181,7 +171,7 @@ def test_router_down_opens_a_problem_that_vigie_can_acknowledge(source):
         with pytest.raises(SourceError):  # closing is not among the role's actions
             source.acknowledge([problem.eventid], "", close=True)
     finally:
-        _send(ROUTER, "icmp.ok", "1")
+        send(ROUTER, "icmp.ok", "1")
     assert _wait_for(lambda: router_problem() is None)
 
 
