@@ -4,17 +4,21 @@ Rules, for each host node:
 
 * ``maintenance``: the host is in maintenance (whatever else happens);
 * ``unreachable``: every path from the root goes through a *down* node, i.e.
-  a node in ``problem`` state with a severity of at least ``down_severity``
-  (HIGH by default). Its ``cause`` is the highest down node on its tree path;
-* ``problem``: it has non-suppressed problems of at least ``min_severity``;
+  a node in ``problem`` state, i.e. with a severity of at least
+  ``down_severity`` (HIGH by default). Its ``cause`` is the highest down node on its tree path;
+* ``problem`` (down): it has a non-suppressed problem of at least ``down_severity``;
+* ``warning``: its worst non-suppressed problem is at least ``min_severity`` but
+  below ``down_severity``: the node works, something needs a look;
 * ``unknown``: its own data stopped (``available == "unavailable"`` or the
   last value is older than ``stale_after_s``);
 * ``ok`` otherwise.
 
 A down node that is reachable is a root cause: it opens one incident listing
 the nodes it makes unreachable, whose problems are folded into it. Every other
-reachable node in ``problem`` state opens its own incident, with no affected
-node. A node in maintenance is never down, so it hides nothing.
+reachable node in ``warning`` state opens its own incident, with no affected
+node. The member is ``problem`` when something is down or unreachable,
+``warning`` when something only warns: the same words as its nodes. A node in
+maintenance is never down, so it hides nothing.
 """
 
 from __future__ import annotations
@@ -68,7 +72,6 @@ def analyse(
     stale_after_s: float,
     min_severity: int = Severity.WARNING,
     down_severity: int = Severity.HIGH,
-    problem_severity: int = Severity.AVERAGE,
     root: Hashable | None = None,
     layout: Layout | None = None,
 ) -> MemberMap:
@@ -92,10 +95,8 @@ def analyse(
     min_severity : int
         Lowest severity that counts (WARNING by default).
     down_severity : int
-        Severity from which a node is *down* and hides its descendants.
-    problem_severity : int
-        Lowest incident severity that makes the member ``problem`` rather
-        than ``warning``.
+        Severity from which a node is *down* (``problem``) and hides its
+        descendants; below it, a node with problems is ``warning``.
     root : node, optional
         Root node; ``G.graph["root"]`` or ``"internet"`` by default.
     layout : Layout, optional
@@ -168,6 +169,9 @@ def analyse(
         and severity[n] is not None
         and severity[n] >= down_severity
     }
+    for n in tree.order:  # working, with something to look at
+        if state[n] is NodeState.PROBLEM and n not in down:
+            state[n] = NodeState.WARNING
 
     # Reachability from the root without going through a down node.
     reached = {root}
@@ -201,7 +205,7 @@ def analyse(
 
     incidents = []
     for node in tree.order:
-        if state[node] is not NodeState.PROBLEM or node not in reached:
+        if state[node] not in (NodeState.PROBLEM, NodeState.WARNING) or node not in reached:
             continue
         data = G.nodes[node]
         worst = severity[node]
@@ -250,7 +254,7 @@ def analyse(
         if node != root:
             counts[state[node]] += 1
 
-    if any(i.severity >= problem_severity for i in incidents) or counts[NodeState.UNREACHABLE]:
+    if counts[NodeState.PROBLEM] or counts[NodeState.UNREACHABLE]:
         overall = MemberState.PROBLEM
     elif incidents:
         overall = MemberState.WARNING
@@ -286,8 +290,8 @@ def summarise(result: MemberMap, *, now: datetime | None = None) -> Summary:
     >>> G = nx.DiGraph([("internet", "nas")])
     >>> disk = ProblemInfo("e1", "nas", "Disk 92 %", Severity.WARNING, t)
     >>> s = summarise(analyse(G, [disk], now=t, stale_after_s=600), now=t + timedelta(hours=1))
-    >>> s.overall.value, s.hosts, s.counts["problem"]
-    ('warning', 1, 1)
+    >>> s.overall.value, s.hosts, s.counts["warning"], s.counts["problem"]
+    ('warning', 1, 1, 0)
     >>> [(i.label, i.kind.value, i.duration_s, i.affected_count) for i in s.incidents]
     [('nas', 'problem', 3600.0, 0)]
     """

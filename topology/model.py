@@ -91,7 +91,8 @@ class NodeState(enum.StrEnum):
     """State of one node of the map, after impact analysis."""
 
     OK = "ok"
-    PROBLEM = "problem"
+    WARNING = "warning"  # a problem below the down threshold: the node still works
+    PROBLEM = "problem"  # down: a problem at or above the down threshold
     UNREACHABLE = "unreachable"
     MAINTENANCE = "maintenance"
     UNKNOWN = "unknown"

@@ -27,6 +27,7 @@ from flask_socketio import leave_room
 from webapp import scoping
 from webapp.extensions import socketio
 from webapp.services.errors import MemberNotFound
+from webapp.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -189,18 +190,24 @@ def on_subscribe(data):
 
     if not isinstance(data, dict) or not isinstance(data.get("member"), str):
         return {"ok": False, "error": "bad_request"}
-    if not current_user.is_authenticated:
-        return {"ok": False, "error": "not_found"}
     try:
-        member = scoping.get_member(current_user, data["member"])
-    except MemberNotFound:
-        logger.info(
-            "User %s asked for unknown or foreign member %r", current_user.id, data["member"][:80]
-        )
+        if current_user.is_authenticated:
+            member = scoping.get_member(current_user, data["member"])
+        elif _is_kiosk():  # the wall's screen: every member, read-only
+            from webapp.services import wall
+
+            member = wall.member_by_slug(data["member"])
+            _watch_kiosk(request.sid, session["kiosk_id"])
+        else:
+            return {"ok": False, "error": "not_found"}
+    except (MemberNotFound, NotFound):
+        who = current_user.id if current_user.is_authenticated else "kiosk"
+        logger.info("%s asked for unknown or foreign member %r", who, data["member"][:80])
         return {"ok": False, "error": "not_found"}
     if not _join(member_room(member.slug)):
         return {"ok": False, "error": "disconnected"}
-    state = overview.live_state(member, data.get("version"))
+    version = data.get("version") if isinstance(data.get("version"), str) else None
+    state = overview.live_state(member, version, nodes=not data.get("summary"))
     if current_app.config.get("EXPOSE_WORKER_ID"):  # production tests: which worker answered
         state["worker"] = os.getpid()
         state["async_mode"] = socketio.async_mode

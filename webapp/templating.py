@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask import Flask
 from flask import request
-from flask_babel import format_datetime
 from flask_babel import format_timedelta
 from flask_babel import get_locale
 
@@ -19,6 +18,8 @@ from webapp.models.choices import SEVERITY_LABELS
 from webapp.models.choices import STAFF_ROLE_LABELS
 from webapp.models.choices import STATE_DISPLAY
 from webapp.models.choices import HealthState
+from webapp.presenters import clock
+from webapp.presenters import live
 
 
 def state_display(state: str) -> dict[str, str]:
@@ -31,7 +32,8 @@ def state_display(state: str) -> dict[str, str]:
 
 
 def datetime_short(moment: datetime | None) -> str:
-    return format_datetime(moment, "short") if moment else "—"
+    """« 30/11/2026 à 20 h 09 »: the portal's one clock."""
+    return clock.moment(moment)
 
 
 def age(seconds: float | None) -> str:
@@ -46,6 +48,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         display_state=display_state,
         datetime_short=datetime_short,
+        clock_time=lambda moment: clock.time_of_day(moment) if moment else "—",
+        since=lambda moment: clock.since(moment) if moment else "",
         age=age,
         kind_label=lambda kind: MEMBER_KIND_LABELS.get(kind, kind),
         member_role_label=lambda role: MEMBER_ROLE_LABELS.get(role, role),
@@ -53,7 +57,7 @@ def register(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, ROLE_LABELS["other"]),
         severity_label=lambda sev: SEVERITY_LABELS.get(int(sev), "") if sev is not None else "",
     )
-    app.jinja_env.globals.update(state_display=state_display)
+    app.jinja_env.globals.update(state_display=state_display, freshness_view=live.freshness_view)
 
     @app.context_processor
     def common():

@@ -1,6 +1,11 @@
-// Live member map: Socket.IO updates patched into the SVG and the equipment list,
-// announced politely, pausable; keyboard and pointer zoom/pan; roving focus on nodes.
+// Live member map and member home: Socket.IO updates patched into the SVG and the
+// equipment list, every sentence and count refetched from the server after each update,
+// announced politely, pausable; the connection and the freshness of the data shown apart;
+// keyboard and pointer zoom/pan; roving focus on nodes.
 // Started from [data-live-map]; every text comes from data-i18n (no strings here).
+
+import { makeClock } from "./clock.js";
+import { coalesce, connectLive, makeFreshness, patchParts, setConnection } from "./live.js";
 
 const root = document.querySelector("[data-live-map]");
 if (root) start(root);
@@ -9,30 +14,27 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
 }
 
-function clock(iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  return date.toLocaleTimeString(document.documentElement.lang || "fr", {
-    hour: "2-digit", minute: "2-digit",
-  });
-}
-
 function start(root) {
+  setupKeyboard(root);
+  setupZoom(root);
   const i18n = JSON.parse(root.dataset.i18n);
   const slug = root.dataset.member;
   const announcer = root.querySelector("[data-live-announce]");
   const indicator = root.querySelector("[data-live-indicator]");
   const indicatorText = root.querySelector("[data-live-text]");
   const pauseButton = root.querySelector("[data-live-pause]");
-  const freshness = root.querySelector("[data-freshness]");
+  const block = root.querySelector("[data-freshness]");
+  const nodePanel = document.getElementById("node-detail");
+  const clock = makeClock(i18n.clock);
+  const freshness = makeFreshness({
+    root, i18n, clock, initial: JSON.parse(root.dataset.source || "null"),
+    line: block.querySelector("[data-fresh-line]"),
+    banner: block.querySelector("[data-stale-banner]"),
+    bannerText: block.querySelector("[data-stale-text]"),
+  });
   let version = root.dataset.version || null;
   let paused = false;
   let missed = false;
-  let lastSuccess = null;
-  let staleAfter = 10;
-  let lastHeard = Date.now();
-  let sourceOk = true;
-  let heartbeat = 30;
   let connected = false;
 
   const labels = new Map();
@@ -41,102 +43,92 @@ function start(root) {
     if (link) labels.set(row.dataset.node, link.textContent.trim());
   });
 
-  // ---- live updates ------------------------------------------------------------------
-  if (typeof window.io !== "function") return;
-  const socket = window.io("/live", {
-    transports: ["websocket"],
-    reconnectionDelay: 1000,
-    reconnectionDelayMax: 30000,
-    randomizationFactor: 0.5,
+  // Every sentence and count (summary, heading counts, list title) comes from the server,
+  // refetched after each update: the same words as a reload, never a stale number.
+  const refreshTexts = coalesce(async () => {
+    await patchParts(root.dataset.summaryUrl, document);
+  });
+  // The node panel, when open, is the server's too (problems, cause, since when).
+  let panelNode = null;
+  const refreshPanel = coalesce(async () => {
+    const card = nodePanel && nodePanel.querySelector("[data-node-card]");
+    if (!card) return;
+    const url = card.dataset.nodeUrl;
+    const response = await fetch(url, {
+      headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store",
+    });
+    if (!response.ok) return;
+    const hadFocus = nodePanel.contains(document.activeElement);
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    nodePanel.replaceChildren(template.content);
+    if (hadFocus) {
+      const heading = nodePanel.querySelector("h2, h3");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+    }
   });
 
-  function setIndicator(state) {
-    root.dataset.liveState = state;
-    indicator.className = `live__dot live__dot--${state}`;
-    indicatorText.textContent = state === "paused" ? i18n.paused
-      : state === "reconnecting" ? i18n.reconnecting : i18n.live;
+  // ---- live updates ------------------------------------------------------------------
+  const socket = connectLive();
+  if (!socket) return;
+
+  function show(state) {
+    setConnection(root, indicator, indicatorText, i18n, state);
   }
 
   function subscribe() {
     socket.emit("subscribe", { member: slug, version }, (ack) => {
       if (!ack || !ack.ok) return;
-      heard(ack);
+      freshness.heard(ack);
       if (ack.full && ack.nodes) apply(ack);
       else if (ack.version) version = ack.version;
-      setIndicator(paused ? "paused" : "live");
+      show(paused ? "paused" : "live");
     });
   }
 
-  socket.on("connect", () => { connected = true; if (!paused) subscribe(); });
-  socket.on("disconnect", () => { connected = false; setIndicator("reconnecting"); });
-  socket.on("connect_error", () => { connected = false; setIndicator("reconnecting"); });
+  socket.on("connect", () => {
+    connected = true;
+    freshness.setConnected(true);
+    if (!paused) subscribe();
+  });
+  const lost = () => {
+    connected = false;
+    freshness.setConnected(false);
+    if (!paused) show("reconnecting");
+  };
+  socket.on("disconnect", lost);
+  socket.on("connect_error", lost);
   socket.on("member.update", (data) => {
     if (!data || data.member !== slug) return;
-    lastHeard = Date.now();
     if (paused) { missed = true; return; }
+    freshness.fresh();
     apply(data);
   });
-  socket.on("source", heard);
+  socket.on("source", (state) => freshness.heard(state));
 
   pauseButton.addEventListener("click", () => {
     paused = !paused;
     pauseButton.setAttribute("aria-pressed", String(paused));
     pauseButton.textContent = paused ? i18n.resume : i18n.pause;
-    setIndicator(paused ? "paused" : connected ? "live" : "reconnecting");
+    show(paused ? "paused" : connected ? "live" : "reconnecting");
+    freshness.freeze(paused);
     if (!paused && (missed || connected)) { missed = false; subscribe(); }
   });
 
-  function heard(state) {
-    if (!state) return;
-    lastHeard = Date.now();
-    if (state.last_success) lastSuccess = state.last_success;
-    if (state.stale_after_s) staleAfter = state.stale_after_s;
-    if (typeof state.source_ok === "boolean") sourceOk = state.source_ok;
-    if (state.heartbeat_s) heartbeat = state.heartbeat_s;
-    showFreshness(Boolean(state.stale));
-  }
-
-  function showFreshness(stale) {
-    freshness.replaceChildren();
-    if (stale) {
-      const banner = document.createElement("div");
-      banner.className = "banner banner--stale";
-      banner.setAttribute("role", "alert");
-      const strong = document.createElement("strong");
-      strong.textContent = fill(i18n.stale, { time: clock(lastSuccess) });
-      const detail = document.createElement("span");
-      detail.textContent = i18n.stale_detail;
-      banner.append(strong, detail);
-      freshness.append(banner);
-    } else {
-      const line = document.createElement("p");
-      line.className = "data-age";
-      line.textContent = fill(i18n.fresh, { time: clock(lastSuccess || new Date().toISOString()) });
-      freshness.append(line);
-    }
-  }
-
-  // Source failing, or no news at all (socket down, server gone): once the data is
-  // older than the limit, say so — without waiting for the server to tell us.
-  setInterval(() => {
-    if (!lastSuccess) return;
-    const age = (Date.now() - new Date(lastSuccess).getTime()) / 1000;
-    const silent = (Date.now() - lastHeard) / 1000;
-    // Heartbeats come every `heartbeat` s on a quiet estate: silence is only suspicious
-    // after two of them are missed.
-    const stale = (!sourceOk && age > staleAfter) || silent > 2 * heartbeat + 5;
-    if (stale && !root.querySelector(".banner--stale")) {
-      showFreshness(true);
-    }
-  }, 1000);
+  nodePanel?.addEventListener("htmx:afterSwap", () => {
+    const card = nodePanel.querySelector("[data-node-card]");
+    panelNode = card ? card.dataset.nodeCard : null;
+  });
 
   function apply(data) {
     const changes = [];
+    let panelTouched = Boolean(data.full);
     for (const node of data.nodes) {
       const row = root.querySelector(`tr[data-node="${CSS.escape(node.id)}"]`);
       const before = row ? row.dataset.state : null;
       patchSvg(node);
       patchRow(row, node);
+      if (node.id === panelNode) panelTouched = true;
       if (before && before !== node.state && labels.has(node.id)) {
         changes.push(fill(i18n.changed, {
           label: labels.get(node.id), state: i18n.states[node.state].label,
@@ -146,8 +138,9 @@ function start(root) {
     version = data.version || version;
     if (changes.length) {
       announcer.textContent = changes.slice(0, 5).join(". ") + (changes.length > 5 ? "…" : "");
-      refreshSummary();
     }
+    refreshTexts();
+    if (panelNode && panelTouched) refreshPanel();
   }
 
   function stateText(node) {
@@ -201,15 +194,6 @@ function start(root) {
     detail.classList.toggle("is-empty", detail.textContent === "—");
   }
 
-  function refreshSummary() {
-    const target = document.getElementById("member-summary");
-    if (target && window.htmx) {
-      window.htmx.ajax("GET", root.dataset.summaryUrl, { target, swap: "innerHTML" });
-    }
-  }
-
-  setupKeyboard(root);
-  setupZoom(root);
 }
 
 // ---- keyboard: one tab stop per drawing, arrows move in reading order -----------------

@@ -6,6 +6,9 @@
 // It runs for weeks on a TV: state is bounded (one Set pruned to the problems on screen,
 // a few scalars), DOM nodes are patched in place and reused, listeners are added once.
 
+import { makeClock } from "./clock.js";
+import { coalesce, connectLive, makeFreshness, setConnection } from "./live.js";
+
 const wallRoot = document.querySelector("[data-wall]");
 if (wallRoot) startWall(wallRoot);
 const memberRoot = document.querySelector("[data-wall-member-page]");
@@ -17,115 +20,24 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, key) => values[key] ?? "");
 }
 
-function lang() {
-  return document.documentElement.lang || "fr";
-}
-
 // Same choice as the server: its own words for none, then gettext's one / several.
 function plural(forms, n) {
   if (n === 0 && forms.zero) return forms.zero;
   return fill(n === 1 ? forms.one : forms.other, { n });
 }
 
-function pad(n) {
-  return String(n).padStart(2, "0");
-}
-
-function hhmm(date) {
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-function sinceText(i18n, iso) {
-  if (!iso) return "";
-  const date = new Date(iso);
-  const today = new Date();
-  if (date.toDateString() === today.toDateString()) {
-    return fill(i18n.since_today, { time: hhmm(date) });
-  }
-  return fill(i18n.since_day, {
-    date: `${pad(date.getDate())}/${pad(date.getMonth() + 1)}`, time: hhmm(date),
-  });
-}
-
-function ageText(seconds) {
-  const s = Math.max(1, Math.floor(seconds));
-  const [value, unit] = s < 60 ? [s, "second"] : s < 3600 ? [Math.floor(s / 60), "minute"]
-    : s < 86400 ? [Math.floor(s / 3600), "hour"] : [Math.floor(s / 86400), "day"];
-  return new Intl.NumberFormat(lang(), { style: "unit", unit, unitDisplay: "long" })
-    .format(value);
-}
-
 function setText(element, text) {
   if (element && element.textContent !== text) element.textContent = text;
 }
 
-// ---- freshness: age line and stale banner -----------------------------------------------
-// The server says when the source fails (``source`` events, immediately) and sends a
-// heartbeat every ``heartbeat_s``; every wall.update proves a successful read. The age
-// shown is an upper bound: never fresher than what was last heard.
-function makeFreshness(root, i18n, initial) {
-  const ageLine = root.querySelector("[data-wall-age]");
-  const banner = root.querySelector("[data-wall-stale]");
-  const bannerText = root.querySelector("[data-wall-stale-text]");
-  let successAt = null; // local clock (ms) of the last successful read of the source
-  let sourceOk = true;
-  let serverStale = false;
-  let staleAfter = 10;
-  let quietLimit = 70;
-  let heardAt = Date.now();
-  let connected = true;
-  let frozenAt = null;
-
-  function heard(state) {
-    if (!state) return;
-    heardAt = Date.now();
-    if (typeof state.source_age_s === "number") successAt = Date.now() - state.source_age_s * 1000;
-    if (typeof state.source_ok === "boolean") sourceOk = state.source_ok;
-    serverStale = Boolean(state.stale);
-    if (state.stale_after_s) staleAfter = state.stale_after_s;
-    if (state.heartbeat_s) quietLimit = state.heartbeat_s * 2 + staleAfter;
-    render();
-  }
-
-  function fresh() {
-    heardAt = successAt = Date.now();
-    sourceOk = true;
-    serverStale = false;
-    render();
-  }
-
-  function isStale(now) {
-    if (successAt === null || serverStale) return true;
-    if ((now - successAt) / 1000 <= staleAfter) return false;
-    return !sourceOk || !connected || (now - heardAt) / 1000 > quietLimit;
-  }
-
-  function render() {
-    const now = Date.now();
-    const stale = isStale(now);
-    if (banner) {
-      setText(bannerText, successAt === null ? i18n.no_data
-        : fill(i18n.stale, { time: hhmm(new Date(successAt)) }));
-      if (banner.hidden === stale) banner.hidden = !stale;
-    }
-    root.classList.toggle("wall--stale", stale);
-    if (frozenAt !== null) {
-      setText(ageLine, fill(i18n.frozen, { time: hhmm(new Date(frozenAt)) }));
-    } else if (successAt !== null) {
-      setText(ageLine, fill(stale ? i18n.last_data : i18n.fresh,
-        { age: ageText((now - successAt) / 1000) }));
-    }
-  }
-
-  heard(initial);
-  setInterval(render, 1000);
-  return {
-    heard,
-    fresh,
-    render,
-    setConnected(value) { connected = value; render(); },
-    freeze(value) { frozenAt = value ? (successAt ?? Date.now()) : null; render(); },
-  };
+// The wall's freshness line and stale banner: the portal's one rule (live.js).
+function wallFreshness(root, i18n, clock, initial) {
+  return makeFreshness({
+    root, i18n, clock, initial, staleClass: "wall--stale",
+    line: root.querySelector("[data-wall-age]"),
+    banner: root.querySelector("[data-wall-stale]"),
+    bannerText: root.querySelector("[data-wall-stale-text]"),
+  });
 }
 
 // ---- the wall ------------------------------------------------------------------------------
@@ -145,7 +57,8 @@ function startWall(root) {
   const rotateEvery = Math.max(2, Number(root.dataset.rotateSeconds) || 15) * 1000;
   const catchUpEvery = Math.max(60, Number(root.dataset.catchUpSeconds) || 300) * 1000;
   const parser = document.createElement("template"); // reused for every fetched fragment
-  const freshness = makeFreshness(root, i18n, JSON.parse(root.dataset.source));
+  const clock = makeClock(i18n.clock);
+  const freshness = wallFreshness(root, i18n, clock, JSON.parse(root.dataset.source));
 
   // Problems already shown (or on screen when the wall opened): only others pin the wall.
   const seen = new Set();
@@ -205,7 +118,7 @@ function startWall(root) {
     setText(tile.querySelector("[data-tile-label]"), state.label);
     setText(tile.querySelector("[data-tile-incidents]"), plural(i18n.incidents, data.incidents));
     const since = tile.querySelector("[data-tile-since]");
-    setText(since, sinceText(i18n, data.since));
+    setText(since, clock.since(data.since));
     since.hidden = !data.since;
     const requests = tile.querySelector("[data-tile-requests]");
     setText(requests, plural(i18n.requests, data.open_requests));
@@ -349,14 +262,23 @@ function startWall(root) {
     const tile = tileBySlug(slug);
     if (tile) tile.classList.add("tile--shown");
     if (slug !== panelSlug) {
+      follow(panelSlug, slug);
       panelSlug = slug;
       loadPanel(slug);
     }
   }
 
+  // The panel is live like the map: its member's room, every update refetches it.
+  function follow(before, after) {
+    if (!socket || !connected) return;
+    if (before) socket.emit("unsubscribe", { member: before });
+    if (after) socket.emit("subscribe", { member: after, version: null, summary: true }, () => {});
+  }
+
   function hidePanel() {
     if (panelRequest) panelRequest.abort();
     panelRequest = null;
+    follow(panelSlug, null);
     panelSlug = null;
     panel.hidden = true;
     panel.replaceChildren();
@@ -423,10 +345,7 @@ function startWall(root) {
 
   // ---- pause (RGAA 13.8: moving and self-updating content can be stopped) ---------------
   function setIndicator(state) {
-    root.dataset.liveState = state;
-    indicator.className = `live__dot live__dot--${state}`;
-    setText(statusText, state === "paused" ? i18n.paused
-      : state === "reconnecting" ? i18n.reconnecting : i18n.live);
+    setConnection(root, indicator, statusText, i18n, state);
   }
 
   pauseButton.addEventListener("click", () => {
@@ -474,13 +393,8 @@ function startWall(root) {
   showRotation();
   resume();
   setInterval(catchUp, catchUpEvery);
-  if (typeof window.io !== "function") { setIndicator("reconnecting"); return; }
-  socket = window.io("/live", {
-    transports: ["websocket"],
-    reconnectionDelay: 1000,
-    reconnectionDelayMax: 30000,
-    randomizationFactor: 0.5,
-  });
+  socket = connectLive();
+  if (!socket) { setIndicator("reconnecting"); return; }
 
   function subscribe() {
     socket.emit("subscribe_wall", {}, (ack) => {
@@ -494,6 +408,7 @@ function startWall(root) {
     connected = true;
     freshness.setConnected(true);
     subscribe();
+    follow(null, panelSlug);
     if (!paused) catchUp(); // whatever happened while the wall was not listening
   });
   socket.on("disconnect", () => {
@@ -508,63 +423,68 @@ function startWall(root) {
     checkAccess();
   });
   socket.on("wall.update", onUpdate);
+  socket.on("member.update", (data) => {
+    if (!data || data.member !== panelSlug || paused) return;
+    freshness.fresh();
+    loadPanel(panelSlug);
+  });
   socket.on("source", (state) => freshness.heard(state));
   socket.on("kiosk.revoked", checkAccess);
 }
 
-// ---- one member's map on a kiosk: refreshed every few seconds ---------------------------
+// ---- one member's map on a kiosk: live like the map ------------------------------------
+// Its member's room over the websocket; each update refetches the server's fragment (the
+// same sentences and drawing as a reload). Freshness: the portal's one rule (live.js).
 function startMemberPage(root) {
   const i18n = JSON.parse(root.dataset.i18n);
+  const slug = root.dataset.member;
   const content = root.querySelector("[data-wall-member-content]");
-  const ageLine = root.querySelector("[data-wall-age]");
-  const banner = root.querySelector("[data-wall-stale]");
-  const bannerText = root.querySelector("[data-wall-stale-text]");
-  const every = Math.max(5, Number(root.dataset.refreshSeconds) || 15) * 1000;
-  const staleAfter = Number(root.dataset.staleAfterS) || 10;
-  const parser = document.createElement("template");
-  let successAt = null;
-  let serverStale = false;
-  let staleText = "";
+  const indicator = root.querySelector("[data-wall-indicator]");
+  const statusText = root.querySelector("[data-wall-status]");
+  const freshness = wallFreshness(root, i18n, makeClock(i18n.clock), JSON.parse(root.dataset.source));
+  let version = root.dataset.version || null;
 
-  function readFreshness() {
-    const article = content.querySelector("[data-wall-member]");
-    if (!article) return;
-    const age = article.dataset.ageS;
-    successAt = age === "" ? null : Date.now() - Number(age) * 1000;
-    serverStale = article.dataset.stale === "1";
-    staleText = article.dataset.staleText;
-  }
+  const refresh = coalesce(async () => {
+    const response = await fetch(window.location.pathname, {
+      headers: FRAGMENT_HEADERS, credentials: "same-origin", cache: "no-store",
+    });
+    if (response.status === 404 || response.redirected) { window.location.reload(); return; }
+    if (!response.ok) return;
+    const parser = document.createElement("template");
+    parser.innerHTML = await response.text();
+    content.replaceChildren(parser.content);
+  });
 
-  function render() {
-    const now = Date.now();
-    const stale = serverStale || successAt === null || (now - successAt) / 1000 > staleAfter;
-    if (stale) {
-      setText(bannerText, successAt === null ? staleText
-        : fill(i18n.stale, { time: hhmm(new Date(successAt)) }));
-    }
-    if (banner.hidden === stale) banner.hidden = !stale;
-    if (successAt !== null) {
-      setText(ageLine, fill(stale ? i18n.last_data : i18n.fresh,
-        { age: ageText((now - successAt) / 1000) }));
-    }
-  }
-
-  async function refresh() {
-    try {
-      const response = await fetch(window.location.pathname, {
-        headers: FRAGMENT_HEADERS, credentials: "same-origin", cache: "no-store",
-      });
-      if (response.status === 404 || response.redirected) { window.location.reload(); return; }
-      if (!response.ok) return;
-      parser.innerHTML = await response.text();
-      content.replaceChildren(parser.content);
-      readFreshness();
-    } catch { /* offline: the banner says how old the map is */ }
-    render();
-  }
-
-  readFreshness();
-  render();
-  setInterval(render, 1000);
-  setInterval(refresh, every);
+  const socket = connectLive();
+  if (!socket) { setConnection(root, indicator, statusText, i18n, "reconnecting"); return; }
+  // A revoked kiosk link or an ended session: the server answers 404 or the login page.
+  const checkAccess = coalesce(async () => {
+    const response = await fetch(window.location.pathname, {
+      headers: FRAGMENT_HEADERS, credentials: "same-origin", cache: "no-store",
+    });
+    if (response.status === 404 || response.redirected) window.location.reload();
+  });
+  socket.on("connect", () => {
+    freshness.setConnected(true);
+    socket.emit("subscribe", { member: slug, version, summary: true }, (ack) => {
+      if (!ack || !ack.ok) { checkAccess(); return; }
+      freshness.heard(ack);
+      setConnection(root, indicator, statusText, i18n, "live");
+      if (ack.full) { version = ack.version; refresh(); } // missed while not listening
+    });
+  });
+  const lost = () => {
+    freshness.setConnected(false);
+    setConnection(root, indicator, statusText, i18n, "reconnecting");
+  };
+  socket.on("disconnect", () => { lost(); checkAccess(); });
+  socket.on("connect_error", () => { lost(); checkAccess(); });
+  socket.on("member.update", (data) => {
+    if (!data || data.member !== slug) return;
+    version = data.version || version;
+    freshness.fresh();
+    refresh();
+  });
+  socket.on("source", (state) => freshness.heard(state));
+  socket.on("kiosk.revoked", checkAccess);
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -88,17 +89,28 @@ def test_failure_turns_node_red_and_dependents_unreachable(
 
 
 def test_stopped_source_brings_the_stale_banner(app, page, problems, viewport, poller, source):
+    """Two facts shown apart: still connected to Vigie, but the data is no longer fresh."""
     log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
     open_map(page)
-    assert page.locator(".banner--stale").count() == 0
+    banner = page.locator("[data-stale-banner]")
+    page.wait_for_selector('[data-live-map][data-fresh="fresh"]')
+    assert banner.is_hidden()
+    assert page.inner_text("[data-fresh-line]") == "Données à jour"
+    assert page.inner_text("[data-live-text]") == "Connecté à Vigie"
     source.set_outage(True)
-    banner = page.wait_for_selector(".banner--stale", timeout=8000)
+    banner.wait_for(state="visible", timeout=8000)
     assert "Données non actualisées depuis" in banner.inner_text()
     assert banner.get_attribute("role") == "alert"
+    assert page.get_attribute("[data-live-map]", "data-fresh") == "stale"
+    assert re.fullmatch(r"Dernières données : \d{1,2} h \d\d", page.inner_text("[data-fresh-line]"))
+    # The connection is still up, and says only that: never "live" data from a silent source.
+    assert page.get_attribute("[data-live-map]", "data-live-state") == "live"
+    assert page.inner_text("[data-live-text]") == "Connecté à Vigie"
     # The last known state stays on screen, never emptied nor turned green silently.
     assert page.locator("svg g.node").count() > 20
     source.set_outage(False)
-    page.wait_for_selector(".banner--stale", state="detached", timeout=8000)
+    banner.wait_for(state="hidden", timeout=8000)
+    assert page.inner_text("[data-fresh-line]") == "Données à jour"
     problems.check()
 
 

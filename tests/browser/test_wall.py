@@ -173,24 +173,29 @@ def test_rotation_goes_through_member_maps_and_pauses(app, page, problems, polle
 
 
 def test_silent_source_brings_the_stale_banner(app, page, problems, poller, estate, source, shoot):
+    """The connection and the freshness are two facts: a silent source is not "live"."""
     log_in(page, make_user("support").email)
     open_wall(page)
     banner = page.locator("[data-wall-stale]")
     assert banner.is_hidden()
-    assert "Données actualisées il y a" in page.inner_text("[data-wall-age]")
+    assert page.inner_text("[data-wall-age]") == "Données à jour"
+    assert page.inner_text("[data-wall-status]") == "Connecté à Vigie"
     source.set_outage(True)
     banner.wait_for(state="visible", timeout=5000)
     assert banner.get_attribute("role") == "alert"
-    assert "Dernières données reçues il y a" in page.inner_text("[data-wall-age]")
+    assert re.fullmatch(r"Dernières données : \d{1,2} h \d\d", page.inner_text("[data-wall-age]"))
     assert re.fullmatch(
-        r"Données non actualisées depuis \d\d:\d\d", page.inner_text("[data-wall-stale-text]")
+        r"Données non actualisées depuis \d{1,2} h \d\d", page.inner_text("[data-wall-stale-text]")
     )
     assert "wall--stale" in page.get_attribute("[data-wall]", "class")
+    assert page.get_attribute("[data-wall]", "data-fresh") == "stale"
+    assert page.inner_text("[data-wall-status]") == "Connecté à Vigie", "connected, nothing more"
     assert page.locator("[data-tile]").count() == 6, "the last known state stays on screen"
     shoot(page, "wall-stale")
     assert_accessible(page, "the wall with the stale banner")
     source.set_outage(False)
     banner.wait_for(state="hidden", timeout=10_000)
+    assert page.inner_text("[data-wall-age]") == "Données à jour"
     problems.check()
 
 

@@ -56,7 +56,7 @@ def test_staff_open_the_wall(app, client, login, members, role):
     page = client.get("/mur").get_data(as_text=True)
     assert 'class="theme-wall page-wall"' in page
     assert 'href="/membres/sarralbe/carte"' in page, "staff: the full member map"
-    assert "data-wall-stale hidden" in page and "Données actualisées il y a" in page
+    assert "data-wall-stale hidden" in page and "Données à jour" in page
     panel = client.get("/mur/membres/sarralbe", headers={"HX-Request": "true"})
     assert "<html" not in panel.get_data(as_text=True), "the panel's fragment"
     assert 'data-wall-member="sarralbe"' in panel.get_data(as_text=True)
@@ -127,8 +127,8 @@ def test_stale_source_shows_the_banner(app, client, login, members):
     monitor.last_success = time.time() - 120
     page = client.get("/mur").get_data(as_text=True)
     assert "data-wall-stale hidden" not in page
-    assert re.search(r"Données non actualisées depuis \d\d:\d\d<", page)
-    assert "Dernières données reçues il y a 2 minutes" in page
+    assert re.search(r"Données non actualisées depuis \d{1,2} h \d\d<", page)
+    assert re.search(r"Dernières données : \d{1,2} h \d\d<", page)
     assert client.get("/api/v1/wall").json["stale"] is True
 
 

@@ -12,13 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-
-from topology.model import NodeState
 from topology.model import NodeStatus
-from webapp.models.choices import ROLE_LABELS
-from webapp.models.choices import SEVERITY_LABELS
-from webapp.models.choices import STATE_DISPLAY
 from webapp.services.status import MemberStatus
 
 
@@ -46,9 +40,7 @@ class NodeView:
 
 
 def display_state(node: NodeStatus) -> str:
-    """The state shown to people: a problem that does not take a node down is a warning."""
-    if node.state == NodeState.PROBLEM and not node.down:
-        return "warning"
+    """The state shown to people: the topology's own word (one vocabulary, computed once)."""
     return str(node.state)
 
 
@@ -100,38 +92,4 @@ def member_payload(
         "incidents": len(summary.incidents),
         "counts": {str(k): v for k, v in summary.counts.items()},
         "nodes": [view.as_json() for view in nodes],
-    }
-
-
-def page_context(context: dict) -> dict:
-    """What a live page adds to its template context: texts for its script, version."""
-    status = context.get("status")
-    return {
-        "live_i18n": live_texts(),
-        "version": version_of(node_views(status)) if status else None,
-    }
-
-
-def live_texts() -> dict:
-    """Texts the live script needs, in the reader's language (no strings in JS)."""
-    return {
-        "states": {
-            state.value: {"label": str(label), "glyph": glyph, "modifier": modifier}
-            for state, (label, modifier, glyph) in STATE_DISPLAY.items()
-        },
-        "severities": {str(k): str(v) for k, v in SEVERITY_LABELS.items()},
-        "roles": {k: str(v) for k, v in ROLE_LABELS.items()},
-        "cause": _("cause probable : %(cause)s", cause="{cause}"),
-        "changed": _("%(label)s : %(state)s", label="{label}", state="{state}"),
-        "paused": _("Mises à jour suspendues"),
-        "live": _("Mise à jour en direct"),
-        "reconnecting": _("Connexion perdue, nouvelle tentative…"),
-        "pause": _("Suspendre les mises à jour"),
-        "resume": _("Reprendre les mises à jour"),
-        "stale": _("Données non actualisées depuis %(time)s", time="{time}"),
-        "stale_detail": _(
-            "La source de supervision ne répond pas ; l’affichage montre le dernier état connu."
-        ),
-        "fresh": _("Données actualisées à %(time)s", time="{time}"),
-        "no_news": _("plus de nouvelles"),
     }

@@ -10,6 +10,7 @@ from flask import current_app
 
 from webapp.models import Member
 from webapp.services import billing
+from webapp.services import live
 from webapp.services import wording
 from webapp.services.monitoring import get_monitor
 from webapp.services.status import MemberStatus
@@ -33,6 +34,7 @@ class MemberRow:
     state: str
     headline: str
     usage: billing.Usage
+    version: str | None = None  # of the live state: a live page knows when it is behind
 
 
 def host_stale_after_s() -> float:
@@ -70,6 +72,7 @@ def member_rows(members: list[Member]) -> list[MemberRow]:
                 state=status.overall if status else "unknown",
                 headline=wording.headline(status.summary) if status else "",
                 usage=billing.usage(member, used),
+                version=live.version_of(live.node_views(status)) if status else None,
             )
         )
     return rows
@@ -88,13 +91,16 @@ def member_page(member: Member) -> dict:
         context.update(
             headline=wording.headline(status.summary),
             sentences=wording.sentences(status.summary),
+            state_summary=wording.state_counts(status.summary),
             nodes=nodes,
             labels={n.id: n.label for n in status.member_map.nodes},
         )
     return context
 
 
-HEARTBEAT_S = 30.0  # the poller sends the source's freshness at least this often
+# The poller sends the source's freshness at least this often: a page that hears nothing
+# for two heartbeats knows the collector is gone and says its data is no longer fresh.
+HEARTBEAT_S = 10.0
 
 
 def source_state() -> dict:
@@ -112,10 +118,12 @@ def source_state() -> dict:
     }
 
 
-def live_state(member: Member, client_version: str | None) -> dict:
-    """The member's current live state; node details only if the client is behind."""
-    from webapp.services import live
+def live_state(member: Member, client_version: str | None, *, nodes: bool = True) -> dict:
+    """The member's current live state; node details only if the client is behind.
 
+    ``nodes=False``: a page that shows no node (a member's card) only learns whether
+    it is behind (``full``), without the nodes.
+    """
     status = status_of(member)
     state = source_state()
     if status is None:
@@ -124,5 +132,7 @@ def live_state(member: Member, client_version: str | None) -> dict:
     version = live.version_of(views)
     if client_version == version:
         return {**state, "version": version, "full": False, "nodes": []}
-    payload = live.member_payload(member.slug, status, views, list(views.values()), full=True)
+    payload = live.member_payload(
+        member.slug, status, views, list(views.values()) if nodes else [], full=True
+    )
     return {**state, **payload}

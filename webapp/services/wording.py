@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -12,11 +11,12 @@ from topology.model import IncidentKind
 from topology.model import IncidentSummary
 from topology.model import MemberState
 from topology.model import Summary
+from webapp.presenters import clock as presenters_clock
 
 
 def clock(moment: datetime) -> str:
-    """« 10 h 12 » in French, « 10:12 AM » in English."""
-    return format_time(moment, _("H 'h' mm"))
+    """« 10 h 12 »: the portal's one clock (its time zone, the French way)."""
+    return presenters_clock.time_of_day(moment)
 
 
 def incident_sentence(incident: IncidentSummary) -> str:
@@ -75,12 +75,16 @@ def sentences(summary: Summary) -> list[str]:
 
 
 def state_counts(summary: Summary) -> str:
-    """« 25 équipements : 23 fonctionnent, 1 en panne, 1 injoignable »."""
+    """« 25 équipements : 22 fonctionnent, 1 en panne, 1 injoignable, 1 en alerte ».
+
+    The same words as the nodes' badges: « en panne » is down, « en alerte » still works.
+    """
     counts = {str(k): v for k, v in summary.counts.items()}
     words = {
         "ok": lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
         "problem": lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
         "unreachable": lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
+        "warning": lambda n: ngettext("%(num)d en alerte", "%(num)d en alerte", n),
         "maintenance": lambda n: ngettext("%(num)d en maintenance", "%(num)d en maintenance", n),
         "unknown": lambda n: ngettext("%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n),
     }

@@ -119,13 +119,16 @@ def test_non_down_problem_is_its_own_incident(office, t0, make_problem):
         ("d02", IncidentKind.PROBLEM, ()),
         ("d01", IncidentKind.PROBLEM, ()),
     ]
-    assert result.overall is MemberState.PROBLEM  # AVERAGE reaches problem_severity
+    # Nothing is down: the member only warns, in the same words as its nodes.
+    assert result.overall is MemberState.WARNING
+    assert result.node("d02").state is NodeState.WARNING
+    assert dict(result.counts)[NodeState.PROBLEM] == 0
 
 
 def test_warning_only_member_is_warning(office, t0, make_problem):
     result = analyse(office, [make_problem("d01", Severity.WARNING)], now=t0, stale_after_s=STALE)
     assert result.overall is MemberState.WARNING
-    assert result.node("d01").state is NodeState.PROBLEM
+    assert result.node("d01").state is NodeState.WARNING
     assert not result.node("d01").down
 
 
@@ -214,7 +217,7 @@ def test_unknown_when_data_is_stale_or_agent_unavailable(make_host, t0, make_pro
     assert result.node("off").stale_age_s is None
     assert result.node("fresh").state is NodeState.OK
     assert result.node("fresh").stale_age_s is None
-    assert result.node("both").state is NodeState.PROBLEM
+    assert result.node("both").state is NodeState.WARNING
     assert result.node("both").stale_age_s == 5000.0
     assert result.overall is MemberState.WARNING
 
@@ -306,7 +309,8 @@ def test_summarise(office, t0, make_problem):
     assert summary.overall is MemberState.PROBLEM
     assert summary.hosts == 16
     assert summary.counts[NodeState.UNREACHABLE] == 6
-    assert summary.counts[NodeState.PROBLEM] == 2
+    assert summary.counts[NodeState.PROBLEM] == 1  # sw2 is down
+    assert summary.counts[NodeState.WARNING] == 1  # d01 only warns
     assert summary.counts[NodeState.OK] == 8
     assert summary.worst_severity is Severity.HIGH
     first, second = summary.incidents

@@ -15,8 +15,8 @@ from flask_login import login_required
 from webapp import scoping
 from webapp.forms import ConfirmForm
 from webapp.htmx import render_page_or_fragment
+from webapp.presenters import live
 from webapp.services import acknowledgements
-from webapp.services import live
 from webapp.services import maps
 from webapp.services.errors import NotFound
 from webapp.sources.base import SourceError

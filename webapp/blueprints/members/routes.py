@@ -15,8 +15,8 @@ from flask_login import login_required
 
 from webapp import scoping
 from webapp.forms import InviteForm
+from webapp.presenters import live
 from webapp.services import accounts
-from webapp.services import live
 from webapp.services import overview
 from webapp.services.errors import ValidationError
 
@@ -31,7 +31,13 @@ def index():
     if len(members) == 1 and not current_user.is_staff:
         return redirect(url_for("members.detail", slug=members[0].slug))
     rows = overview.member_rows(members)
-    return render_template("members/index.html", rows=rows, freshness=overview.freshness())
+    return render_template(
+        "members/index.html",
+        rows=rows,
+        freshness=overview.freshness(),
+        live_i18n=live.texts(),
+        source_state=overview.source_state(),
+    )
 
 
 @bp.route("/membres/<slug>/")
@@ -48,12 +54,22 @@ def detail(slug: str):
 @bp.route("/membres/<slug>/resume")
 @login_required
 def summary_fragment(slug: str):
-    """The plain-French summary alone (refetched by live pages after a change)."""
+    """Every sentence and count of the live pages (refetched after each live update)."""
     member = scoping.get_member(current_user, slug)
     context = overview.member_page(member)
     if context.get("status") is None:
         return "", 204
-    response = render_template("members/_summary.html", member=member, **context)
+    response = render_template("members/_live_texts.html", member=member, **context)
+    return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
+
+
+@bp.route("/membres/<slug>/vignette")
+@login_required
+def card_fragment(slug: str):
+    """One member's card of the home page (refetched after each live update)."""
+    member = scoping.get_member(current_user, slug)
+    (row,) = overview.member_rows([member])
+    response = render_template("members/_card.html", row=row)
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
 

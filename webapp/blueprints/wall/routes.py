@@ -7,7 +7,6 @@ every request, so revoking a link closes the wall at once. Anyone else gets 404.
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import datetime
 
 from flask import Blueprint
@@ -18,11 +17,9 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_babel import to_user_timezone
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -34,7 +31,8 @@ from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import PlainText
 from webapp.htmx import render_page_or_fragment
-from webapp.models.choices import STATE_DISPLAY
+from webapp.presenters import clock
+from webapp.presenters import live as live_texts
 from webapp.services import kiosk
 from webapp.services import maps
 from webapp.services import overview
@@ -92,18 +90,6 @@ def _require_staff() -> None:
 # ---- presentation ---------------------------------------------------------------------
 
 
-def _clock(moment: datetime) -> str:
-    """HH:MM, with the day when it is not today (the wall is read at a glance)."""
-    local = to_user_timezone(moment)
-    if local.date() == to_user_timezone(datetime.now(UTC)).date():
-        return _("depuis %(time)s", time=format_datetime(moment, "HH:mm"))
-    return _(
-        "depuis le %(date)s à %(time)s",
-        date=format_datetime(moment, "dd/MM"),
-        time=format_datetime(moment, "HH:mm"),
-    )
-
-
 def _present(tile: dict, viewer: str) -> dict:
     """A tile with its texts and link (the same texts wall.js builds from ``data-i18n``)."""
     since = datetime.fromisoformat(tile["since"]) if tile["since"] else None
@@ -116,7 +102,7 @@ def _present(tile: dict, viewer: str) -> dict:
         **tile,
         "href": href,
         "incidents_text": _count(INCIDENTS, tile["incidents"]),
-        "since_text": _clock(since) if since else "",
+        "since_text": clock.since(since) if since else "",
         "requests_text": _count(REQUESTS, tile["open_requests"]),
         "unacked_text": ngettext(
             "%(n)s problème grave non acquitté",
@@ -151,47 +137,17 @@ def _plural(singular: str, plural: str, none=None) -> dict[str, str]:
 def _wall_i18n() -> dict:
     """Texts wall.js needs, in the reader's language (no strings in JS)."""
     return {
-        "states": {
-            state.value: {"label": str(label), "glyph": glyph, "modifier": modifier}
-            for state, (label, modifier, glyph) in STATE_DISPLAY.items()
-        },
+        **live_texts.texts(),
         "incidents": _plural(INCIDENTS[1], INCIDENTS[2], INCIDENTS[0]),
         "requests": _plural(REQUESTS[1], REQUESTS[2], REQUESTS[0]),
         "unacked": _plural(
             "%(n)s problème grave non acquitté", "%(n)s problèmes graves non acquittés"
         ),
-        "since_today": _("depuis %(time)s", time="{time}"),
-        "since_day": _("depuis le %(date)s à %(time)s", date="{date}", time="{time}"),
         "changed": _("%(name)s : %(state)s", name="{name}", state="{state}"),
         "pinned": _("Nouveau problème non acquitté : %(name)s", name="{name}"),
-        "stale": _("Données non actualisées depuis %(time)s", time="{time}"),
-        "no_data": _("Aucune donnée de supervision reçue pour le moment"),
-        "fresh": _("Données actualisées il y a %(age)s", age="{age}"),
-        "last_data": _("Dernières données reçues il y a %(age)s", age="{age}"),
-        "frozen": _("Affichage suspendu ; données de %(time)s", time="{time}"),
-        "live": _("Mise à jour en direct"),
-        "paused": _("Mises à jour suspendues"),
-        "reconnecting": _("Connexion perdue, nouvelle tentative…"),
-        "pause": _("Suspendre les mises à jour"),
-        "resume": _("Reprendre les mises à jour"),
         "fullscreen": _("Plein écran"),
         "exit_fullscreen": _("Quitter le plein écran"),
     }
-
-
-def _source_state() -> dict:
-    from webapp.services import poller
-
-    return {**overview.source_state(), "heartbeat_s": poller.HEARTBEAT_S}
-
-
-def _stale_text(freshness: overview.Freshness) -> str:
-    if freshness.last_success is None:
-        return _("Aucune donnée de supervision reçue pour le moment")
-    return _(
-        "Données non actualisées depuis %(time)s",
-        time=format_datetime(freshness.last_success, "HH:mm"),
-    )
 
 
 def _kiosk_layout(viewer: str) -> bool:
@@ -206,15 +162,13 @@ def index():
     """Every member as a tile, worst first; live; rotation and pinning of member maps."""
     viewer = _require_viewer()
     state = wall.current_state()
-    freshness = overview.freshness()
     return render_template(
         "wall/index.html",
         viewer=viewer,
         kiosk_layout=_kiosk_layout(viewer),
         tiles=[_present(tile, viewer) for tile in state.tiles],
-        freshness=freshness,
-        stale_text=_stale_text(freshness),
-        source_state=_source_state(),
+        freshness=overview.freshness(),
+        source_state=overview.source_state(),
         wall_i18n=_wall_i18n(),
         rotate_seconds=int(current_app.config.get("WALL_ROTATE_SECONDS", ROTATE_SECONDS)),
         catch_up_seconds=CATCH_UP_SECONDS,
@@ -238,15 +192,14 @@ def member(slug: str):
     viewer = _require_viewer()
     member = wall.member_by_slug(slug)
     context = maps.map_context(member)
-    freshness = context["freshness"]
     response = render_page_or_fragment(
         "wall/member.html",
         "wall/_member.html",
         member=member,
         viewer=viewer,
         kiosk_layout=_kiosk_layout(viewer),
-        stale_text=_stale_text(freshness),
         wall_i18n=_wall_i18n(),
+        **live_texts.page_context(context),
         **context,
     )
     response.headers["Cache-Control"] = "no-store"

@@ -1,0 +1,1 @@
+"""What pages, fragments, the JSON API and live scripts show, computed once."""
