@@ -264,10 +264,12 @@ def interface(host: Host, index: int) -> dict[str, Any]:
 
 
 def visible_names(source: DemoSource, hosts: Sequence[Host]) -> dict[str, str]:
-    """Host visible names, made unique as Zabbix requires (the demo repeats some).
+    """Host visible names, made unique as Zabbix requires across the whole server.
 
-    A name used by several members gets the member's town (only in generated estates); a
-    name repeated within a member gets a number: "Caméra abords mairie (2)".
+    The demo's names are unique within a member (``DemoSource`` numbers the repeated ones:
+    "Caméra abords mairie 2"), so they are kept; a name used by several members gets the
+    member's town (only in generated estates). A name still repeated within a member would
+    get a number: "… (2)".
     """
     towns = {member.group: member.town for member in source.members}
     owners: dict[str, set[str]] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -28,8 +30,10 @@ class DrawnNode:
     node: NodeStatus
     x: float  # top-left corner
     y: float
-    label: str
-    short_label: str
+    label: str  # the whole label (accessible name, node panel)
+    lines: tuple[str, ...]  # what the box shows of it, one string per line
+    line_ys: tuple[float, ...]  # baseline of each line
+    state_y: float  # baseline of the state line
     role_label: str
     tab_index: int
 
@@ -47,28 +51,156 @@ class Drawing:
     edges: list[str]  # SVG path data
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+# What a box holds: characters per line (13 px bold text), lines of label, and the
+# baselines (from the top of the box) of those lines and of the state line under them.
+BOX_TEXT = {
+    "wide": {"limit": 18, "lines": 2, "line_ys": {1: (28,), 2: (21, 37)}, "state_y": 54},
+    "narrow": {"limit": 32, "lines": 1, "line_ys": {1: (20,)}, "state_y": 38},
+}
+ELLIPSIS = "…"
+
+
+def _cut_end(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _keep_tail(text: str, limit: int, start: int) -> str:
+    """``text`` in ``limit`` characters, keeping what follows ``start`` (the middle goes)."""
+    tail = text[start:].strip()
+    if len(tail) > limit - 4:
+        return ELLIPSIS + _cut_end(tail, limit - 1)
+    return f"{text[: limit - len(tail) - 2].rstrip()}{ELLIPSIS} {tail}"
+
+
+def _one_line(text: str, limit: int, focus: int | None) -> str:
+    """``text`` on one line; ``focus`` is a character that must stay visible."""
+    if len(text) <= limit:
+        return text
+    if focus is None:
+        # A short last word is what tells siblings apart ("… 1", "… 2", "… B"): keep it.
+        last = text.rfind(" ") + 1
+        if last and len(text) - last <= 3:
+            return _keep_tail(text, limit, last)
+        return _cut_end(text, limit)
+    if focus < limit - 1:
+        return _cut_end(text, limit)
+    start = text.rfind(" ", 0, focus + 1) + 1  # the word holding the focus
+    return _keep_tail(text, limit, start if focus - start <= limit // 2 else focus)
+
+
+def _wrap(text: str, limit: int) -> list[tuple[int, str]]:
+    """Greedy word wrap: ``(start in text, line)`` pairs; longer words are cut.
+
+    A dash stays at the end of a line ("Liaison mairie –"), and a short group in
+    brackets on one line ("(Hôtel de ville)").
+    """
+    lines: list[tuple[int, str]] = []
+    start = end = -1
+    for word in re.finditer(rf"\([^)]{{0,{limit - 2}}}\)|\S+(?: [–-](?!\S))?", text):
+        if start >= 0 and word.end() - start <= limit:
+            end = word.end()
+            continue
+        if start >= 0:
+            lines.append((start, text[start:end]))
+        start, end = word.span()
+        while end - start > limit:
+            lines.append((start, text[start : start + limit]))
+            start += limit
+    if start >= 0:
+        lines.append((start, text[start:end]))
+    return lines
+
+
+def label_lines(
+    text: str, limit: int, max_lines: int = 1, focus: int | None = None
+) -> tuple[str, ...]:
+    """``text`` in at most ``max_lines`` lines of ``limit`` characters.
+
+    It wraps at spaces, in lines as even as possible; what still does not fit is
+    shortened on the last line, at its end, or in its middle to keep a short last
+    word ("Commutateur m… 2") or the character ``focus`` (an index in ``text``).
+    """
+    if len(text) <= limit:
+        return (text,)
+    wrapped = _wrap(text, limit)
+    if len(wrapped) <= max_lines:
+        # It fits: the narrowest wrap in as many lines, so that lines are even
+        # ("Commutateur / mairie 1", not "Commutateur mairie / 1").
+        longest_word = max(len(word) for word in text.split())
+        for width in range(max(longest_word, len(text) // max_lines), limit):
+            if len(narrower := _wrap(text, width)) <= max_lines:
+                return tuple(line for _, line in narrower)
+        return tuple(line for _, line in wrapped)
+    kept = tuple(line for _, line in wrapped[: max_lines - 1])
+    offset = wrapped[max_lines - 1][0]
+    rest_focus = focus - offset if focus is not None and focus >= offset else None
+    return (*kept, _one_line(text[offset:], limit, rest_focus))
+
+
+def _collisions(texts: list[tuple[str, ...]]) -> list[list[int]]:
+    """Indexes of the texts that read the same (lines joined), in groups of two or more."""
+    groups: dict[str, list[int]] = {}
+    for index, lines in enumerate(texts):
+        groups.setdefault(" ".join(lines), []).append(index)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def node_texts(labels: list[str], limit: int, max_lines: int = 1) -> list[tuple[str, ...]]:
+    """The lines each box of one drawing shows, so that no two boxes read the same.
+
+    A label is wrapped and shortened by :func:`label_lines`; when two shortened
+    labels still read the same, each is shortened again around the first
+    character where it differs from the others; labels left equal (the same
+    name twice) are numbered: "Caméra (2)".
+    """
+    labels = [" ".join(label.split()) for label in labels]
+    texts = [label_lines(label, limit, max_lines) for label in labels]
+    for group in _collisions(texts):
+        for index in group:
+            others = {labels[i] for i in group} - {labels[index]}
+            if others:
+                focus = max(len(os.path.commonprefix([labels[index], o])) for o in others)
+                focus = min(focus, len(labels[index]) - 1)
+                texts[index] = label_lines(labels[index], limit, max_lines, focus)
+    taken = {" ".join(lines) for lines in texts}
+    for group in _collisions(texts):
+        for index in group[1:]:
+            number = 2
+            while " ".join(numbered := _numbered(texts[index], number, limit)) in taken:
+                number += 1
+            texts[index] = numbered
+            taken.add(" ".join(numbered))
+    return texts
+
+
+def _numbered(lines: tuple[str, ...], number: int, limit: int) -> tuple[str, ...]:
+    suffix = f" ({number})"
+    return (*lines[:-1], _cut_end(lines[-1], limit - len(suffix)) + suffix)
 
 
 def drawing(status: MemberStatus, layout: Layout, kind: str) -> Drawing:
     """Place every node of ``status`` with ``layout`` (reading order = tree order)."""
     by_id = {node.id: node for node in status.member_map.nodes}
     w, h = layout.node_width, layout.node_height
-    limit = 18 if kind == "wide" else 32
+    box = BOX_TEXT[kind]
+    placed = [
+        (index, by_id[node_id], layout.positions[node_id])
+        for index, node_id in enumerate(layout.order)
+        if node_id in by_id and node_id in layout.positions
+    ]
+    texts = node_texts([node.label for _, node, _ in placed], box["limit"], box["lines"])
     nodes = []
-    for index, node_id in enumerate(layout.order):
-        node = by_id.get(node_id)
-        position = layout.positions.get(node_id)
-        if node is None or position is None:
-            continue
+    for (index, node, position), lines in zip(placed, texts, strict=True):
+        y = position.y - h / 2
         nodes.append(
             DrawnNode(
                 node=node,
                 x=position.x - w / 2,
-                y=position.y - h / 2,
+                y=y,
                 label=node.label,
-                short_label=_shorten(node.label, limit),
+                lines=lines,
+                line_ys=tuple(y + dy for dy in box["line_ys"][len(lines)]),
+                state_y=y + box["state_y"],
                 role_label=str(ROLE_LABELS.get(node.role, ROLE_LABELS["other"])),
                 tab_index=0 if index == 0 else -1,
             )

@@ -24,6 +24,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -325,6 +326,7 @@ class DemoSource:
                                 site,
                             )
                         )
+        specs = _unique_names(specs)
         base_items = sum(ROLE_PROFILE[role][0] for _, _, _, role, _, _ in specs)
         factor = (total_items / base_items) if total_items else 1.0
         assigned = 0
@@ -660,6 +662,29 @@ class DemoSource:
         opened = tuple(p for p in current if p.eventid not in before)
         closed = tuple(sorted(before - now_ids))
         return ChangeSet(cursor=next_cursor, opened=opened, closed=closed, read_at=now)
+
+
+def _unique_names(specs: list[tuple]) -> list[tuple]:
+    """Number the visible names a member repeats ("Caméra abords mairie 1", "… 2").
+
+    Two devices of one member never share a name, as in a real estate where each
+    one is told apart on the map and in the problem wording.
+    """
+    counts = Counter((spec[0].slug, spec[2]) for spec in specs)
+    taken = set(counts)
+    numbers: dict[tuple[str, str], int] = {}
+    result = []
+    for member, host, name, *rest in specs:
+        key = (member.slug, name)
+        if counts[key] > 1:
+            number = numbers.get(key, 0) + 1
+            while (member.slug, f"{name} {number}") in taken:
+                number += 1
+            numbers[key] = number
+            name = f"{name} {number}"
+            taken.add((member.slug, name))
+        result.append((member, host, name, *rest))
+    return result
 
 
 def _fault(value) -> tuple[float, int]:
