@@ -142,3 +142,17 @@ def test_the_300_member_maps_have_no_two_nodes_alike(scaled_app):
     assert client.post("/connexion", data=form).status_code == 302
     for member in source.members:
         assert_member_maps_read_apart(client, source, member)
+
+
+def test_a_shortened_label_is_whole_in_the_accessible_name_and_the_node_panel(
+    app, client, login, source
+):
+    login(make_user("viewer", member=demo_member("bitche")))
+    switch = source.host_by_name("bitche-sw-1-2")
+    assert switch.name == "Commutateur centre technique municipal 2"
+    html = client.get("/membres/bitche/carte").get_data(as_text=True)
+    for kind, nodes in drawings_of(html):
+        aria, lines, _ = nodes[switch.hostid]
+        assert aria.startswith(f"{switch.name} : ") and lines[-1].endswith("… 2"), (kind, lines)
+    panel = client.get(f"/membres/bitche/equipements/{switch.hostid}").get_data(as_text=True)
+    assert switch.name in panel

@@ -54,7 +54,7 @@ class Drawing:
 # What a box holds: characters per line (13 px bold text), lines of label, and the
 # baselines (from the top of the box) of those lines and of the state line under them.
 BOX_TEXT = {
-    "wide": {"limit": 18, "lines": 2, "line_ys": {1: (28,), 2: (21, 37)}, "state_y": 54},
+    "wide": {"limit": 18, "lines": 2, "line_ys": {1: (27,), 2: (19, 34)}, "state_y": 54},
     "narrow": {"limit": 32, "lines": 1, "line_ys": {1: (20,)}, "state_y": 38},
 }
 ELLIPSIS = "…"
