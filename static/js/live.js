@@ -56,9 +56,18 @@ export function makeFreshness({
     if (element && element.textContent !== text) element.textContent = text;
   }
 
+  // Rendered every second, and at the very moment the data crosses the limit.
+  let timer = null;
+  function wakeAtLimit(now) {
+    if (timer !== null || successAt === null) return;
+    const due = successAt + staleAfter * 1000 - now;
+    if (due > 0 && due < 1000) timer = setTimeout(() => { timer = null; render(); }, due + 20);
+  }
+
   function render() {
     const now = Date.now();
     const stale = isStale(now);
+    if (!stale) wakeAtLimit(now);
     const at = successAt === null ? "" : clock.time(new Date(successAt));
     if (banner) {
       setText(bannerText, successAt === null ? i18n.no_data : fill(i18n.stale, { time: at }));

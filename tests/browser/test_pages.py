@@ -64,6 +64,7 @@ PAGE_ROLES = {
 # their markup is checked inside the page that includes them.
 FRAGMENTS = {
     "members.summary_fragment": "members.detail",
+    "members.card_fragment": "members.index",
     "wall.tiles": "wall.index",
 }
 

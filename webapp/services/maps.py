@@ -238,7 +238,6 @@ def map_context(member: Member) -> dict:
     if status is not None and status.wide is not None:
         context["wide"] = drawing(status, status.wide, "wide")
         context["narrow"] = drawing(status, status.narrow, "narrow")
-        context["state_summary"] = wording.state_counts(status.summary)
     return context
 
 
@@ -326,6 +325,9 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
             "headline": wording.headline(summary),
             "sentences": wording.sentences(summary),
             "incidents": len(summary.incidents),
+            # The same vocabulary as the nodes' states, and the sentence pages show.
+            "counts": {str(k): v for k, v in summary.counts.items()},
+            "state_counts": wording.state_counts(summary),
         },
         "root": status.member_map.root,
         "nodes": nodes,

@@ -143,7 +143,12 @@ INCIDENTS: dict[str, tuple[str, Severity]] = {
     "cpu": ("Charge processeur élevée sur {name}", Severity.AVERAGE),
     "toner": ("Toner presque vide sur {name}", Severity.INFORMATION),
     "fault": ("{name} ne répond plus (ICMP)", Severity.HIGH),
+    "slow": ("Temps de réponse élevé sur {name}", Severity.WARNING),
 }
+
+# An injected warning (``demo warn``): the role's own kind of lesser problem.
+WARNING_KINDS = {"nas": "disk", "server": "cpu"}
+WARNING_KEY = "warning:"  # state file: a warning is a fault under this prefix
 
 
 def _hash(*parts: object) -> int:
@@ -402,29 +407,41 @@ class DemoSource:
         """Remove an injected fault; return whether there was one."""
         return bool(self.set_faults([name], failed=False))
 
-    def set_faults(self, names: Iterable[str], *, failed: bool) -> int:
+    def warn(self, name: str) -> None:
+        """Inject a warning: host ``name`` keeps working but reports a problem below
+        the down threshold (a NAS's disk at 92 %, a server's load…) until :meth:`repair`."""
+        self.set_faults([name], failed=True, warning=True)
+        logger.info("Demo warning injected on %s", name)
+
+    def set_faults(self, names: Iterable[str], *, failed: bool, warning: bool = False) -> int:
         """Fail (or repair) several hosts in one write of the state file; how many changed.
 
         Each change gets the next sequence number, so that ``changes(cursor)``
-        reports it whatever the clocks of the writing and reading processes.
+        reports it whatever the clocks of the writing and reading processes. A
+        warning is kept as a fault under ``WARNING_KEY`` + host id (same numbers,
+        history and cursor); a repair removes both.
         """
         hostids = [self.host_by_name(name).hostid for name in names]
         now = self.clock().timestamp()
         changed: list[int] = [0]
+        if failed:
+            keys = [WARNING_KEY + hostid if warning else hostid for hostid in hostids]
+        else:
+            keys = [key for hostid in hostids for key in (hostid, WARNING_KEY + hostid)]
 
         def change(data: dict) -> None:
             data["seq"] = data.get("seq", 0) + 1
             history = data.setdefault("history", [])
-            for hostid in hostids:
-                if failed and hostid not in data["faults"]:
-                    data["faults"][hostid] = [now, data["seq"]]
+            for key in keys:
+                if failed and key not in data["faults"]:
+                    data["faults"][key] = [now, data["seq"]]
                     changed[0] += 1
-                elif not failed and hostid in data["faults"]:
-                    since, failed_seq = _fault(data["faults"].pop(hostid))
+                elif not failed and key in data["faults"]:
+                    since, failed_seq = _fault(data["faults"].pop(key))
                     # Kept a while, so that changes(cursor) can report the recovery.
-                    history.append([hostid, since, failed_seq, data["seq"]])
+                    history.append([key, since, failed_seq, data["seq"]])
                     changed[0] += 1
-            del history[: -max(500, len(hostids))]
+            del history[: -max(500, len(keys))]
 
         self.state.update(change)
         return changed[0]
@@ -456,9 +473,9 @@ class DemoSource:
         """Return injected faults as ``{host name: since}``."""
         data = self.state.read()
         return {
-            self._by_id[hostid].host: datetime.fromtimestamp(since, UTC)
-            for hostid, (since, _seq) in ((k, _fault(v)) for k, v in data["faults"].items())
-            if hostid in self._by_id
+            self._by_id[key.removeprefix(WARNING_KEY)].host: datetime.fromtimestamp(since, UTC)
+            for key, (since, _seq) in ((k, _fault(v)) for k, v in data["faults"].items())
+            if key.removeprefix(WARNING_KEY) in self._by_id
         }
 
     def _check(self) -> dict:
@@ -509,6 +526,11 @@ class DemoSource:
                 name, severity = INCIDENTS["fault"]
                 since = faults[host.hostid]
                 problems.append(self._problem(host, "fault", name, severity, since, since))
+            if WARNING_KEY + host.hostid in faults:
+                kind = WARNING_KINDS.get(self._role[host.hostid], "slow")
+                name, severity = INCIDENTS[kind]
+                since = faults[WARNING_KEY + host.hostid]
+                problems.append(self._problem(host, kind, name, severity, since, ("w", since)))
         return problems
 
     def _down_hosts(self, problems: Iterable[Problem]) -> set[str]:
