@@ -125,7 +125,7 @@ def _raise_nofile() -> None:
 class Stack:
     """A throw-away database, gunicorn (2 workers) and ``flask vigie poll``, as in production."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str | None]) -> None:
         from sqlalchemy import create_engine
 
         self.tmp = temp_dir(name)
@@ -136,7 +136,7 @@ class Stack:
         self.channel = "vigie-bench-" + uuid.uuid4().hex[:8]
         self.processes: dict[str, subprocess.Popen] = {}
         base = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-        self.env = {
+        settings = {
             **base,
             "FLASK_APP": "wsgi.py",
             "VIGIE_ENV": "development",
@@ -156,6 +156,8 @@ class Stack:
             "VIGIE_LOG_LEVEL": "WARNING",
             **env,
         }
+        # A setting given as None is left unset: the app's default applies.
+        self.env = {key: value for key, value in settings.items() if value is not None}
         self._engine = create_engine(
             PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
             isolation_level="AUTOCOMMIT",
@@ -208,8 +210,9 @@ class Stack:
         self.start("gunicorn", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"])
         self.wait_for(lambda: requests.get(self.url + "/healthz", timeout=2).ok, "gunicorn")
 
-    def start_poller(self) -> None:
-        self.start("poller", [str(BIN / "flask"), "vigie", "poll"])
+    def start_poller(self, command: list[str] | None = None) -> None:
+        """``flask vigie poll`` (or ``command``), then wait for its first snapshot."""
+        self.start("poller", command or [str(BIN / "flask"), "vigie", "poll"])
         self.wait_for(
             lambda: requests.get(self.url + "/healthz", timeout=2).json()["status"] == "ok",
             "the poller's first snapshot",

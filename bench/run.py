@@ -1,12 +1,14 @@
 """Run every benchmark, write ``bench/results.json`` and print a short table.
 
-``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,zabbix,fanout]
+``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,zabbix,...]
 [--output PATH]``
 
-``--zabbix`` adds the sections that need the project's services (about 8 min more):
+``--zabbix`` adds the sections that need the project's services (about 10 min more):
 ``zabbix`` (the real development Zabbix: poll cycles with 300 members at 5,000 and
-50,000 items, then zabbix_sender -> browser in the production topology) and
-``fanout`` (2,000 websocket clients on gunicorn). They start PostgreSQL, Redis and
+50,000 items), ``zabbix_defaults`` (zabbix_sender -> browser and the load put on
+Zabbix, production topology at the default settings, default estate; about 3 min,
+alone: ``--only zabbix_defaults``) and ``fanout`` (2,000 websocket clients on
+gunicorn). They start PostgreSQL, Redis and
 Zabbix when needed, stop what they started and leave Zabbix in its default estate.
 When only some sections run, the others' previous results are kept (listed under
 ``run.carried_over``).
@@ -32,7 +34,7 @@ from bench.common import verdict
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("layout", "poll", "browser")
-SERVICE_SECTIONS = ("zabbix", "fanout")  # behind --zabbix
+SERVICE_SECTIONS = ("zabbix", "zabbix_defaults", "fanout")  # behind --zabbix
 ALL_SECTIONS = SECTIONS + SERVICE_SECTIONS
 #: Top-level keys of results.json written by each section (kept when it is not run).
 SECTION_KEYS = {
@@ -46,6 +48,7 @@ SECTION_KEYS = {
         "idle_traffic",
     ),
     "zabbix": ("zabbix",),
+    "zabbix_defaults": ("zabbix_defaults",),
     "fanout": ("fanout",),
 }
 KB = 1000  # bytes in a kB, as the Ecoindex reference scraper counts
@@ -61,6 +64,8 @@ def _run_section(name: str, quick: bool) -> tuple[dict | None, str | None, float
             from bench import poll as module
         elif name == "zabbix":
             from bench import zabbix_bench as module
+        elif name == "zabbix_defaults":
+            from bench import zabbix_defaults as module
         elif name == "fanout":
             from bench import fanout as module
         else:
@@ -138,10 +143,11 @@ def _targets(results: dict) -> dict:
         "what": "1 s poll, 6 members",
     }
 
+    idle_poll = (results.get("idle_traffic") or {}).get("poll_interval_s")
     t["idle_map_bytes_per_minute"] = {
         **verdict(results.get("idle_bytes_per_minute"), 2000.0),
         "unit": "B/min",
-        "what": "websocket payload + HTTP, 5 s poll, no change",
+        "what": f"websocket payload + HTTP, {idle_poll or '?'} s poll, no change",
     }
     _zabbix_targets(t, results)
     return t
@@ -165,11 +171,14 @@ def _zabbix_targets(t: dict, results: dict) -> None:
                 "unit": "ms",
                 "what": f"{what}, real Zabbix (--zabbix)",
             }
-    latency = zabbix.get("sender_to_browser_ms") or {}
+    defaults = results.get("zabbix_defaults") or {}
+    latency = defaults.get("sender_to_browser_ms") or {}
+    interval = defaults.get("poll_interval_s")
     t["zabbix_sender_to_browser_p95_ms"] = {
         **verdict(latency.get("p95"), 2000.0),
         "unit": "ms",
-        "what": "zabbix_sender -> map node class, gunicorn x2 + poller, 1 s poll (--zabbix)",
+        "what": f"zabbix_sender -> map node class, default settings ({interval or '?'} s poll), "
+        "gunicorn x2 + poller (--zabbix)",
     }
     fanout = results.get("fanout") or {}
     clients = fanout.get("clients_connected")
@@ -266,6 +275,21 @@ def print_table(targets: dict) -> None:
             print("  ".join("-" * w for w in widths))
 
 
+def _print_zabbix_load(defaults: dict | None) -> None:
+    load = (defaults or {}).get("zabbix_load")
+    if not load:
+        return
+    latency = defaults.get("sender_to_browser_ms") or {}
+    print(
+        f"\nAt the default settings ({defaults['poll_interval_s']:g} s poll, full resync every "
+        f"{defaults['full_resync_interval_s']:g} s): zabbix_sender -> browser median "
+        f"{_fmt(latency.get('median'))} ms, p95 {_fmt(latency.get('p95'))} ms "
+        f"(n={latency.get('n')}); load on Zabbix {_fmt(load['calls_per_min'])} calls/min, "
+        f"{_fmt(load['call_time_s_per_min'])} s of calls/min "
+        f"({load['window_s']:g} s window, {load['full_reads']} full read(s))"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -323,12 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
     print()
     print_table(ordered["targets"])
+    _print_zabbix_load(ordered.get("zabbix_defaults"))
     if carried:
         print("\nKept from the previous results: " + ", ".join(carried))
     if not set(SERVICE_SECTIONS) & set(wanted) and not set(SERVICE_SECTIONS) & set(carried):
         print(
             "\nzabbix_* and fanout_* rows: `python -m bench.run --zabbix` "
-            "(`make bench BENCH_ARGS=--zabbix`; real Zabbix, PostgreSQL, Redis; ~8 min more)"
+            "(`make bench BENCH_ARGS=--zabbix`; real Zabbix, PostgreSQL, Redis; ~10 min more)"
         )
     print(f"\nResults: {args.output} ({ordered['run']['total_seconds']} s)")
     if errors:

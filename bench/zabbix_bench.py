@@ -1,4 +1,4 @@
-"""Against the real Zabbix 6.0 (``scripts/zabbix.sh``): poll cycles, then sender -> browser.
+"""Against the real Zabbix 6.0 (``scripts/zabbix.sh``): poll cycles of 300 members.
 
 1. **Poll cycle** with 300 member host groups, at two item counts (provisioned by
    ``scripts/zabbix.sh provision --scale 300 --items N``). The app is built like
@@ -9,10 +9,8 @@
    after a real change (``icmp.ok`` of a router sent to 0, then 1). API calls and
    response bytes are counted by wrapping the source's ``pyzabbix`` client, and
    each method of the full read (``read_full``) is timed alone, warm and cold.
-2. **zabbix_sender -> browser** with the production topology (PostgreSQL, Redis,
-   gunicorn ×2, ``flask vigie poll``) on the default estate (6 members): the
-   router of Sarralbe goes down and up with ``zabbix_sender``; Chromium shows the
-   map and a MutationObserver times the node's class change.
+2. **zabbix_sender -> browser**, at the default settings on the default estate, is
+   :mod:`bench.zabbix_defaults` (its own section: it needs no 300-member estate).
 
 The Zabbix is left in its default provisioned state (``scripts/zabbix.sh
 reset``) and the services this module started are stopped.
@@ -21,7 +19,6 @@ reset``) and the services this module started are stopped.
 from __future__ import annotations
 
 import os
-import random
 import statistics
 import subprocess
 import threading
@@ -31,9 +28,7 @@ from pathlib import Path
 from bench.common import bench_app
 from bench.common import summary
 from bench.common import temp_dir
-from bench.fanout import QueueListener
 from bench.fanout import Services
-from bench.fanout import Stack
 from bench.fanout import load_sum
 from bench.fanout import script
 
@@ -319,101 +314,6 @@ def poll_cycles(items: int, quick: bool) -> dict:
     }
 
 
-# -- sender -> browser ----------------------------------------------------------------------
-
-_MARK_AFTER = """([t0, wanted]) => {
-  const m = window.__marks.find((m) => m.t >= t0 && m.cls.split(/\\s+/).includes(wanted));
-  return m ? m.t : null;
-}"""
-
-
-def sender_to_browser(quick: bool) -> dict:
-    """zabbix_sender -> node class in Chromium, production topology, default estate."""
-    from bench.browser import _OBSERVE
-    from bench.browser import _context
-    from bench.browser import chromium
-    from bench.browser import log_in
-    from webapp.services import demo as demo_service
-    from webapp.sources.zabbix import ZabbixSource
-
-    load_before = os.getloadavg()
-    script("zabbix.sh", "reset")  # the default estate (6 members)
-    env = env_file()
-    stack = Stack("zbxlatency", {**env, "VIGIE_SOURCE": "zabbix", "VIGIE_THREADS": "50"})
-    listener = None
-    try:
-        stack.create_database(VIGIE_SOURCE="demo", VIGIE_DEMO_MEMBERS="6")
-        stack.start_web()
-        stack.start_poller()
-        listener = QueueListener(stack.channel)
-        probe = ZabbixSource(
-            env["VIGIE_ZABBIX_URL"],
-            token=env["VIGIE_ZABBIX_TOKEN"],
-            groups_prefix=env.get("VIGIE_ZABBIX_GROUPS_PREFIX"),
-        )
-        hostid = next(h.hostid for h in probe.hosts([PREFIX + SLUG]) if h.host == ROUTER)
-        probe.close()
-        rounds = 8 if quick else 20
-        delays: dict[str, list[float]] = {"fail": [], "repair": []}
-        to_emit, emit_to_dom = [], []
-        misses = 0
-        with chromium() as browser:
-            context = _context(browser, stack.url)
-            try:
-                log_in(context, VIEWER, demo_service.DEMO_PASSWORD)
-                page = context.new_page()
-                page.goto(f"/membres/{SLUG}/carte")
-                page.wait_for_selector('[data-live-map][data-live-state="live"]')
-                observed = page.evaluate(_OBSERVE, hostid)
-                rnd = random.Random(1)
-                for _ in range(rounds):
-                    for value, action, wanted in (
-                        (0, "fail", "node--problem"),
-                        (1, "repair", "node--ok"),
-                    ):
-                        time.sleep(rnd.uniform(0, 1.0))  # random phase against the poll clock
-                        t0 = time.time()
-                        send(ROUTER, value)
-                        try:
-                            handle = page.wait_for_function(
-                                _MARK_AFTER, arg=[t0 * 1000, wanted], polling=50, timeout=15_000
-                            )
-                        except Exception:  # noqa: BLE001 - a lost update is counted
-                            misses += 1
-                            send(ROUTER, 1)
-                            continue
-                        seen = handle.json_value() / 1000
-                        delays[action].append((seen - t0) * 1000)
-                        emitted = listener.first_after(t0, "member.update", f"member:{SLUG}")
-                        if emitted is not None and emitted <= seen:
-                            to_emit.append((emitted - t0) * 1000)
-                            emit_to_dom.append((seen - emitted) * 1000)
-            finally:
-                context.close()
-        send(ROUTER, 1)
-        every = delays["fail"] + delays["repair"]
-        result = {
-            **(summary(every, 1) if every else {}),
-            "samples": len(every),
-            "missed": misses,
-            "fail": summary(delays["fail"], 1) if delays["fail"] else None,
-            "repair": summary(delays["repair"], 1) if delays["repair"] else None,
-            "sender_to_publish_ms": summary(to_emit, 1) if to_emit else None,
-            "publish_to_dom_ms": summary(emit_to_dom, 1) if emit_to_dom else None,
-            "poll_interval_s": 1,
-            "svg_nodes_observed": observed,
-            "host": ROUTER,
-            "members": 6,
-            "topology": "PostgreSQL + Redis + gunicorn (2 gevent workers) + flask vigie poll",
-            "load_avg": load_sum(load_before, os.getloadavg()),
-        }
-    finally:
-        if listener is not None:
-            listener.close()
-        stack.close()
-    return result
-
-
 def run(quick: bool = False) -> dict:
     load_start = os.getloadavg()
     started = time.perf_counter()
@@ -423,7 +323,6 @@ def run(quick: bool = False) -> dict:
             script("zabbix.sh", "reset", "--no-provision")
             for items in ITEM_SCALES:
                 results[f"poll_300_members_{items}_items"] = poll_cycles(items, quick)
-            results["sender_to_browser_ms"] = sender_to_browser(quick)
         finally:
             script("zabbix.sh", "reset")  # back to the default estate, whatever happened
             results["zabbix_left"] = "default estate (scripts/zabbix.sh reset)"

@@ -369,6 +369,7 @@ class ZabbixSource:
         self._cache: dict[Hashable, tuple[float, Any]] = {}
         self._acked: int | None = None  # acknowledged problems at the last full read
         self.calls = 0  # API calls sent (poll statistics)
+        self.call_time_s = 0.0  # wall-clock seconds spent in them, summed over threads
         self._trigger_hosts_map: dict[str, tuple[str, ...]] = {}
         self._host_rows: dict[str, tuple[Mapping[str, Any], Host]] = {}  # see _host_of
         self._groups_read_at = float("-inf")
@@ -397,9 +398,14 @@ class ZabbixSource:
         with self._lock:
             self.calls += 1
         started = time.perf_counter()
-        with _translated(method):
-            response = self._api.do_request(method, dict(params or {}))
-        logger.debug("Zabbix %s answered in %.1f ms", method, (time.perf_counter() - started) * 1e3)
+        try:
+            with _translated(method):
+                response = self._api.do_request(method, dict(params or {}))
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self.call_time_s += elapsed
+        logger.debug("Zabbix %s answered in %.1f ms", method, elapsed * 1e3)
         if not isinstance(response, dict) or "result" not in response:
             raise SourceError(f"Zabbix {method}: malformed response (no 'result' member)")
         return response["result"]

@@ -408,6 +408,19 @@ def test_payloads_with_secrets_are_not_logged(make, fake, caplog):
     assert "hostgroup.get" in caplog.text
 
 
+def test_calls_and_their_time_are_counted_failed_ones_too(make, fake):
+    fake.on("hostgroup.get", GROUPS, requests.ConnectionError("Connection refused"))
+    source = make()
+
+    source.host_groups()
+    with pytest.raises(SourceUnavailable):
+        source.refresh()
+        source.host_groups()
+
+    assert source.calls == 2, "the login's apiinfo.version is not an API call of ours"
+    assert source.call_time_s > 0.0
+
+
 # -- error mapping ------------------------------------------------------------------------
 
 
