@@ -172,8 +172,8 @@ def test_zabbix_stopped_then_back(zapp, running_poller, caplog):
     try:
         wait_for(
             lambda: (
-                "Données non actualisées depuis"
-                in client.get("/membres/sarralbe/").get_data(as_text=True)
+                "data-stale-banner hidden"
+                not in client.get("/membres/sarralbe/").get_data(as_text=True)
             ),
             10,
             "the stale banner (2 poll intervals)",
@@ -190,7 +190,9 @@ def test_zabbix_stopped_then_back(zapp, running_poller, caplog):
             [str(ROOT / "scripts/zabbix.sh"), "up"], check=True, capture_output=True, timeout=300
         )
     wait_for(
-        lambda: "Données actualisées" in client.get("/membres/sarralbe/").get_data(as_text=True),
+        lambda: (
+            "data-stale-banner hidden" in client.get("/membres/sarralbe/").get_data(as_text=True)
+        ),
         60,
         "fresh data without restarting Vigie",
     )
