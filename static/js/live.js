@@ -45,8 +45,9 @@ export function makeFreshness({
   }
 
   function isStale(now) {
-    if (successAt === null || serverStale) return true;
+    if (successAt === null) return true;
     if ((now - successAt) / 1000 <= staleAfter) return false;
+    if (serverStale) return true;
     // Older than the limit on our clock: stale if the source failed, if we cannot hear
     // the server, or if even its heartbeat stopped (the collector is gone).
     return !sourceOk || !connected || (now - heardAt) / 1000 > quietLimit;

@@ -107,6 +107,26 @@ def test_source_outage_is_broadcast(app, client, login, source):
     assert state["source_ok"] is False and state["last_success"]
 
 
+def test_a_read_after_a_long_gap_tells_every_page_it_is_fresh_again(app, client, login):
+    """A slow read (a cold full read at 300 members): pages opened meanwhile were told
+    "stale"; the read that ends the gap is broadcast at once, not at the next heartbeat."""
+    from webapp.services.monitoring import get_monitor
+
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    poller = Poller(app)
+    poller.cycle()
+    sio = connect(app, client)
+    sio.get_received(NAMESPACE)
+    assert not events(sio, "source") and poller.cycle().ok
+    assert not events(sio, "source"), "a quiet cycle right after: no news to send"
+    monitor = get_monitor(app)
+    limit = monitor.interval * app.config["STALE_AFTER_POLLS"]
+    poller._last_success_seen = monitor.last_success - limit - 1  # the gap of a slow read
+    poller.cycle()
+    (state,) = events(sio, "source")
+    assert state["source_ok"] is True and state["stale"] is False
+
+
 def test_poll_cycle_uses_a_bounded_number_of_calls(app):
     for slug in ("sarralbe", "bitche", "cc-saulnois", "sde-rohrbach"):
         demo_member(slug)

@@ -93,6 +93,7 @@ class Poller:
         self._members_at = 0.0
         self._last_source: tuple | None = None
         self._last_heartbeat = 0.0
+        self._last_success_seen: float | None = None
         self._stop = threading.Event()
         self._last_snapshot = None
         self._last_refs: list[_MemberRef] | None = None
@@ -208,7 +209,16 @@ class Poller:
         state = overview.source_state()
         key = (state["source_ok"], state["stale"])
         now = time.monotonic()
-        if key != self._last_source or now - self._last_heartbeat >= HEARTBEAT_S:
+        success = get_monitor(self.app).last_success
+        # A read that came after a gap longer than the limit (a slow full read): a page
+        # opened meanwhile was told "stale"; tell everyone at once that it is fresh again.
+        gap = (
+            success is not None
+            and self._last_success_seen is not None
+            and success - self._last_success_seen > state["stale_after_s"]
+        )
+        self._last_success_seen = success
+        if key != self._last_source or gap or now - self._last_heartbeat >= HEARTBEAT_S:
             self._last_source = key
             self._last_heartbeat = now
             self._emit("source", state, None, stats)
