@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -43,6 +45,7 @@ def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
     app.config.from_prefixed_env("VIGIE")
     if config:
         app.config.from_mapping(config)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = _time_zone(app.config.get("TIMEZONE"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret(app.instance_path)
@@ -55,6 +58,17 @@ def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
         app.config["REMEMBER_COOKIE_SECURE"] = True
         if app.config.get("SOURCE") == "demo" and not app.config.get("ALLOW_DEMO_IN_PRODUCTION"):
             app.logger.warning("VIGIE_ENV=production with the demo source")
+
+
+def _time_zone(name: Any) -> str:
+    """The configured time zone, checked: one clock for every time Vigie shows."""
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"VIGIE_TIMEZONE={name!r} n'est pas un fuseau horaire connu (ex. Europe/Paris)"
+        ) from None
+    return str(name)
 
 
 def _configure_logging(app: Flask) -> None:

@@ -44,7 +44,9 @@ class BaseConfig:
     SOCKETIO_ALLOWED_ORIGINS: str | None = None  # None: same origin only
     FULL_RESYNC_INTERVAL = 60.0  # seconds between two full reads; only changes in between
     WALL_ROTATE_SECONDS = 15  # the wall shows each member's map this long when rotating
-    STALE_AFTER_POLLS = 2  # data older than this many intervals is shown as stale
+    # Data older than this many intervals (since the last successful read) is shown as stale:
+    # 2 s at 1 s, so that a silent source is said within two poll intervals (issue 9).
+    STALE_AFTER_POLLS = 2
     HOST_STALE_AFTER = 600  # seconds without a value before a host is drawn "unknown"
     # Business rules (syndicate decision; configurable)
     PRICE_PER_PROBE_EUR = 1
@@ -72,8 +74,10 @@ class BaseConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None
+    # VIGIE_TIMEZONE: the syndicate's time zone; every time shown (pages, live updates,
+    # messages) is in it, whatever the reader's device says.
+    TIMEZONE = "Europe/Paris"
     BABEL_DEFAULT_LOCALE = "fr"
-    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
     LANGUAGES = ("fr", "en")
     MAX_CONTENT_LENGTH = 1024 * 1024
 
