@@ -7,6 +7,20 @@ export FLASK_APP := wsgi.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
+## VIGIE_SOURCE=zabbix without a token: the development Zabbix's settings (written by
+## `make zabbix-up`), read here once, so that every step of every target sees them.
+ifeq ($(VIGIE_SOURCE),zabbix)
+ifeq ($(VIGIE_ZABBIX_TOKEN),)
+ZABBIX_ENV_FILE := $(shell scripts/zabbix.sh env-file)
+ifneq ($(wildcard $(ZABBIX_ENV_FILE)),)
+include $(ZABBIX_ENV_FILE)
+export $(shell sed -n 's/^\(VIGIE_[A-Z0-9_]*\)=.*/\1/p' $(ZABBIX_ENV_FILE))
+else
+ZABBIX_ENV_FILE :=
+endif
+endif
+endif
+
 .PHONY: run test test-unit test-fast bench clean venv vendor translations db-upgrade demo-data \
         system-deps pg-up pg-down redis-up redis-down lint check
 
@@ -42,11 +56,8 @@ run: venv vendor translations demo-data
 	@echo "  Comptes de démonstration :"
 	@$(BIN)/flask vigie demo accounts
 	@echo
-	@if [ "$$VIGIE_SOURCE" = zabbix ] && [ -z "$$VIGIE_ZABBIX_TOKEN" ] \
-	    && [ -f "$$(scripts/zabbix.sh env-file)" ]; then \
-	  echo "  Source : le Zabbix de développement ($$(scripts/zabbix.sh env-file))"; \
-	  set -a; . "$$(scripts/zabbix.sh env-file)"; set +a; fi; \
-	$(BIN)/flask vigie serve --host $(HOST) --port $(PORT)
+	$(if $(ZABBIX_ENV_FILE),@echo "  Source : le Zabbix de développement ($(ZABBIX_ENV_FILE))")
+	@$(BIN)/flask vigie serve --host $(HOST) --port $(PORT)
 
 ## System services the tests need (apt; idempotent)
 system-deps:

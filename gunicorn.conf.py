@@ -11,6 +11,7 @@ need no sticky sessions; they relay what the poller publishes through Redis
 
 import os
 import resource
+import sys
 
 bind = os.environ.get("VIGIE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("VIGIE_WORKERS", "2"))
@@ -27,7 +28,8 @@ forwarded_allow_ips = os.environ.get("VIGIE_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def on_starting(server) -> None:
-    """Each websocket holds a file descriptor: raise the soft limit to the hard one."""
+    """Check the source settings; each websocket holds a file descriptor: raise the soft limit."""
+    _check_source_settings()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = workers * worker_connections + 100
     if soft < wanted and soft < hard:
@@ -40,3 +42,27 @@ def on_starting(server) -> None:
             workers,
             worker_connections,
         )
+
+
+def _check_source_settings() -> None:
+    """A missing or wrong source setting stops gunicorn at once, in one line.
+
+    Checked here, in the master, from the same ``VIGIE_*`` environment the app reads
+    (the app itself builds its source on first use): otherwise every worker would
+    fail on its first page. Nothing is imported that the workers' monkey-patching
+    should come before, and nothing is sent.
+    """
+    from flask import Config
+
+    from webapp.config import BaseConfig
+    from webapp.sources import check_settings
+    from webapp.sources.base import SourceConfigError
+
+    config = Config(os.getcwd())
+    config.from_object(BaseConfig)
+    config.from_prefixed_env("VIGIE")
+    try:
+        check_settings(config)
+    except SourceConfigError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)

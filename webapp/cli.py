@@ -18,14 +18,52 @@ from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services.errors import ValidationError
+from webapp.services.monitoring import Monitor
 from webapp.services.monitoring import get_monitor
+from webapp.sources.base import MonitoringSource
+from webapp.sources.base import SourceConfigError
 from webapp.sources.base import SourceError
+from webapp.sources.base import SourceUnavailable
 from webapp.sources.base import UnknownHost
 
 
+class Failure(click.ClickException):
+    """A command's failure: its message alone on stderr (already French), exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True, file=file)
+
+
 def _fail(message: str, code: int = 1) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
+    failure = Failure(message)
+    failure.exit_code = code
+    raise failure
+
+
+def _source(monitor: Monitor | None = None) -> MonitoringSource:
+    """The configured source, built now: a wrong setting ends the command in one line."""
+    try:
+        return (monitor or get_monitor()).source
+    except SourceConfigError as exc:
+        _fail(f"Erreur : {exc}")
+
+
+def _check_source(source: MonitoringSource) -> tuple[str, int]:
+    """Ask the source its version, then read its groups (the token): both, or one line."""
+    zabbix = source.name == "zabbix"
+    try:
+        version = source.version()
+    except SourceError as exc:
+        where = f" à l'adresse VIGIE_ZABBIX_URL={getattr(source, 'url', '?')}" if zabbix else ""
+        _fail(f"Erreur : source {source.name} injoignable{where} : {exc}")
+    try:
+        groups = source.host_groups()
+    except SourceUnavailable as exc:
+        _fail(f"Erreur : source {source.name} injoignable : {exc}")
+    except SourceError as exc:
+        what = " (VIGIE_ZABBIX_TOKEN, ou VIGIE_ZABBIX_USER/PASSWORD)" if zabbix else ""
+        _fail(f"Erreur : source {source.name} : accès refusé{what} : {exc}")
+    return version, len(groups)
 
 
 def _validation(exc: ValidationError) -> None:
@@ -132,8 +170,8 @@ def _require_demo() -> None:
 @demo_group.command("load")
 @with_appcontext
 def demo_load() -> None:
-    """Charger les membres et comptes de démonstration (idempotent)."""
-    _require_demo()
+    """Charger les membres et comptes de démonstration (idempotent ; aussi sur le Zabbix de
+    développement, qui a le même parc)."""
     try:
         created = demo.load()
     except RuntimeError as exc:
@@ -145,7 +183,6 @@ def demo_load() -> None:
 @with_appcontext
 def demo_accounts() -> None:
     """Afficher les comptes de démonstration."""
-    _require_demo()
     for email, password, what in demo.demo_accounts():
         click.echo(f"  {email:<42} {password}   ({what})")
 
@@ -161,6 +198,19 @@ def demo_fail(host: str) -> None:
     except UnknownHost:
         _fail(f"Erreur : équipement inconnu « {host} ».")
     click.echo(f"Panne simulée sur {host}.")
+
+
+@demo_group.command("warn")
+@click.argument("host")
+@with_appcontext
+def demo_warn(host: str) -> None:
+    """Simuler une alerte sans panne sur HOST (disque du NAS à 92 %…)."""
+    _require_demo()
+    try:
+        demo.warn(host)
+    except UnknownHost:
+        _fail(f"Erreur : équipement inconnu « {host} ».")
+    click.echo(f"Alerte simulée sur {host} (l'équipement fonctionne toujours).")
 
 
 @demo_group.command("repair")
@@ -192,7 +242,7 @@ def demo_outage(state: str) -> None:
 def demo_hosts(member_slug: str | None) -> None:
     """Lister les équipements de la démonstration (nom technique et nom affiché)."""
     _require_demo()
-    source = get_monitor().source
+    source = _source()
     groups = None
     if member_slug:
         groups = [f"Membres/{member_slug}"]
@@ -204,13 +254,9 @@ def demo_hosts(member_slug: str | None) -> None:
 @with_appcontext
 def check_source() -> None:
     """Vérifier que la source de supervision répond."""
-    monitor = get_monitor()
-    try:
-        version = monitor.source.version()
-        groups = monitor.source.host_groups()
-    except SourceError as exc:
-        _fail(f"Source {monitor.source.name} injoignable : {exc}")
-    click.echo(f"Source {monitor.source.name} : version {version}, {len(groups)} groupes d'hôtes.")
+    source = _source()
+    version, groups = _check_source(source)
+    click.echo(f"Source {source.name} : version {version}, {groups} groupes d'hôtes.")
 
 
 @vigie.command("serve")
@@ -225,6 +271,11 @@ def serve(host: str, port: int) -> None:
     from webapp.services.poller import Poller
 
     app = current_app._get_current_object()
+    source = _source()
+    if source.name != "demo":
+        # A wrong address or token ends here, in one line, rather than as a portal that
+        # only ever shows "source unavailable". (The demo's outage is a state to show.)
+        _check_source(source)
     if app.config["POLLER"] == "embedded":
         poller = Poller(app)
         socketio.start_background_task(poller.run)
@@ -247,7 +298,7 @@ def poll(once: bool) -> None:
     from webapp.services.poller import Poller
 
     app = current_app._get_current_object()
-    become_owner(app)
+    _source(become_owner(app))  # its settings, checked; a source down is waited for
     publish = batch = None
     if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
         # Write-only: this process only publishes; the web workers relay.

@@ -34,11 +34,35 @@ def _source() -> DemoSource:
 
 
 def enabled() -> bool:
-    return isinstance(get_monitor().source, DemoSource)
+    """Whether the configured source is the demo (read from the settings: nothing is built)."""
+    return current_app.config.get("SOURCE", "demo") == "demo"
+
+
+def _estate() -> DemoSource:
+    """The demo estate: the running demo source, or, on another source, the same estate offline.
+
+    The development Zabbix (``make zabbix-up``) is provisioned with this estate, so
+    the demo members and accounts are loaded there too without calling Zabbix.
+    """
+    if enabled():
+        return _source()
+    config = current_app.config
+    return DemoSource(
+        seed=int(config.get("DEMO_SEED", 42)),
+        members=int(config.get("DEMO_MEMBERS", 6)),
+        items=config.get("DEMO_ITEMS"),
+        incidents=False,
+    )
 
 
 def fail(host: str) -> None:
     _source().fail(host)
+    get_monitor().refresh()
+
+
+def warn(host: str) -> None:
+    """A warning on ``host``: it keeps working, with a problem below the down threshold."""
+    _source().warn(host)
     get_monitor().refresh()
 
 
@@ -59,7 +83,7 @@ def faults() -> dict[str, datetime]:
 
 def demo_accounts() -> list[tuple[str, str, str]]:
     """(e-mail, password, what it is) of every demo login, for ``make run`` to print."""
-    source = _source()
+    source = _estate()
     rows = [
         (ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
         (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat"),
@@ -82,7 +106,7 @@ def load() -> int:
     """Create the demo members and accounts that do not exist yet; return how many rows."""
     if current_app.config["ENV"] == "production":
         raise RuntimeError("Demo data is refused when VIGIE_ENV=production")
-    source = _source()
+    source = _estate()
     created = 0
     counts = source.probe_counts()
     for demo_member in source.members:

@@ -161,19 +161,28 @@ class Monitor:
     An *owner* reads the source itself (embedded mode, or the poller process,
     which also publishes to ``store``). A *reader* (a web worker when the
     poller runs apart) never calls the source: it follows the store.
+
+    Given a ``factory`` instead of a source, the source is built on first use:
+    commands that never read it (``flask db upgrade``, ``flask vigie member add``…)
+    neither need its settings nor contact it.
     """
 
     def __init__(
         self,
-        source: MonitoringSource,
+        source: MonitoringSource | None,
         interval: float,
         *,
+        factory: Callable[[], MonitoringSource] | None = None,
         store=None,
         reader: bool = False,
         resync_s: float = 60.0,
         host_stale_after_s: float = 600.0,
     ) -> None:
-        self.source = source
+        if source is None and factory is None:
+            raise TypeError("Monitor needs a source or a factory")
+        self._source = source
+        self._factory = factory
+        self._build_lock = threading.Lock()
         self.resync_s = resync_s
         self.host_stale_after_s = host_stale_after_s
         self._cursor: str | None = None
@@ -192,6 +201,21 @@ class Monitor:
         self.polled = False  # a poller of this process keeps the snapshot fresh
         self._lock = threading.Lock()
 
+    @property
+    def source(self) -> MonitoringSource:
+        """The source, built on first use.
+
+        Raises
+        ------
+        SourceConfigError
+            Its settings are missing or wrong (raised again at every use).
+        """
+        if self._source is None:
+            with self._build_lock:
+                if self._source is None:
+                    self._source = self._factory()
+        return self._source
+
     def refresh(self, full: bool = False) -> Snapshot | None:
         """Read the source now; on failure keep the previous snapshot.
 
@@ -204,22 +228,23 @@ class Monitor:
         with self._lock:
             self.last_attempt = time.time()
             try:
-                snapshot = self._read(full)
-            except SourceError as exc:
+                source = self.source
+                snapshot = self._read(source, full)
+            except SourceError as exc:  # a SourceConfigError too: shown, like an outage
                 if self.last_error is None:  # one line when it starts, not one per cycle
-                    logger.warning("Source %s unavailable: %s", self.source.name, exc)
+                    logger.warning("Source unavailable: %s", exc)
                 self.last_error = str(exc)
                 self._publish(None)
                 return self.snapshot
             if self.last_error is not None:
-                logger.warning("Source %s available again", self.source.name)
+                logger.warning("Source %s available again", source.name)
             self.snapshot = snapshot
             self.last_success = time.time()
             self.last_error = None
             self._publish(snapshot)
             return snapshot
 
-    def _read(self, full: bool) -> Snapshot:
+    def _read(self, source: MonitoringSource, full: bool) -> Snapshot:
         incremental = (
             not full
             and self.snapshot is not None
@@ -227,14 +252,14 @@ class Monitor:
             and time.time() - self._last_full < self.resync_s
         )
         if incremental:
-            change_set = self.source.changes(self._cursor)
+            change_set = source.changes(self._cursor)
             if not (change_set.full or change_set.opened or change_set.closed):
                 self._cursor = change_set.cursor
                 # Nothing happened: the same snapshot object, so every member's state
                 # computed from it is reused as is (last_success says it is fresh).
                 return self.snapshot
             # Something happened: hosts' availability moves with it, read everything.
-        snapshot, self._cursor = read_full(self.source)
+        snapshot, self._cursor = read_full(source)
         self._last_full = time.time()
         if self.snapshot is not None and self.snapshot.same_estate(
             snapshot, self.host_stale_after_s
@@ -321,7 +346,7 @@ class Monitor:
 
 
 def init_app(app: Flask) -> None:
-    source = make_source(app.config, app.instance_path)
+    """Attach a :class:`Monitor` whose source is built on first use (see :func:`make_source`)."""
     store = None
     url = app.config.get("SNAPSHOT_STORE_URL")
     if url:
@@ -330,8 +355,9 @@ def init_app(app: Flask) -> None:
         store = RedisSnapshotStore(url)
     reader = app.config.get("POLLER") == "external" and store is not None
     app.extensions[EXTENSION_KEY] = Monitor(
-        source,
+        None,
         float(app.config["POLL_INTERVAL"]),
+        factory=lambda: make_source(app.config, app.instance_path),
         store=store,
         reader=reader,
         resync_s=float(app.config["FULL_RESYNC_INTERVAL"]),

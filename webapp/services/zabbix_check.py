@@ -9,6 +9,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from webapp.services import members as member_service
+from webapp.sources import make_zabbix_source
+from webapp.sources.base import SourceConfigError
 from webapp.sources.base import SourceError
 from webapp.sources.base import SourceUnavailable
 
@@ -32,15 +34,11 @@ def run_checks(source=None) -> list[Finding]:
             return [
                 Finding(ERROR, _("Aucun jeton d’API Zabbix n’est configuré (VIGIE_ZABBIX_TOKEN)."))
             ]
-        from webapp.sources.zabbix import ZabbixSource
-
-        source = ZabbixSource(
-            config["ZABBIX_URL"],
-            token=config.get("ZABBIX_TOKEN"),
-            user=config.get("ZABBIX_USER"),
-            password=config.get("ZABBIX_PASSWORD"),
-            timeout=float(config.get("ZABBIX_TIMEOUT", 10)),
-        )
+        try:
+            # Every group the token reads, not only the prefixed ones: foreign groups are told.
+            source = make_zabbix_source({**config, "ZABBIX_GROUPS_PREFIX": None})
+        except SourceConfigError as exc:
+            return [Finding(ERROR, str(exc))]
     url = config["ZABBIX_URL"]
     try:
         version = source.version()

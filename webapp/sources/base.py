@@ -28,6 +28,7 @@ __all__ = [
     "MonitoringSource",
     "Problem",
     "Severity",
+    "SourceConfigError",
     "SourceError",
     "SourceUnavailable",
     "UnknownHost",
@@ -40,6 +41,14 @@ class SourceError(Exception):
 
 class SourceUnavailable(SourceError):
     """The source could not be reached (timeout, connection refused, HTTP 5xx)."""
+
+
+class SourceConfigError(SourceError, ValueError):
+    """The source's settings are missing or wrong (no token, unknown source...).
+
+    Raised when the source is built, before anything is sent; its message is one
+    line an operator can act on.
+    """
 
 
 class UnknownHost(SourceError):

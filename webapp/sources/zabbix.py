@@ -70,6 +70,7 @@ from webapp.sources.base import Maintenance
 from webapp.sources.base import Metric
 from webapp.sources.base import Problem
 from webapp.sources.base import Severity
+from webapp.sources.base import SourceConfigError
 from webapp.sources.base import SourceError
 from webapp.sources.base import SourceUnavailable
 
@@ -285,6 +286,11 @@ class ZabbixSource:
         :meth:`changes` falls back to a full read when more events than this
         happened since the cursor.
 
+    Raises
+    ------
+    SourceConfigError
+        Without a token, nor a user and a password (nothing is sent then).
+
     Notes
     -----
     API calls per method, once logged in (the first authenticated call also
@@ -349,9 +355,9 @@ class ZabbixSource:
             logger.warning("Zabbix API token given: user and password are ignored")
             user = password = None
         if token is None and (user is None or password is None):
-            raise ValueError("ZabbixSource needs a token, or a user and a password")
+            raise SourceConfigError("ZabbixSource needs a token, or a user and a password")
         if max_events < 1:
-            raise ValueError("max_events must be at least 1")
+            raise SourceConfigError("max_events must be at least 1")
         self.url = url
         self.timeout = timeout
         self.groups_prefix = groups_prefix or None

@@ -166,3 +166,22 @@ def test_a_concurrent_source_reads_its_hosts_beside_the_rest():
     assert cursor == "c"
     assert source.threads["hosts"] != source.threads["changes"]
     assert source.threads["changes"] == threading.get_ident()
+
+
+def test_the_source_is_built_on_first_use_and_a_wrong_setting_shows_as_an_error():
+    from webapp.sources.base import SourceConfigError
+
+    built = []
+
+    def factory():
+        built.append(True)
+        if len(built) == 1:
+            raise SourceConfigError("VIGIE_ZABBIX_TOKEN manque")
+        return StubSource()
+
+    monitor = Monitor(None, 5.0, factory=factory)
+    assert built == []  # attached to the app, never read: never built
+    assert monitor.refresh() is None
+    assert monitor.last_error == "VIGIE_ZABBIX_TOKEN manque"
+    assert monitor.refresh() is not None and monitor.last_error is None
+    assert monitor.source is monitor.source and len(built) == 2
