@@ -23,6 +23,7 @@ TEMPLATE=zabbix_pristine
 URL="http://127.0.0.1:$PORT/api_jsonrpc.php"
 ENV_FILE="$BASE/vigie.env"
 VALUES_FILE="$BASE/first-values.txt"
+STAMP_FILE="$BASE/estate.stamp"  # estate_stamp of the last provisioning
 SERVER_CONF="$BASE/zabbix_server.conf"
 SERVER_PID="$BASE/run/zabbix_server.pid"
 SERVER_LOG="$BASE/log/zabbix_server.log"
@@ -261,12 +262,21 @@ token_valid() {
     "$URL" 2>/dev/null | grep -q '"result":"[1-9]'
 }
 
+# What the estate is made from: the provisioning script, the demo estate and the arguments.
+# A checkout whose demo changed (new names, new hosts) re-provisions a warm Zabbix on `up`.
+estate_stamp() {
+  { cat scripts/zabbix_provision.py; find webapp/sources -path '*demo*' -name '*.py' | sort | xargs cat
+    echo "args: $*"; } | sha256sum | cut -c1-16
+}
+
 provision() {
   [ -x "$PYTHON" ] || die "$PYTHON is missing: run 'make venv' first"
+  rm -f "$STAMP_FILE"
   "$PYTHON" scripts/zabbix_provision.py --url "$URL" --env-file "$ENV_FILE" \
     --values-file "$VALUES_FILE" "$@"
   reload_config
   send_first_values
+  estate_stamp "$@" >"$STAMP_FILE"
 }
 
 reload_config() {
@@ -303,7 +313,7 @@ up() {
   start_server
   start_frontend
   version="$(wait_ready)"
-  if [ "$do_provision" = 1 ] && ! token_valid; then
+  if [ "$do_provision" = 1 ] && { ! token_valid || [ "$(cat "$STAMP_FILE" 2>/dev/null)" != "$(estate_stamp)" ]; }; then
     provision
   fi
   echo "Zabbix $version ready in $((SECONDS - started)) s"
