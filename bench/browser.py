@@ -84,7 +84,7 @@ class Estate:
             accounts.create_user(
                 EMAIL, "Lecteur bench", member=member, role="viewer", password=PASSWORD
             )
-        from webapp.services.monitoring import get_monitor
+        from webapp.live.monitor import get_monitor
 
         self.monitor = get_monitor(self.app)
         self.source = self.monitor.source
@@ -117,8 +117,8 @@ class Estate:
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def start_poller(self, interval: float) -> None:
-        from webapp import realtime
-        from webapp.services.poller import Poller
+        from webapp.live import events
+        from webapp.live.poller import Poller
 
         self.stop_poller()
         self.app.config["POLL_INTERVAL"] = interval
@@ -130,7 +130,7 @@ class Estate:
         def publish(event: str, data: dict, room: str | None = None) -> None:
             if event == "member.update" and data.get("member") == SLUG:
                 self.emits.append(time.time() * 1000)
-            realtime.publish(event, data, room)
+            events.publish(event, data, room)
 
         self.poller = Poller(self.app, publish=publish)
         inner = self.poller.cycle

@@ -152,8 +152,8 @@ def quiet_logs() -> None:
 
 def create_demo_members(app, slugs: list[str] | None = None) -> int:
     """Create the members of the demo estate (all, or ``slugs``) bound to their groups."""
+    from webapp.live.monitor import get_monitor
     from webapp.services import members as member_service
-    from webapp.services.monitoring import get_monitor
 
     created = 0
     with app.app_context():

@@ -25,7 +25,7 @@ def _app():
 
 
 def _sample(path: str) -> None:
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     monitor = get_monitor(_app())
     with open(path, "a", buffering=1) as out:

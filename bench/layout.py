@@ -118,8 +118,8 @@ def _problems(hosts: list[HostInfo]) -> list[ProblemInfo]:
 
 
 def measure_graph(hosts: list[HostInfo], deps: list[DependencyInfo], repeat: int) -> dict:
-    from webapp.services.status import NARROW_LAYOUT
-    from webapp.services.status import WIDE_LAYOUT
+    from webapp.live.status import NARROW_LAYOUT
+    from webapp.live.status import WIDE_LAYOUT
 
     G = topology.build_graph(hosts, deps)
     problems = _problems(hosts)
@@ -159,9 +159,9 @@ def measure_graph(hosts: list[HostInfo], deps: list[DependencyInfo], repeat: int
 
 def demo_members(repeat: int = 5) -> dict:
     """Every member of the default demo estate, through the same host_info conversion."""
-    from webapp.services.status import NARROW_LAYOUT
-    from webapp.services.status import WIDE_LAYOUT
-    from webapp.services.status import host_info
+    from webapp.live.status import NARROW_LAYOUT
+    from webapp.live.status import WIDE_LAYOUT
+    from webapp.live.status import host_info
     from webapp.sources.demo import DemoSource
 
     source = DemoSource(members=6, incidents=False)

@@ -24,7 +24,7 @@ ITEMS = 50_000
 
 
 class Collector:
-    """Stands in for ``realtime.publish``: keeps what would have been sent."""
+    """Stands in for ``events.publish``: keeps what would have been sent."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str | None, int]] = []
@@ -102,8 +102,8 @@ def _aggregate(cycles: list[dict]) -> dict:
 
 def run(quick: bool = False) -> dict:
     import topology
-    from webapp.services.monitoring import get_monitor
-    from webapp.services.poller import Poller
+    from webapp.live.monitor import get_monitor
+    from webapp.live.poller import Poller
 
     tmp = temp_dir("poll")
     started = time.perf_counter()

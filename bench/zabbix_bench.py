@@ -207,9 +207,9 @@ def _wait_problem(probe, present: bool, timeout: float = 30.0) -> float | None:
 
 def poll_cycles(items: int, quick: bool) -> dict:
     """Provision 300 members and ``items`` items, then time poll cycles against it."""
+    from webapp.live.monitor import get_monitor
+    from webapp.live.poller import Poller
     from webapp.services import members as member_service
-    from webapp.services.monitoring import get_monitor
-    from webapp.services.poller import Poller
     from webapp.sources.zabbix import ZabbixSource
 
     load_before = os.getloadavg()

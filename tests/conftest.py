@@ -117,7 +117,7 @@ def runner(app):
 
 @pytest.fixture
 def source(app):
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     return get_monitor(app).source
 

@@ -90,7 +90,7 @@ def _register_extensions(app: Flask) -> None:
     from webapp.extensions import limiter
     from webapp.extensions import migrate
     from webapp.i18n import select_locale
-    from webapp.services import monitoring
+    from webapp.live import monitor
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -103,7 +103,7 @@ def _register_extensions(app: Flask) -> None:
     )
     htmx.init_app(app)
     security.init_app(app)
-    monitoring.init_app(app)
+    monitor.init_app(app)
     realtime.init_app(app)
 
 

@@ -10,6 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live.monitor import Monitor
+from webapp.live.monitor import get_monitor
 from webapp.models import Member
 from webapp.models.choices import MemberKind
 from webapp.models.choices import MemberRole
@@ -18,8 +20,6 @@ from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services.errors import ValidationError
-from webapp.services.monitoring import Monitor
-from webapp.services.monitoring import get_monitor
 from webapp.sources.base import MonitoringSource
 from webapp.sources.base import SourceConfigError
 from webapp.sources.base import SourceError
@@ -268,7 +268,7 @@ def serve(host: str, port: int) -> None:
     from flask import current_app
 
     from webapp.extensions import socketio
-    from webapp.services.poller import Poller
+    from webapp.live.poller import Poller
 
     app = current_app._get_current_object()
     source = _source()
@@ -293,16 +293,16 @@ def poll(once: bool) -> None:
     """Lire la source en boucle et publier les changements (processus séparé)."""
     from flask import current_app
 
-    from webapp.services.leader import make_lock
-    from webapp.services.monitoring import become_owner
-    from webapp.services.poller import Poller
+    from webapp.live.leader import make_lock
+    from webapp.live.monitor import become_owner
+    from webapp.live.poller import Poller
 
     app = current_app._get_current_object()
     _source(become_owner(app))  # its settings, checked; a source down is waited for
     publish = batch = None
     if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
         # Write-only: this process only publishes; the web workers relay.
-        from webapp.realtime import QueuePublisher
+        from webapp.live.events import QueuePublisher
 
         publisher = QueuePublisher(
             app.config["SOCKETIO_MESSAGE_QUEUE"], app.config.get("SOCKETIO_CHANNEL", "vigie")

@@ -1,20 +1,18 @@
-"""Socket.IO: authenticated rooms per member and for the wall, and publish helpers.
+"""Socket.IO handlers: authenticated rooms per member and for the wall.
 
 Clients connect to the ``/live`` namespace with their session cookie (the same
 origin only: Engine.IO refuses other origins). They then ``subscribe`` to a
 member they may see — the same scoping as pages, so a user of member A asking
-for member B gets an error and joins nothing.
+for member B gets an error and joins nothing. Rooms and publishing live in
+:mod:`webapp.live.events`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
-import socketio as socketio_server
 from flask import Flask
 from flask import current_app
 from flask import request
@@ -25,95 +23,19 @@ from flask_socketio import join_room
 from flask_socketio import leave_room
 
 from webapp import scoping
+from webapp.extensions import db
 from webapp.extensions import socketio
+from webapp.live import events
+from webapp.live.events import NAMESPACE
+from webapp.live.events import WALL_ROOM
+from webapp.live.events import member_room
+from webapp.services import kiosk
+from webapp.services import overview
+from webapp.services import wall
 from webapp.services.errors import MemberNotFound
 from webapp.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
-
-NAMESPACE = "/live"
-WALL_ROOM = "wall"
-
-
-def member_room(slug: str) -> str:
-    return f"member:{slug}"
-
-
-def publish(event: str, data: dict, room: str | None = None) -> None:
-    """Send ``event`` to a room (or everyone); through Redis when a queue is configured."""
-    socketio.emit(event, data, to=room, namespace=NAMESPACE)
-
-
-class BatchingRedisManager(socketio_server.RedisManager):
-    """A write-only Redis client manager that can send many emits in one round trip.
-
-    ``with manager.batch(): ...`` holds the messages emitted inside, then sends
-    them through one Redis pipeline: a poll cycle that changes 300 rooms reaches
-    Redis at once, instead of over 300 round trips competing for the CPU with
-    the workers already relaying the first ones.
-    """
-
-    def __init__(self, url: str, channel: str) -> None:
-        # Timeouts: a half-open connection must not hang the poller.
-        options = {"socket_timeout": 5, "socket_connect_timeout": 5}
-        super().__init__(url, channel=channel, write_only=True, redis_options=options)
-        self._held: list[dict] | None = None
-
-    def _publish(self, data):  # PubSubManager's hook for sending one message
-        if self._held is not None:
-            self._held.append(data)
-            return None
-        return super()._publish(data)
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Hold the emits made inside; send them together at the end.
-
-        Raises :class:`PublishError` if Redis cannot take them (after one retry
-        on a new connection): the caller keeps them to send again.
-        """
-        self._held = []
-        try:
-            yield
-            held = self._held
-        finally:
-            self._held = None
-        if held:
-            self._send_all(held)
-
-    def _send_all(self, messages: list[dict]) -> None:
-        encoded = [self.json.dumps(message) for message in messages]
-        for attempt in (1, 2):
-            try:
-                if not self.connected:
-                    self._redis_connect()  # the parent's: URL schemes, sentinel, options
-                pipe = self.redis.pipeline(transaction=False)
-                for payload in encoded:
-                    pipe.publish(self.channel, payload)
-                pipe.execute()
-                return
-            except Exception as exc:  # noqa: BLE001 - any client error: reconnect once
-                self.connected = False
-                if attempt == 2:
-                    raise PublishError(f"{len(encoded)} live events not sent: {exc}") from exc
-
-
-class PublishError(RuntimeError):
-    """Live events could not be handed to the message queue."""
-
-
-class QueuePublisher:
-    """What a separate poller process publishes with: Redis, write-only, batched."""
-
-    def __init__(self, url: str, channel: str) -> None:
-        self.manager = BatchingRedisManager(url, channel)
-
-    def publish(self, event: str, data: dict, room: str | None = None) -> None:
-        self.manager.emit(event, data, namespace=NAMESPACE, room=room)
-
-    def batch(self):
-        return self.manager.batch()
-
 
 def async_mode(configured: str | None = None) -> str:
     """``gevent`` in a gevent-patched process (gunicorn ``-k gevent``), else ``threading``.
@@ -145,6 +67,7 @@ def init_app(app: Flask) -> None:
         logger=False,
         engineio_logger=False,
     )
+    events.init(events.SocketIOPublisher(socketio))
 
 
 def _join(room: str) -> bool:
@@ -157,8 +80,6 @@ def _join(room: str) -> bool:
 
 
 def _is_kiosk() -> bool:
-    from webapp.services import kiosk
-
     return kiosk.is_active(session.get("kiosk_id"))
 
 
@@ -186,16 +107,12 @@ def on_connect(auth=None):
 @socketio.on("subscribe", namespace=NAMESPACE)
 def on_subscribe(data):
     """Join a member's room; answer with its state if the client's version is behind."""
-    from webapp.services import overview
-
     if not isinstance(data, dict) or not isinstance(data.get("member"), str):
         return {"ok": False, "error": "bad_request"}
     try:
         if current_user.is_authenticated:
             member = scoping.get_member(current_user, data["member"])
         elif _is_kiosk():  # the wall's screen: every member, read-only
-            from webapp.services import wall
-
             member = wall.member_by_slug(data["member"])
             _watch_kiosk(request.sid, session["kiosk_id"])
         else:
@@ -224,8 +141,6 @@ def on_unsubscribe(data):
 @socketio.on("subscribe_wall", namespace=NAMESPACE)
 def on_subscribe_wall(data=None):
     """The wall room: staff and kiosk links only."""
-    from webapp.services import overview
-
     staff = current_user.is_authenticated and current_user.is_staff
     if not (staff or _is_kiosk()):
         return {"ok": False, "error": "not_found"}
@@ -264,9 +179,6 @@ def _kiosk_watcher(app: Flask) -> None:
 
 def close_revoked_kiosk_sockets() -> int:
     """Disconnect this process's sockets of revoked kiosk links; return how many."""
-    from webapp.extensions import db
-    from webapp.services import kiosk
-
     closed = 0
     sockets = _kiosk_sockets()
     for sid, link_id in list(sockets.items()):

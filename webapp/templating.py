@@ -43,7 +43,7 @@ def age(seconds: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from webapp.services.live import display_state
+    from webapp.live.diff import display_state
 
     app.jinja_env.filters.update(
         display_state=display_state,

@@ -12,8 +12,8 @@ from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
 from tests.factories import demo_member
 from tests.factories import make_user
+from webapp.live.poller import Poller
 from webapp.services import demo
-from webapp.services.poller import Poller
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def poller(app):
     """The embedded poller, fast: a cycle every 0.2 s while the test runs."""
     app.config["POLL_INTERVAL"] = 0.2
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     get_monitor(app).interval = 0.2
     poller = Poller(app)

@@ -20,10 +20,10 @@ import pytest
 from tests.browser.helpers import log_in
 from tests.factories import make_member
 from tests.factories import make_user
+from webapp.live.monitor import get_monitor
+from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.services.monitoring import get_monitor
-from webapp.services.poller import Poller
 from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = pytest.mark.browser

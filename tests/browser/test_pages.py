@@ -19,10 +19,10 @@ from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
+from webapp.live.monitor import get_monitor
 from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.services.monitoring import get_monitor
 
 pytestmark = pytest.mark.browser
 

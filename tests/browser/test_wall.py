@@ -17,12 +17,12 @@ from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
 from tests.factories import make_member
 from tests.factories import make_user
-from webapp import realtime
+from webapp.live import events
+from webapp.live.monitor import get_monitor
+from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
 from webapp.services import support
-from webapp.services.monitoring import get_monitor
-from webapp.services.poller import Poller
 from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("viewport", ["wall"], indirect=True)]
@@ -287,12 +287,12 @@ def _push(page, count: int, offset: int = 0) -> None:
                 2,
             ),
         ]
-        realtime.publish("wall.update", {"tiles": tiles}, realtime.WALL_ROOM)
+        events.publish("wall.update", {"tiles": tiles}, events.WALL_ROOM)
     marker = f"Mairie de Sarralbe {offset + count}"
-    realtime.publish(
+    events.publish(
         "wall.update",
         {"tiles": [_tile("ecole-jean-moulin", marker, 3, "ok", 0)]},
-        realtime.WALL_ROOM,
+        events.WALL_ROOM,
     )
     page.wait_for_function(
         """(marker) => document.querySelector('[data-tile][data-slug="ecole-jean-moulin"]')
@@ -300,10 +300,10 @@ def _push(page, count: int, offset: int = 0) -> None:
         arg=marker,
         timeout=60_000,
     )
-    realtime.publish(
+    events.publish(
         "wall.update",
         {"tiles": [_tile("ecole-jean-moulin", "École élémentaire Jean Moulin", 3, "ok", 0)]},
-        realtime.WALL_ROOM,
+        events.WALL_ROOM,
     )
     page.wait_for_selector('[data-tile][data-name="École élémentaire Jean Moulin"]')
 

@@ -104,7 +104,7 @@ def test_healthz(app, client, source):
     assert 0 <= data["source_age_s"] < 5
     source.set_outage(True)
     app.config["POLL_INTERVAL"] = 0
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     get_monitor().interval = 0
     data = client.get("/healthz").json
@@ -113,7 +113,7 @@ def test_healthz(app, client, source):
 
 
 def test_stale_banner_when_source_stops(app, client, login, source):
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     login(make_user("viewer", member=demo_member("sarralbe")))
     page = client.get("/membres/sarralbe/").get_data(as_text=True)

@@ -17,10 +17,10 @@ from tests.conftest import _truncate
 from tests.factories import demo_member
 from webapp import create_app
 from webapp.extensions import db
+from webapp.live.monitor import get_monitor
 from webapp.models import Member
 from webapp.services import accounts
 from webapp.services import demo
-from webapp.services.monitoring import get_monitor
 
 
 def test_member_add_then_list(runner):

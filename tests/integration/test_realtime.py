@@ -6,9 +6,9 @@ from datetime import datetime
 from tests.factories import demo_member
 from tests.factories import make_user
 from webapp.extensions import socketio
-from webapp.realtime import NAMESPACE
+from webapp.live.events import NAMESPACE
+from webapp.live.poller import Poller
 from webapp.services import demo
-from webapp.services.poller import Poller
 
 
 def connect(app, client, **kwargs):
@@ -110,7 +110,7 @@ def test_source_outage_is_broadcast(app, client, login, source):
 def test_a_read_after_a_long_gap_tells_every_page_it_is_fresh_again(app, client, login):
     """A slow read (a cold full read at 300 members): pages opened meanwhile were told
     "stale"; the read that ends the gap is broadcast at once, not at the next heartbeat."""
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     login(make_user("viewer", member=demo_member("sarralbe")))
     poller = Poller(app)
@@ -150,14 +150,14 @@ def test_cycles_between_full_reads_cost_one_call(app, source):
     source.repair("sarralbe-routeur")
     assert poller.cycle().changed_members == 1, "the recovery too"
     assert poller.cycle().api_calls == 1
-    from webapp.services.monitoring import get_monitor
+    from webapp.live.monitor import get_monitor
 
     get_monitor(app)._last_full -= 3600
     assert poller.cycle().api_calls == 5, "a periodic full resync"
 
 
 def test_only_members_whose_rows_changed_are_computed_again(app, source, monkeypatch):
-    from webapp.services import poller as poller_module
+    from webapp.live import poller as poller_module
 
     for slug in ("sarralbe", "bitche", "cc-saulnois", "sde-rohrbach"):
         demo_member(slug)
@@ -192,7 +192,7 @@ def test_async_mode_is_threading_unless_the_process_is_gevent_patched(app):
 def test_updates_that_could_not_be_sent_are_sent_next_cycle(app, source, caplog):
     from contextlib import contextmanager
 
-    from webapp.realtime import PublishError
+    from webapp.live.events import PublishError
 
     demo_member("sarralbe")
     sent, failing = [], [False]

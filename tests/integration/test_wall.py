@@ -9,12 +9,12 @@ from tests.conftest import csrf_from
 from tests.factories import demo_member
 from tests.factories import make_user
 from webapp.extensions import socketio
-from webapp.realtime import NAMESPACE
+from webapp.live.events import NAMESPACE
+from webapp.live.monitor import get_monitor
+from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
 from webapp.services import support
-from webapp.services.monitoring import get_monitor
-from webapp.services.poller import Poller
 
 WALL_PAGES = ["/mur", "/mur/tuiles", "/mur/membres/sarralbe", "/mur/liens"]
 KIOSK_URL = re.compile(r"https?://[^\s<\"]+/mur/kiosque/(mur_[\w-]+)")

@@ -219,7 +219,7 @@ def test_the_poller_sends_a_cycle_of_room_events_in_one_go(redis_url):
 
     import redis
 
-    from webapp.realtime import QueuePublisher
+    from webapp.live.events import QueuePublisher
 
     channel = "vigie-test-" + uuid.uuid4().hex[:8]
     listener = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)

@@ -100,7 +100,7 @@ def zapp(zabbix_env, tmp_path):
 
 @pytest.fixture
 def running_poller(zapp):
-    from webapp.services.poller import Poller
+    from webapp.live.poller import Poller
 
     poller = Poller(zapp)
     thread = threading.Thread(target=poller.run, kwargs={"interval": 0.5}, daemon=True)

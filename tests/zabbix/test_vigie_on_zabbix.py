@@ -15,7 +15,7 @@ from tests.factories import PASSWORD
 from tests.zabbix.conftest import ROOT
 from tests.zabbix.conftest import send
 from tests.zabbix.conftest import wait_for
-from webapp.services.monitoring import get_monitor
+from webapp.live.monitor import get_monitor
 
 pytestmark = pytest.mark.zabbix
 

@@ -32,9 +32,9 @@ def test_sender_value_turns_the_router_red_in_the_browser(
     from tests.browser.helpers import log_in
     from tests.factories import PASSWORD
     from webapp.extensions import db
+    from webapp.live.monitor import get_monitor
     from webapp.models import Member
     from webapp.services import accounts
-    from webapp.services.monitoring import get_monitor
 
     member = db.session.execute(db.select(Member).where(Member.slug == "sarralbe")).scalar_one()
     viewer = accounts.create_user(

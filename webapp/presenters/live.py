@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from webapp.live import diff
 from webapp.models.choices import ROLE_LABELS
 from webapp.models.choices import SEVERITY_LABELS
 from webapp.models.choices import STATE_DISPLAY
 from webapp.presenters import clock
-from webapp.services import live
 from webapp.services import overview
 
 __all__ = ["FreshnessView", "freshness_view", "page_context", "texts"]
@@ -102,6 +102,6 @@ def page_context(context: dict) -> dict:
     status = context.get("status")
     return {
         "live_i18n": texts(),
-        "version": live.version_of(live.node_views(status)) if status else None,
+        "version": diff.version_of(diff.node_views(status)) if status else None,
         "source_state": overview.source_state(),
     }

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from webapp.live.monitor import get_monitor
 from webapp.models import Member
 from webapp.models import User
 from webapp.services import overview
 from webapp.services.errors import NotFound
-from webapp.services.monitoring import get_monitor
 
 logger = logging.getLogger(__name__)
 

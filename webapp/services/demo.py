@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live.monitor import get_monitor
 from webapp.models import Member
 from webapp.models import User
 from webapp.models.choices import MemberRole
@@ -16,7 +17,6 @@ from webapp.models.choices import StaffRole
 from webapp.services import accounts
 from webapp.services import billing
 from webapp.services import members as member_service
-from webapp.services.monitoring import get_monitor
 from webapp.sources.demo import DemoSource
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live import events
 from webapp.models import KioskLink
 from webapp.models import User
 from webapp.services.errors import NotFound
@@ -66,8 +67,6 @@ def is_active(link_id: int | None) -> bool:
 
 def revoke(link_id: int, revoked_by: User | None = None) -> KioskLink:
     """Revoke a link: its sessions lose the wall on their next request or check."""
-    from webapp import realtime
-
     link = db.session.get(KioskLink, link_id)
     if link is None:
         raise NotFound(link_id)
@@ -78,7 +77,7 @@ def revoke(link_id: int, revoked_by: User | None = None) -> KioskLink:
             "Kiosk link %s revoked by %s", link.id, revoked_by.email if revoked_by else "system"
         )
         # Open walls re-check their access at once (the pages refuse the revoked session).
-        realtime.publish("kiosk.revoked", {"kiosk": link.id}, realtime.WALL_ROOM)
+        events.publish("kiosk.revoked", {"kiosk": link.id}, events.WALL_ROOM)
     return link
 
 

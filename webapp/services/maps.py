@@ -12,13 +12,13 @@ from flask_babel import ngettext
 
 from topology.model import Layout
 from topology.model import NodeStatus
+from webapp.live.monitor import get_monitor
+from webapp.live.status import MemberStatus
 from webapp.models import Member
 from webapp.models.choices import ROLE_LABELS
 from webapp.services import overview
 from webapp.services import wording
 from webapp.services.errors import NotFound
-from webapp.services.monitoring import get_monitor
-from webapp.services.status import MemberStatus
 from webapp.sources.base import Metric
 from webapp.sources.base import SourceError
 
@@ -285,7 +285,7 @@ def format_metric(metric: Metric) -> dict:
 
 def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) -> dict:
     """The JSON form of a member map (``GET /api/v1/members/<slug>/map``)."""
-    from webapp.services.live import display_state
+    from webapp.live.diff import display_state
 
     layout = status.wide if layout_kind == "wide" else status.narrow
     labels = {n.id: n.label for n in status.member_map.nodes}

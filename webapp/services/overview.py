@@ -8,13 +8,13 @@ from datetime import datetime
 
 from flask import current_app
 
+from webapp.live import diff
+from webapp.live.monitor import get_monitor
+from webapp.live.status import MemberStatus
+from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.services import billing
-from webapp.services import live
 from webapp.services import wording
-from webapp.services.monitoring import get_monitor
-from webapp.services.status import MemberStatus
-from webapp.services.status import member_status
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def member_rows(members: list[Member]) -> list[MemberRow]:
                 state=status.overall if status else "unknown",
                 headline=wording.headline(status.summary) if status else "",
                 usage=billing.usage(member, used),
-                version=live.version_of(live.node_views(status)) if status else None,
+                version=diff.version_of(diff.node_views(status)) if status else None,
             )
         )
     return rows
@@ -128,11 +128,11 @@ def live_state(member: Member, client_version: str | None, *, nodes: bool = True
     state = source_state()
     if status is None:
         return {**state, "version": None, "full": False, "nodes": []}
-    views = live.node_views(status)
-    version = live.version_of(views)
+    views = diff.node_views(status)
+    version = diff.version_of(views)
     if client_version == version:
         return {**state, "version": version, "full": False, "nodes": []}
-    payload = live.member_payload(
+    payload = diff.member_payload(
         member.slug, status, views, list(views.values()) if nodes else [], full=True
     )
     return {**state, **payload}

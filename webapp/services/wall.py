@@ -12,14 +12,14 @@ from sqlalchemy import select
 from topology.model import MemberState
 from topology.model import Severity
 from webapp.extensions import db
+from webapp.live.monitor import get_monitor
+from webapp.live.status import MemberStatus
+from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.models import SupportRequest
 from webapp.models.choices import SupportStatus
 from webapp.services import overview
 from webapp.services.errors import MemberNotFound
-from webapp.services.monitoring import get_monitor
-from webapp.services.status import MemberStatus
-from webapp.services.status import member_status
 
 # Worst first: what needs eyes comes to the top-left of the wall.
 STATE_RANK = {

@@ -325,7 +325,7 @@ class ZabbixSource:
 
     name = "zabbix"
     #: Calls may be sent from two threads at once (one ``requests`` session, whose
-    #: connection pool is thread-safe): :func:`~webapp.services.monitoring.read_full`
+    #: connection pool is thread-safe): :func:`~webapp.live.snapshot.read_full`
     #: reads the hosts while it reads the rest.
     concurrent_reads = True
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.extensions import db
 from webapp.extensions import limiter
-from webapp.services.monitoring import get_monitor
+from webapp.live.monitor import get_monitor
 
 bp = Blueprint("health", __name__)
 

@@ -15,8 +15,8 @@ from topology.model import Layout
 from topology.model import MemberMap
 from topology.model import ProblemInfo
 from topology.model import Summary
+from webapp.live.snapshot import Snapshot
 from webapp.models import Member
-from webapp.services.monitoring import Snapshot
 from webapp.sources.base import Host
 
 

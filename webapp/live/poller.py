@@ -1,7 +1,7 @@
 """The poller: one batched read of the source per cycle, diffed, changes published.
 
 One cycle reads *all* members with a bounded number of source calls (see
-:func:`webapp.services.monitoring.read_snapshot`), computes each member's state
+:func:`webapp.live.snapshot.read_snapshot`), computes each member's state
 and publishes only what changed:
 
 * ``member.update`` to the member's room: changed nodes, overall state, version;
@@ -26,13 +26,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live import diff
+from webapp.live import events
+from webapp.live.monitor import get_monitor
+from webapp.live.status import member_status
 from webapp.models import Member
-from webapp.services import live
 from webapp.services import overview
 from webapp.services import wall as wall_service
-from webapp.services.monitoring import get_monitor
 from webapp.services.overview import HEARTBEAT_S
-from webapp.services.status import member_status
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +83,10 @@ class Poller:
     """Reads the source, diffs against the previous cycle, publishes changes."""
 
     def __init__(self, app: Flask, publish=None, batch=None) -> None:
-        from webapp import realtime
-
         self.app = app
-        self.publish = publish or realtime.publish
+        self.publish = publish or events.publish
         self.batch = batch or contextlib.nullcontext  # sends a cycle's events together
-        self.previous: dict[str, dict[str, live.NodeView]] = {}
+        self.previous: dict[str, dict[str, diff.NodeView]] = {}
         self.previous_tiles: dict[str, dict] = {}
         self._members: list[_MemberRef] = []
         self._members_at = 0.0
@@ -148,7 +147,7 @@ class Poller:
         # outage), every room is told within a few ms of the others. What was sent is
         # remembered only once it is sent: a failure here is retried next cycle.
         outbox: list[tuple[str, dict, str]] = []
-        views_of: dict[str, dict[str, live.NodeView]] = {}
+        views_of: dict[str, dict[str, diff.NodeView]] = {}
         tiles: dict[str, dict] = {}
         inputs_of: dict[str, tuple] = {}
         for ref in refs:
@@ -157,8 +156,8 @@ class Poller:
                 continue  # same rows in, same state out: skip the computation
             inputs_of[ref.slug] = inputs
             status = member_status(ref, snapshot, stale_after_s=stale_after)
-            views = live.node_views(status)
-            changed = live.changed(self.previous.get(ref.slug), views)
+            views = diff.node_views(status)
+            changed = diff.changed(self.previous.get(ref.slug), views)
             if changed:
                 views_of[ref.slug] = views
                 stats.changed_members += 1
@@ -166,13 +165,13 @@ class Poller:
                 # A member this poller never sent (its first cycle: a start, a takeover)
                 # gets its whole state: clients may hold one older than any diff.
                 full = ref.slug not in self.previous
-                payload = live.member_payload(ref.slug, status, views, changed, full=full)
-                outbox.append(("member.update", payload, f"member:{ref.slug}"))
+                payload = diff.member_payload(ref.slug, status, views, changed, full=full)
+                outbox.append(("member.update", payload, events.member_room(ref.slug)))
             tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
             if self.previous_tiles.get(ref.slug) != tile:
                 tiles[ref.slug] = tile
         if tiles:
-            outbox.append(("wall.update", {"tiles": list(tiles.values())}, "wall"))
+            outbox.append(("wall.update", {"tiles": list(tiles.values())}, events.WALL_ROOM))
         try:
             with self.batch():
                 for event, data, room in outbox:
@@ -226,7 +225,7 @@ class Poller:
     def run(self, interval: float | None = None, lock=None) -> None:
         """Poll until :meth:`stop`; back off while the source is down.
 
-        With a ``lock`` (see :mod:`webapp.services.leader`), wait until this
+        With a ``lock`` (see :mod:`webapp.live.leader`), wait until this
         poller is the only active one, and go back to waiting if it loses it.
         """
         interval = interval or float(self.app.config["POLL_INTERVAL"])

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from topology.model import NodeStatus
-from webapp.services.status import MemberStatus
+from webapp.live.status import MemberStatus
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ import logging
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
+from webapp.live.snapshot import Snapshot
 from webapp.sources.base import Availability
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
@@ -46,7 +48,17 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def encode(snapshot) -> bytes:
+class SnapshotStore(Protocol):
+    """Where the poller leaves its latest snapshot and health for the web workers."""
+
+    def publish(self, snapshot: Snapshot | None, health: Health) -> bool: ...
+
+    def health(self) -> Health | None: ...
+
+    def snapshot(self) -> Snapshot | None: ...
+
+
+def encode(snapshot: Snapshot) -> bytes:
     data = {
         "read_at": _dt(snapshot.read_at),
         "api_calls": snapshot.api_calls,
@@ -90,9 +102,7 @@ def encode(snapshot) -> bytes:
     return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 3)
 
 
-def decode(payload: bytes):
-    from webapp.services.monitoring import Snapshot
-
+def decode(payload: bytes) -> Snapshot:
     data = json.loads(zlib.decompress(payload))
     hosts = tuple(
         Host(
@@ -149,7 +159,7 @@ class RedisSnapshotStore:
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.ttl_s = ttl_s
 
-    def publish(self, snapshot, health: Health) -> bool:
+    def publish(self, snapshot: Snapshot | None, health: Health) -> bool:
         """Write a new snapshot (``snapshot`` None: the stored one is still current).
 
         Returns False when no snapshot is stored (Redis restarted, key expired):
@@ -167,6 +177,6 @@ class RedisSnapshotStore:
         raw = self.redis.get(HEALTH_KEY)
         return Health(**json.loads(raw)) if raw else None
 
-    def snapshot(self):
+    def snapshot(self) -> Snapshot | None:
         raw = self.redis.get(SNAPSHOT_KEY)
         return decode(raw) if raw else None

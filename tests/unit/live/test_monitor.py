@@ -7,9 +7,9 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
-from webapp.services.monitoring import Monitor
-from webapp.services.monitoring import Snapshot
-from webapp.services.monitoring import read_full
+from webapp.live.monitor import Monitor
+from webapp.live.snapshot import Snapshot
+from webapp.live.snapshot import read_full
 from webapp.sources.base import ChangeSet
 from webapp.sources.base import Host
 from webapp.sources.base import Maintenance
@@ -140,7 +140,7 @@ def test_a_reader_follows_the_store_without_fetching_an_unchanged_snapshot():
 
     class Reading:
         def health(self):
-            from webapp.services.snapshot_store import Health
+            from webapp.live.store import Health
 
             return Health(owner.last_success, owner.last_error, owner.last_attempt, owner._version)
 

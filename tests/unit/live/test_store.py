@@ -1,8 +1,8 @@
 """The snapshot shared through Redis survives its JSON round trip unchanged."""
 
-from webapp.services.monitoring import read_snapshot
-from webapp.services.snapshot_store import decode
-from webapp.services.snapshot_store import encode
+from webapp.live.snapshot import read_snapshot
+from webapp.live.store import decode
+from webapp.live.store import encode
 from webapp.sources.demo import DemoSource
 
 
