@@ -1,17 +1,22 @@
 """The MonitoringSource contract, one module for every implementation.
 
-The demo source always runs it. A real Zabbix joins when ``VIGIE_TEST_ZABBIX_URL``
+The demo source always runs it, and so does :class:`ZabbixSource` on a transport
+that replays answers recorded from the development Zabbix (``zabbix-recorded``:
+no network; ``zabbix_replay.py`` says how to record them again, with
+``VIGIE_RECORD_ZABBIX=1``). A real Zabbix joins when ``VIGIE_TEST_ZABBIX_URL``
 and ``VIGIE_TEST_ZABBIX_TOKEN`` are set (``make test`` sets them once the
-project's Zabbix is up), so both are held to exactly the same expectations.
+project's Zabbix is up), so all are held to exactly the same expectations.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime
 
 import pytest
 
+from tests.unit.sources import zabbix_replay
 from webapp.sources.base import ChangeSet
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
@@ -22,6 +27,11 @@ from webapp.sources.base import Problem
 from webapp.sources.base import Severity
 from webapp.sources.base import SourceUnavailable
 from webapp.sources.demo import DemoSource
+from webapp.sources.zabbix import ZabbixSource
+
+#: Recording replaces the replayed answers with the real Zabbix's (see zabbix_replay.py).
+RECORD = os.environ.get("VIGIE_RECORD_ZABBIX") == "1"
+_RECORDING: dict = {}
 
 
 def _demo(tmp_path):
@@ -29,16 +39,45 @@ def _demo(tmp_path):
 
 
 def _zabbix(tmp_path):
-    from webapp.sources.zabbix import ZabbixSource
-
     return ZabbixSource(
         os.environ["VIGIE_TEST_ZABBIX_URL"], token=os.environ["VIGIE_TEST_ZABBIX_TOKEN"], timeout=10
     )
 
 
-FACTORIES = {"demo": _demo}
+@functools.cache
+def _recorded_answers() -> dict:
+    return zabbix_replay.load()
+
+
+def _zabbix_recorded(tmp_path):
+    if RECORD:
+        url = os.environ.get("VIGIE_TEST_ZABBIX_URL")
+        token = os.environ.get("VIGIE_TEST_ZABBIX_TOKEN")
+        if not url or not token:
+            pytest.fail("VIGIE_RECORD_ZABBIX=1 needs VIGIE_TEST_ZABBIX_URL and _TOKEN")
+        adapter = zabbix_replay.RecordingAdapter(_RECORDING)
+    else:
+        url, token = zabbix_replay.REPLAY_URL, "recorded"
+        adapter = zabbix_replay.ReplayAdapter(_recorded_answers())
+    return ZabbixSource(
+        url,
+        token=token,
+        timeout=10,
+        groups_prefix="Membres/",  # the development estate's, as `make run` has it
+        session=zabbix_replay.session(adapter, url),
+    )
+
+
+FACTORIES = {"demo": _demo, "zabbix-recorded": _zabbix_recorded}
 if os.environ.get("VIGIE_TEST_ZABBIX_URL"):
     FACTORIES["zabbix"] = _zabbix
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _record_zabbix():
+    yield
+    if RECORD and _RECORDING:
+        zabbix_replay.write(_RECORDING)
 
 
 @pytest.fixture(params=list(FACTORIES))
@@ -123,8 +162,20 @@ def test_unreachable_source_raises(source, tmp_path):
         source.set_outage(True)
         broken = source
     else:
-        from webapp.sources.zabbix import ZabbixSource
-
         broken = ZabbixSource("http://127.0.0.1:9/api_jsonrpc.php", token="x", timeout=2)
     with pytest.raises(SourceUnavailable):
         broken.hosts()
+
+
+def test_recorded_zabbix_answers_only_what_was_recorded():
+    if RECORD:
+        pytest.skip("recording")
+    adapter = zabbix_replay.ReplayAdapter(_recorded_answers())
+    url = zabbix_replay.REPLAY_URL
+    source = ZabbixSource(
+        url, token="recorded", groups_prefix="Membres/", session=zabbix_replay.session(adapter, url)
+    )
+    assert source.hosts(), "the recordings hold the development estate"
+    assert "host.get" in adapter.methods
+    with pytest.raises(zabbix_replay.NotRecorded):
+        source.last_values(["999999999"])

@@ -21,6 +21,7 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
+from tests.unit.sources.zabbix_replay import json_response
 from webapp.sources.base import Availability
 from webapp.sources.base import Dependency
 from webapp.sources.base import HostGroup
@@ -116,7 +117,7 @@ class FakeZabbix(BaseAdapter):
         if isinstance(answer, BaseException):
             raise answer
         if isinstance(answer, Raw):
-            return self._response(request, answer.status, answer.body)
+            return json_response(request, answer.status, answer.body)
         if isinstance(answer, RpcError):
             body = {
                 "jsonrpc": "2.0",
@@ -125,18 +126,7 @@ class FakeZabbix(BaseAdapter):
             }
         else:
             body = {"jsonrpc": "2.0", "result": answer, "id": payload["id"]}
-        return self._response(request, 200, json.dumps(body).encode())
-
-    @staticmethod
-    def _response(request, status: int, body: bytes) -> requests.Response:
-        response = requests.Response()
-        response.status_code = status
-        response._content = body
-        response.headers["Content-Type"] = "application/json"
-        response.encoding = "utf-8"
-        response.url = request.url
-        response.request = request
-        return response
+        return json_response(request, 200, json.dumps(body).encode())
 
     def close(self) -> None:
         pass
