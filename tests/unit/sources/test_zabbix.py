@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -809,6 +810,20 @@ def test_dependencies_are_cached_until_ttl_or_refresh(make, fake):
     source.refresh()
     source.dependencies(["Membres/sarralbe"])
     assert fake.methods().count("trigger.get") == 4  # both lookups again
+
+
+def test_cached_groups_and_dependencies_expire_after_the_ttl(make, fake):
+    script_dependencies(fake)
+    source = make(cache_ttl=0.05)
+
+    source.dependencies(["Membres/sarralbe"])
+    source.dependencies(["Membres/sarralbe"])
+    assert fake.methods().count("trigger.get") == 2  # within the TTL: cached
+    time.sleep(0.1)
+    source.dependencies(["Membres/sarralbe"])
+
+    assert fake.methods().count("hostgroup.get") == 2
+    assert fake.methods().count("trigger.get") == 3  # the dependency's hosts are remembered
 
 
 def test_a_zero_ttl_disables_the_dependency_cache(make, fake):
