@@ -1,8 +1,11 @@
 """DemoSource: deterministic, realistic, scalable, drivable from another process."""
 
+import subprocess
+import sys
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +16,7 @@ from webapp.sources.base import UnknownHost
 from webapp.sources.demo import DemoSource
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Clock:
@@ -147,3 +151,60 @@ def test_full_changes_carry_acknowledgements(tmp_path):
     source.acknowledge([problem.eventid], "vu")
     assert source.changes(None).opened[0].acknowledged
     assert source.problems()[0].acknowledged
+
+
+# A process of its own: N of them fail M distinct hosts each, one fail() at a time, all
+# together, on one state file (like the CLI, the admin page and the poller do).
+_FAILING_PROCESS = """
+import sys
+from webapp.sources.demo import DemoSource
+
+state, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+source = DemoSource(state_file=state, members=20, incidents=False)
+names = [host.host for host in source.hosts()][first : first + count]
+print("ready", flush=True)
+sys.stdin.readline()
+for name in names:
+    source.fail(name)
+"""
+
+
+def test_concurrent_processes_lose_no_change_of_the_state_file(tmp_path):
+    processes, per_process = 4, 40
+    state = tmp_path / "demo.json"
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _FAILING_PROCESS,
+                str(state),
+                str(n * per_process),
+                str(per_process),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for n in range(processes)
+    ]
+    try:
+        for worker in workers:  # every process has its estate: start them at once
+            assert worker.stdout.readline() == "ready\n"
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            assert worker.wait(timeout=60) == 0
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.stdin.close()
+            worker.stdout.close()
+    source = DemoSource(state_file=state, members=20, incidents=False)
+    expected = [host.host for host in source.hosts()][: processes * per_process]
+    lost = set(expected) - set(source.faults())
+    assert not lost, f"{len(lost)} of {len(expected)} faults lost"
+    assert len(source.faults()) == len(expected)
+    assert source.state.read()["seq"] == processes * per_process, "one number per change"
