@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
+from wtforms import Form
 from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import SelectField
@@ -24,6 +26,7 @@ from wtforms.validators import ValidationError
 
 from webapp.models.choices import MEMBER_KIND_LABELS
 from webapp.models.choices import MEMBER_ROLE_LABELS
+from webapp.services.errors import ValidationError as ServiceValidationError
 
 LANGUAGE_CHOICES = [SelectChoice("fr", "Français"), SelectChoice("en", "English")]
 FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk"}
@@ -48,6 +51,22 @@ class PlainText:
                         "Caractère non autorisé : utilisez du texte simple, sans balise ni emoji."
                     )
                 )
+
+
+def apply_errors(
+    form: Form,
+    exc: ServiceValidationError,
+    default: str,
+    aliases: Mapping[str, str] | None = None,
+) -> None:
+    """Copy a service's refusal onto ``form``: each message under its field.
+
+    ``aliases`` renames a service field to a form field (``host_groups`` -> ``host_group``);
+    a message about a field the form does not have goes under ``default``.
+    """
+    for name, message in exc.errors.items():
+        name = (aliases or {}).get(name, name)
+        form[name if name in form else default].errors.append(message)
 
 
 def _required():

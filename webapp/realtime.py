@@ -22,6 +22,7 @@ from flask_socketio import ConnectionRefusedError
 from flask_socketio import join_room
 from flask_socketio import leave_room
 
+from webapp import access
 from webapp import scoping
 from webapp.extensions import db
 from webapp.extensions import socketio
@@ -79,10 +80,6 @@ def _join(room: str) -> bool:
     return True
 
 
-def _is_kiosk() -> bool:
-    return kiosk.is_active(session.get("kiosk_id"))
-
-
 def _origin_allowed(origin: str) -> bool:
     """Same host as the request, or one of ``SOCKETIO_ALLOWED_ORIGINS``."""
     allowed = current_app.config.get("SOCKETIO_ALLOWED_ORIGINS") or []
@@ -98,7 +95,7 @@ def on_connect(auth=None):
         # Engine.IO already refuses foreign origins; checked again here, at the door.
         logger.warning("Refused Socket.IO connection from origin %r", origin[:200])
         raise ConnectionRefusedError("origin_not_allowed")
-    if not (current_user.is_authenticated or _is_kiosk()):
+    if not (current_user.is_authenticated or access.is_kiosk()):
         logger.info("Refused anonymous Socket.IO connection from %s", request.remote_addr)
         raise ConnectionRefusedError("authentication_required")
     return True
@@ -112,9 +109,9 @@ def on_subscribe(data):
     try:
         if current_user.is_authenticated:
             member = scoping.get_member(current_user, data["member"])
-        elif _is_kiosk():  # the wall's screen: every member, read-only
+        elif access.is_kiosk():  # the wall's screen: every member, read-only
             member = wall.member_by_slug(data["member"])
-            _watch_kiosk(request.sid, session["kiosk_id"])
+            _watch_kiosk(request.sid, session[access.KIOSK_SESSION_KEY])
         else:
             return {"ok": False, "error": "not_found"}
     except (MemberNotFound, NotFound):
@@ -141,13 +138,13 @@ def on_unsubscribe(data):
 @socketio.on("subscribe_wall", namespace=NAMESPACE)
 def on_subscribe_wall(data=None):
     """The wall room: staff and kiosk links only."""
-    staff = current_user.is_authenticated and current_user.is_staff
-    if not (staff or _is_kiosk()):
+    viewer = access.wall_viewer()
+    if viewer is None:
         return {"ok": False, "error": "not_found"}
     if not _join(WALL_ROOM):
         return {"ok": False, "error": "disconnected"}
-    if not staff:
-        _watch_kiosk(request.sid, session["kiosk_id"])
+    if viewer == access.KIOSK:
+        _watch_kiosk(request.sid, session[access.KIOSK_SESSION_KEY])
     return {"ok": True, **overview.source_state()}
 
 

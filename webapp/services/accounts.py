@@ -191,6 +191,18 @@ def update_profile(user: User, *, name: str, phone: str | None, locale: str) -> 
     db.session.commit()
 
 
+def invite(member: Member, *, email: str, name: str, role: str) -> tuple[User, str]:
+    """Open an access to ``member``: create the user, e-mail its one-time password link.
+
+    Returns the user and the link (shown outside production, where no mail may arrive).
+    Raises :class:`ValidationError` (nothing created) when the address or role is refused.
+    """
+    user = create_user(email, name, member=member, role=role)
+    link = password_link(user)
+    send_invitation(user, member, link)
+    return user, link
+
+
 def send_invitation(user: User, member: Member | None, link: str) -> None:
     """E-mail an invitation with its one-time password link."""
     where = member.name if member else _("le syndicat")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -14,10 +12,11 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_login import login_required
 
+from webapp.access import staff_required
 from webapp.forms import DemoActionForm
 from webapp.forms import MemberForm
+from webapp.forms import apply_errors
 from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services import overview
@@ -25,21 +24,6 @@ from webapp.services.errors import ValidationError
 from webapp.sources.base import UnknownHost
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def staff_required(admin_only: bool = False):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapper(*args, **kwargs):
-            allowed = current_user.is_admin if admin_only else current_user.is_staff
-            if not allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 @bp.route("/")
@@ -74,9 +58,7 @@ def new_member():
                 contact_phone=form.contact_phone.data,
             )
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                target = "host_group" if field == "host_groups" else field
-                getattr(form, target, form.name).errors.append(message)
+            apply_errors(form, exc, "name", aliases={"host_groups": "host_group"})
         else:
             flash(_("Le membre « %(name)s » est créé.", name=member.name), "success")
             return redirect(url_for("members.users", slug=member.slug))

@@ -5,18 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import request
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import access
 from webapp import scoping
 from webapp.errors import json_error
 from webapp.extensions import csrf
 from webapp.services import maps
 from webapp.services import overview
+from webapp.services import wall as wall_service
 from webapp.services import wording
+from webapp.services.errors import NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; writes will check CSRF unless token-authenticated
@@ -123,15 +127,7 @@ def member(slug: str):
 @bp.route("/wall")
 def wall():
     """The support wall's tiles, worst first (staff, or a screen opened by a kiosk link)."""
-    from flask import abort
-    from flask import session
-
-    from webapp.services import kiosk
-    from webapp.services import wall as wall_service
-    from webapp.services.errors import NotFound
-
-    staff = current_user.is_authenticated and current_user.is_staff
-    if not staff and not kiosk.is_active(session.get("kiosk_id")):
+    if access.wall_viewer() is None:
         if not current_user.is_authenticated:
             abort(401)
         raise NotFound("wall")

@@ -23,6 +23,7 @@ from webapp.forms import ForgotPasswordForm
 from webapp.forms import LanguageForm
 from webapp.forms import LoginForm
 from webapp.forms import SetPasswordForm
+from webapp.forms import apply_errors
 from webapp.i18n import LANG_COOKIE
 from webapp.services import accounts
 from webapp.services.errors import ValidationError
@@ -106,8 +107,7 @@ def set_password(token: str):
         try:
             accounts.set_password_with_token(token, form.password.data)
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field, form.password).errors.append(message)
+            apply_errors(form, exc, "password")
         else:
             flash(_("Votre mot de passe est enregistré. Vous pouvez vous connecter."), "success")
             return redirect(url_for("auth.login"))

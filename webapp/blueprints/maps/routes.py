@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import access
 from webapp import scoping
 from webapp.forms import ConfirmForm
 from webapp.htmx import render_page_or_fragment
@@ -45,7 +46,7 @@ def node(slug: str, hostid: str):
         "maps/node.html",
         "maps/_node.html",
         member=member,
-        can_acknowledge=current_user.is_staff,
+        can_acknowledge=access.is_staff(),
         **context,
     )
 
@@ -55,8 +56,7 @@ def node(slug: str, hostid: str):
 def acknowledge(slug: str, eventid: str):
     """Acknowledge a problem (syndicate support only)."""
     member = scoping.get_member(current_user, slug)
-    if not current_user.is_staff:
-        abort(403)
+    access.require_staff()
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

@@ -13,8 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import access
 from webapp import scoping
 from webapp.forms import InviteForm
+from webapp.forms import apply_errors
 from webapp.presenters import live
 from webapp.services import accounts
 from webapp.services import overview
@@ -28,7 +30,7 @@ bp = Blueprint("members", __name__)
 def index():
     """Members the user may see; straight to the member when there is only one."""
     members = scoping.visible_members(current_user)
-    if len(members) == 1 and not current_user.is_staff:
+    if len(members) == 1 and not access.is_staff():
         return redirect(url_for("members.detail", slug=members[0].slug))
     rows = overview.member_rows(members)
     return render_template(
@@ -78,20 +80,17 @@ def card_fragment(slug: str):
 def users(slug: str):
     """Member users; member administrators (and syndicate admins) invite new ones."""
     member = scoping.get_member(current_user, slug)
-    scoping.require_admin_of(current_user, member)
+    access.require_admin_of(member)
     form = InviteForm()
     link = None
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
-                form.email.data, form.name.data, member=member, role=form.role.data
+            user, link = accounts.invite(
+                member, email=form.email.data, name=form.name.data, role=form.role.data
             )
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field, form.email).errors.append(message)
+            apply_errors(form, exc, "email")
         else:
-            link = accounts.password_link(user)
-            accounts.send_invitation(user, member, link)
             flash(_("Invitation envoyée à %(email)s.", email=user.email), "success")
             form = InviteForm(formdata=None)
     status = 400 if request.method == "POST" and form.errors else 200

@@ -15,6 +15,7 @@ from flask_login import login_required
 from webapp.forms import ConfirmForm
 from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
+from webapp.forms import apply_errors
 from webapp.services import accounts
 from webapp.services import tokens
 from webapp.services.errors import ValidationError
@@ -45,8 +46,7 @@ def index():
                 current_user, name=form.name.data, phone=form.phone.data, locale=form.locale.data
             )
         except ValidationError as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field, form.name).errors.append(message)
+            apply_errors(form, exc, "name")
         else:
             flash(_("Profil enregistré."), "success")
             return redirect(url_for("profile.index"))

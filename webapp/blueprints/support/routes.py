@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -13,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import access
 from webapp import scoping
 from webapp.forms import ConfirmForm
 from webapp.forms import SupportForm
@@ -60,8 +60,7 @@ def new(slug: str):
 @login_required
 def queue():
     """The syndicate's queue of open support requests (staff)."""
-    if not current_user.is_staff:
-        abort(403)
+    access.require_staff()
     return render_template("support/queue.html", requests=support.queue(), close_form=ConfirmForm())
 
 
@@ -69,8 +68,7 @@ def queue():
 @login_required
 def close(request_id: int):
     """Close a request (staff)."""
-    if not current_user.is_staff:
-        abort(403)
+    access.require_staff()
     if ConfirmForm().validate_on_submit():
         support.close(request_id, current_user)
         flash(_("Demande clôturée."), "success")

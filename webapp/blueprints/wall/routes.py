@@ -27,6 +27,7 @@ from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from webapp import access
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import PlainText
@@ -41,8 +42,6 @@ from webapp.services.errors import NotFound
 
 bp = Blueprint("wall", __name__, url_prefix="/mur")
 
-STAFF = "staff"
-KIOSK = "kiosk"
 ROTATE_SECONDS = 15
 CATCH_UP_SECONDS = 300  # a full refresh now and then: drift, revocation, session cookie
 
@@ -60,33 +59,6 @@ class KioskLinkForm(FlaskForm):
     submit = SubmitField(_l("Créer un lien kiosque"))
 
 
-# ---- who is looking -------------------------------------------------------------------
-
-
-def _viewer() -> str | None:
-    """``staff``, ``kiosk`` (a link still active) or ``None``."""
-    if current_user.is_authenticated and current_user.is_staff:
-        return STAFF
-    link_id = session.get("kiosk_id")
-    if link_id is not None:
-        if kiosk.is_active(link_id):
-            return KIOSK
-        session.pop("kiosk_id", None)
-    return None
-
-
-def _require_viewer() -> str:
-    viewer = _viewer()
-    if viewer is None:
-        raise NotFound("wall")
-    return viewer
-
-
-def _require_staff() -> None:
-    if _viewer() != STAFF:
-        raise NotFound("wall")
-
-
 # ---- presentation ---------------------------------------------------------------------
 
 
@@ -94,7 +66,7 @@ def _present(tile: dict, viewer: str) -> dict:
     """A tile with its texts and link (the same texts wall.js builds from ``data-i18n``)."""
     since = datetime.fromisoformat(tile["since"]) if tile["since"] else None
     unacked = len(tile["unacked_high"])
-    if viewer == STAFF:
+    if viewer == access.STAFF:
         href = url_for("maps.map", slug=tile["slug"])
     else:
         href = url_for("wall.member", slug=tile["slug"])
@@ -151,7 +123,7 @@ def _wall_i18n() -> dict:
 
 
 def _kiosk_layout(viewer: str) -> bool:
-    return viewer == KIOSK or request.args.get("kiosque") == "1"
+    return viewer == access.KIOSK or request.args.get("kiosque") == "1"
 
 
 # ---- the wall -------------------------------------------------------------------------
@@ -160,7 +132,7 @@ def _kiosk_layout(viewer: str) -> bool:
 @bp.route("")
 def index():
     """Every member as a tile, worst first; live; rotation and pinning of member maps."""
-    viewer = _require_viewer()
+    viewer = access.require_wall_viewer()
     state = wall.current_state()
     return render_template(
         "wall/index.html",
@@ -178,7 +150,7 @@ def index():
 @bp.route("/tuiles")
 def tiles():
     """The tiles alone, freshly sorted (htmx refresh, catch-up after a reconnection)."""
-    viewer = _require_viewer()
+    viewer = access.require_wall_viewer()
     state = wall.current_state()
     response = render_template(
         "wall/_tiles.html", tiles=[_present(tile, viewer) for tile in state.tiles]
@@ -189,7 +161,7 @@ def tiles():
 @bp.route("/membres/<slug>")
 def member(slug: str):
     """A compact, read-only, dark view of one member's map (rotation, pinning, kiosk)."""
-    viewer = _require_viewer()
+    viewer = access.require_wall_viewer()
     member = wall.member_by_slug(slug)
     context = maps.map_context(member)
     response = render_page_or_fragment(
@@ -216,7 +188,7 @@ def kiosk_entry(token: str):
     link = kiosk.authenticate(token)
     if link is None:
         raise NotFound("kiosk")
-    session["kiosk_id"] = link.id
+    session[access.KIOSK_SESSION_KEY] = link.id
     session.permanent = True
     return redirect(url_for("wall.index", kiosque=1))
 
@@ -234,7 +206,7 @@ def _render_links(form: KioskLinkForm | None = None, new_url: str | None = None,
 @bp.route("/liens", methods=["GET", "POST"])
 def links():
     """Kiosk links: list, create (the full address is shown once), revoke."""
-    _require_staff()
+    access.require_wall_staff()
     if request.method == "GET":
         return _render_links()
     form = KioskLinkForm()
@@ -255,7 +227,7 @@ def links():
 @bp.route("/liens/<int:link_id>/revoquer", methods=["POST"])
 def revoke_link(link_id: int):
     """Revoke a kiosk link: the screens using it lose the wall immediately."""
-    _require_staff()
+    access.require_wall_staff()
     form = ConfirmForm()
     if form.validate_on_submit():
         link = kiosk.revoke(link_id, current_user)
