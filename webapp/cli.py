@@ -10,8 +10,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.extensions import socketio
+from webapp.live.events import QueuePublisher
+from webapp.live.leader import make_lock
 from webapp.live.monitor import Monitor
+from webapp.live.monitor import become_owner
 from webapp.live.monitor import get_monitor
+from webapp.live.poller import Poller
 from webapp.models import Member
 from webapp.models.choices import MemberKind
 from webapp.models.choices import MemberRole
@@ -267,9 +272,6 @@ def serve(host: str, port: int) -> None:
     """Démarrer le portail (HTTP + websockets) avec le poller intégré."""
     from flask import current_app
 
-    from webapp.extensions import socketio
-    from webapp.live.poller import Poller
-
     app = current_app._get_current_object()
     source = _source()
     if source.name != "demo":
@@ -293,17 +295,11 @@ def poll(once: bool) -> None:
     """Lire la source en boucle et publier les changements (processus séparé)."""
     from flask import current_app
 
-    from webapp.live.leader import make_lock
-    from webapp.live.monitor import become_owner
-    from webapp.live.poller import Poller
-
     app = current_app._get_current_object()
     _source(become_owner(app))  # its settings, checked; a source down is waited for
     publish = batch = None
     if app.config.get("SOCKETIO_MESSAGE_QUEUE"):
         # Write-only: this process only publishes; the web workers relay.
-        from webapp.live.events import QueuePublisher
-
         publisher = QueuePublisher(
             app.config["SOCKETIO_MESSAGE_QUEUE"], app.config.get("SOCKETIO_CHANNEL", "vigie")
         )

@@ -7,9 +7,13 @@ import logging
 from flask import Flask
 from flask import Request
 
+from webapp.errors import json_error
+from webapp.errors import wants_json
 from webapp.extensions import db
 from webapp.extensions import login_manager
 from webapp.extensions import talisman
+from webapp.models import User
+from webapp.services import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +54,6 @@ def init_app(app: Flask) -> None:
 
 
 def _load_user(user_id: str):
-    from webapp.models import User
-
     try:
         return db.session.get(User, int(user_id))
     except (TypeError, ValueError):
@@ -63,8 +65,6 @@ def _load_user_from_request(request: Request):
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.startswith("Bearer "):
         return None
-    from webapp.services import tokens
-
     user = tokens.authenticate(header.removeprefix("Bearer ").strip())
     if user is not None:
         # A token request carries no cookie: the API blueprint skips CSRF for it.
@@ -76,9 +76,6 @@ def _unauthorized():
     from flask import redirect
     from flask import request
     from flask import url_for
-
-    from webapp.errors import json_error
-    from webapp.errors import wants_json
 
     if wants_json():
         return json_error(401, "authentication_required", "Authentification requise.")

@@ -11,6 +11,7 @@ from flask_babel import get_locale
 
 from webapp.forms import ConfirmForm
 from webapp.forms import LanguageForm
+from webapp.live.diff import display_state
 from webapp.models.choices import MEMBER_KIND_LABELS
 from webapp.models.choices import MEMBER_ROLE_LABELS
 from webapp.models.choices import ROLE_LABELS
@@ -43,8 +44,6 @@ def age(seconds: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from webapp.live.diff import display_state
-
     app.jinja_env.filters.update(
         display_state=display_state,
         datetime_short=datetime_short,

@@ -163,10 +163,12 @@ function startWall(root) {
       const tile = tileBySlug(data.slug);
       if (!tile) { unknown = true; continue; }
       const before = tile.dataset.state;
-      patchTile(tile, data);
-      if (before !== data.overall && !announce) {
-        const state = i18n.states[data.overall] || i18n.states.unknown;
-        announce = fill(i18n.changed, { name: data.name, state: state.label });
+      // A partial tile keeps what it does not carry (the poller's: no open requests).
+      const merged = { ...readTile(tile), ...data };
+      patchTile(tile, merged);
+      if (before !== merged.overall && !announce) {
+        const state = i18n.states[merged.overall] || i18n.states.unknown;
+        announce = fill(i18n.changed, { name: merged.name, state: state.label });
       }
       if (data.slug === panelSlug) panelChanged = true;
     }

@@ -1,9 +1,9 @@
 """Only one active poller: a lock that dies with its holder.
 
 PostgreSQL: a session advisory lock on a dedicated connection (released by
-the server as soon as the process or its connection dies). Redis: a key with a
-short TTL renewed every cycle. SQLite (single machine): an ``flock`` on a file
-of the instance folder.
+the server as soon as the process or its connection dies). Redis: redis-py's
+:class:`redis.lock.Lock`, a key with a short TTL renewed every cycle. SQLite
+(single machine): an ``flock`` on a file of the instance folder.
 """
 
 from __future__ import annotations
@@ -13,18 +13,37 @@ import logging
 import os
 import socket
 import uuid
+from typing import Protocol
 
+import redis
+from redis.exceptions import LockError
 from sqlalchemy import create_engine
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 logger = logging.getLogger(__name__)
 
 ADVISORY_KEY = 0x56_69_67_69_65  # "Vigie"
 
 
+class LeaderLock(Protocol):
+    """What :meth:`webapp.live.poller.Poller.run` needs of a lock."""
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free (True also when this holder has it already)."""
+        ...
+
+    def still_held(self) -> bool:
+        """Whether this holder still has it (renewing it where it expires)."""
+        ...
+
+    def release(self) -> None: ...
+
+
 class PostgresLeaderLock:
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(url, poolclass=None, pool_pre_ping=True)
+        # No pool: closing the connection ends the session, and the lock with it.
+        self.engine = create_engine(url, poolclass=NullPool)
         self.connection = None
 
     def acquire(self) -> bool:
@@ -65,42 +84,35 @@ class PostgresLeaderLock:
 
 
 class RedisLeaderLock:
+    """A Redis key that expires ``ttl_s`` after its last renewal (a dead holder's too)."""
+
     KEY = "vigie:poller:leader"
 
     def __init__(self, url: str, ttl_s: float) -> None:
-        import redis
-
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self.ttl_ms = int(ttl_s * 1000)
+        # Who holds it, readable in Redis; thread_local=False: renewed from any thread.
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lock = self.redis.lock(self.KEY, timeout=ttl_s, thread_local=False)
 
     def acquire(self) -> bool:
         try:
-            if self.redis.set(self.KEY, self.me, nx=True, px=self.ttl_ms):
+            if self.lock.acquire(blocking=False, token=self.me):
                 return True
             return self.still_held()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - Redis down: not the leader
             logger.warning("Poller lock unavailable: %s", exc)
             return False
 
     def still_held(self) -> bool:
-        script = (
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-        )
         try:
-            return bool(self.redis.eval(script, 1, self.KEY, self.me, self.ttl_ms))
-        except Exception:  # noqa: BLE001
+            return bool(self.lock.reacquire())  # only while the key still holds our token
+        except (LockError, redis.RedisError):  # expired, taken by another, or Redis away
             return False
 
     def release(self) -> None:
-        script = (
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('del', KEYS[1]) else return 0 end"
-        )
         try:
-            self.redis.eval(script, 1, self.KEY, self.me)
-        except Exception:  # noqa: BLE001
+            self.lock.release()
+        except (LockError, redis.RedisError):  # already lost: nothing to give back
             pass
 
 
@@ -128,7 +140,7 @@ class FileLeaderLock:
             self.handle = None
 
 
-def make_lock(config, instance_path: str):
+def make_lock(config, instance_path: str) -> LeaderLock:
     """The best lock for this deployment."""
     url = config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("postgresql"):

@@ -5,7 +5,9 @@ One cycle reads *all* members with a bounded number of source calls (see
 and publishes only what changed:
 
 * ``member.update`` to the member's room: changed nodes, overall state, version;
-* ``wall.update`` to the wall room: the tiles of members that changed;
+* ``wall.update`` to the wall room: the tiles of members whose state changed (the
+  monitoring side of a tile: its open support requests come from the portal, whose
+  services publish them after they commit);
 * ``source`` to everyone: the freshness of the data, when it changes and as a
   small heartbeat every ``HEARTBEAT_S`` seconds.
 
@@ -29,6 +31,7 @@ from webapp.extensions import db
 from webapp.live import diff
 from webapp.live import events
 from webapp.live.monitor import get_monitor
+from webapp.live.snapshot import Snapshot
 from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.services import overview
@@ -65,7 +68,7 @@ class _MemberRef:
         return list(self.groups)
 
 
-def _member_inputs(ref: _MemberRef, snapshot, timed: tuple, open_requests: int) -> tuple:
+def _member_inputs(ref: _MemberRef, snapshot: Snapshot, timed: tuple) -> tuple:
     """Everything a member's state and wall tile are computed from, comparable.
 
     The rows are the snapshot's own objects, so comparing with the previous cycle's
@@ -76,7 +79,7 @@ def _member_inputs(ref: _MemberRef, snapshot, timed: tuple, open_requests: int) 
     problems = tuple(p for h in hosts for p in snapshot.problems_by_host.get(h.hostid, ()))
     dependencies = tuple(d for h in hosts for d in snapshot.dependencies_by_host.get(h.hostid, ()))
     probes = sum(snapshot.probe_counts.get(group, 0) for group in ref.groups)
-    return (ref, hosts, problems, dependencies, probes, timed, open_requests)
+    return (ref, hosts, problems, dependencies, probes, timed)
 
 
 class Poller:
@@ -97,7 +100,6 @@ class Poller:
         self._last_snapshot = None
         self._last_refs: list[_MemberRef] | None = None
         self._inputs: dict[str, tuple] = {}  # member slug -> what its state was computed from
-        self._last_open_requests: dict[int, int] | None = None
         self._publish_failed = False
         self.failures = 0
 
@@ -128,13 +130,8 @@ class Poller:
             return stats
         self.failures = 0
         refs = self._member_refs()
-        open_requests = wall_service.open_request_counts()  # one small query: wall tiles
-        if (
-            snapshot is self._last_snapshot
-            and refs is self._last_refs
-            and open_requests == self._last_open_requests
-        ):
-            # A quiet cycle (same snapshot, members and requests): nothing can have changed.
+        if snapshot is self._last_snapshot and refs is self._last_refs:
+            # A quiet cycle (same snapshot and members): nothing can have changed.
             stats.duration_s = time.perf_counter() - started
             return stats
         if refs is not self._last_refs:  # members changed: forget those who left
@@ -151,7 +148,7 @@ class Poller:
         tiles: dict[str, dict] = {}
         inputs_of: dict[str, tuple] = {}
         for ref in refs:
-            inputs = _member_inputs(ref, snapshot, timed, open_requests.get(ref.id, 0))
+            inputs = _member_inputs(ref, snapshot, timed)
             if self._inputs.get(ref.slug) == inputs:
                 continue  # same rows in, same state out: skip the computation
             inputs_of[ref.slug] = inputs
@@ -167,7 +164,7 @@ class Poller:
                 full = ref.slug not in self.previous
                 payload = diff.member_payload(ref.slug, status, views, changed, full=full)
                 outbox.append(("member.update", payload, events.member_room(ref.slug)))
-            tile = wall_service.tile_data(ref, status, open_requests.get(ref.id, 0))
+            tile = wall_service.tile_data(ref, status)  # its state: not its requests
             if self.previous_tiles.get(ref.slug) != tile:
                 tiles[ref.slug] = tile
         if tiles:
@@ -189,7 +186,6 @@ class Poller:
         self.previous_tiles.update(tiles)
         self._inputs.update(inputs_of)
         self._last_snapshot, self._last_refs = snapshot, refs
-        self._last_open_requests = open_requests
         stats.duration_s = time.perf_counter() - started
         return stats
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+
+from cachetools import LRUCache
+from cachetools import cached
 
 import topology
 from topology.model import DependencyInfo
@@ -75,8 +77,6 @@ NARROW_LAYOUT = {
     "margin": 4,
 }
 
-_cache: OrderedDict[tuple, MemberStatus] = OrderedDict()
-_cache_lock = threading.Lock()
 CACHE_SIZE = 1024
 
 
@@ -84,19 +84,21 @@ def member_status(
     member: Member, snapshot: Snapshot, *, stale_after_s: float, now: datetime | None = None
 ) -> MemberStatus:
     """Compute (or reuse, for the same snapshot) the status of ``member``."""
-    groups = tuple(member.group_names)
-    key = (id(snapshot), snapshot.read_at, groups, stale_after_s, now)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
-            return cached
-    status = _compute(groups, snapshot, stale_after_s, now or snapshot.read_at)
-    with _cache_lock:
-        _cache[key] = status
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return status
+    return _cached_status(tuple(member.group_names), snapshot, stale_after_s, now)
+
+
+def _status_key(
+    groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float, now: datetime | None
+) -> tuple:
+    # The snapshot object itself (a new read is a new object), not its rows: cheap.
+    return (id(snapshot), snapshot.read_at, groups, stale_after_s, now)
+
+
+@cached(LRUCache(maxsize=CACHE_SIZE), key=_status_key, lock=threading.Lock())
+def _cached_status(
+    groups: tuple[str, ...], snapshot: Snapshot, stale_after_s: float, now: datetime | None
+) -> MemberStatus:
+    return _compute(groups, snapshot, stale_after_s, now or snapshot.read_at)
 
 
 def _compute(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import redis
+
 from webapp.live.snapshot import Snapshot
 from webapp.sources.base import Availability
 from webapp.sources.base import Dependency
@@ -154,8 +156,6 @@ class RedisSnapshotStore:
     """Latest snapshot + health in two Redis keys; readers only fetch what changed."""
 
     def __init__(self, url: str, *, ttl_s: int = 3600) -> None:
-        import redis
-
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.ttl_s = ttl_s
 

@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.live import events
 from webapp.models import Member
 from webapp.models import SupportRequest
 from webapp.models import User
 from webapp.models.choices import SupportStatus
 from webapp.services import overview
+from webapp.services import wall
 from webapp.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ def create_request(
     db.session.add(request)
     db.session.commit()
     logger.info("Support request %s opened by %s for %s", request.id, author.email, member.slug)
+    _publish_open_requests(member)
     return request
 
 
@@ -80,4 +83,10 @@ def close(request_id: int, user: User) -> SupportRequest:
         request.closed_at = datetime.now(UTC)
         db.session.commit()
         logger.info("Support request %s closed by %s", request_id, user.email)
+        _publish_open_requests(request.member)
     return request
+
+
+def _publish_open_requests(member: Member) -> None:
+    """Tell open walls the member's new count (after the commit)."""
+    events.publish("wall.update", {"tiles": [wall.open_requests_tile(member)]}, events.WALL_ROOM)

@@ -39,18 +39,29 @@ def _count_open_requests() -> dict[int, int]:
     return {member_id: count for member_id, count in rows}
 
 
-def open_request_counts() -> dict[int, int]:
-    """Open support requests per member id (one query for all members).
+def tile_data(member, status: MemberStatus | None, open_requests: int | None = None) -> dict:
+    """The JSON-able data of one member's tile (without ``open_requests`` when None).
 
-    Releases the session afterwards: the poller calls it from its own thread.
+    The poller sends tiles without it (it reads no portal table): ``wall.update`` tiles
+    may be partial, and a wall keeps what a tile does not carry.
     """
-    counts = _count_open_requests()
-    db.session.remove()
-    return counts
+    tile = _tile_state(member, status)
+    if open_requests is not None:
+        tile["open_requests"] = open_requests
+    return tile
 
 
-def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> dict:
-    """The JSON-able data of one member's tile."""
+def open_requests_tile(member: Member) -> dict:
+    """The part of a member's tile that the portal owns: its open support requests."""
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(SupportRequest)
+        .where(SupportRequest.member_id == member.id, SupportRequest.status == SupportStatus.OPEN)
+    )
+    return {"slug": member.slug, "open_requests": count}
+
+
+def _tile_state(member, status: MemberStatus | None) -> dict:
     if status is None:
         return {
             "slug": member.slug,
@@ -60,7 +71,6 @@ def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> di
             "since": None,
             "severity": None,
             "unacked_high": [],
-            "open_requests": open_requests,
             "rank": STATE_RANK[MemberState.UNKNOWN],
         }
     summary = status.summary
@@ -80,7 +90,6 @@ def tile_data(member, status: MemberStatus | None, open_requests: int = 0) -> di
         and min(i.since for i in incidents).isoformat(),
         "severity": int(summary.worst_severity) if summary.worst_severity is not None else None,
         "unacked_high": unacked,
-        "open_requests": open_requests,
         "rank": STATE_RANK.get(summary.overall, 2),
     }
 

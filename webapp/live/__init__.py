@@ -1,0 +1,1 @@
+"""The live pipeline: snapshot, monitor, store, status, diff, poller, leader and events."""
