@@ -88,6 +88,7 @@ def _register_extensions(app: Flask) -> None:
     from webapp.extensions import db
     from webapp.extensions import htmx
     from webapp.extensions import limiter
+    from webapp.extensions import mail
     from webapp.extensions import migrate
     from webapp.i18n import select_locale
     from webapp.live import monitor
@@ -102,6 +103,7 @@ def _register_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
     htmx.init_app(app)
+    mail.init_app(app)
     security.init_app(app)
     monitor.init_app(app)
     realtime.init_app(app)

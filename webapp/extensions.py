@@ -6,6 +6,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -31,4 +32,5 @@ limiter = Limiter(key_func=get_remote_address)
 babel = Babel()
 talisman = Talisman()
 htmx = Htmx()
+mail = Mail()
 socketio = SocketIO()
