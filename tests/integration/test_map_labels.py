@@ -20,7 +20,7 @@ from tests.factories import make_user
 from webapp import create_app
 from webapp.extensions import db as _db
 from webapp.live.monitor import get_monitor
-from webapp.services import maps
+from webapp.presenters import maps
 from webapp.sources.demo import DEMO_MEMBERS
 
 

@@ -1,4 +1,4 @@
-"""What member pages, the admin page and the API show: status + usage + freshness."""
+"""A member's current status and the source's freshness, for pages, the API and sockets."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from webapp.live.monitor import get_monitor
 from webapp.live.status import MemberStatus
 from webapp.live.status import member_status
 from webapp.models import Member
-from webapp.services import billing
-from webapp.services import wording
 
 
 @dataclass(frozen=True)
@@ -25,16 +23,6 @@ class Freshness:
     stale: bool
     last_success: datetime | None
     error: str | None
-
-
-@dataclass(frozen=True)
-class MemberRow:
-    member: Member
-    status: MemberStatus | None
-    state: str
-    headline: str
-    usage: billing.Usage
-    version: str | None = None  # of the live state: a live page knows when it is behind
 
 
 def host_stale_after_s() -> float:
@@ -58,44 +46,6 @@ def status_of(member: Member) -> MemberStatus | None:
     if snapshot is None:
         return None
     return member_status(member, snapshot, stale_after_s=host_stale_after_s())
-
-
-def member_rows(members: list[Member]) -> list[MemberRow]:
-    rows = []
-    for member in members:
-        status = status_of(member)
-        used = status.probes_used if status else None
-        rows.append(
-            MemberRow(
-                member=member,
-                status=status,
-                state=status.overall if status else "unknown",
-                headline=wording.headline(status.summary) if status else "",
-                usage=billing.usage(member, used),
-                version=diff.version_of(diff.node_views(status)) if status else None,
-            )
-        )
-    return rows
-
-
-def member_page(member: Member) -> dict:
-    """Template context of a member's home and its refreshable fragment."""
-    status = status_of(member)
-    context = {
-        "freshness": freshness(),
-        "status": status,
-        "usage": billing.usage(member, status.probes_used if status else None),
-    }
-    if status is not None:
-        nodes = [n for n in status.member_map.nodes if n.id != status.member_map.root]
-        context.update(
-            headline=wording.headline(status.summary),
-            sentences=wording.sentences(status.summary),
-            state_summary=wording.state_counts(status.summary),
-            nodes=nodes,
-            labels={n.id: n.label for n in status.member_map.nodes},
-        )
-    return context
 
 
 # The poller sends the source's freshness at least this often: a page that hears nothing

@@ -17,6 +17,7 @@ from webapp.access import staff_required
 from webapp.forms import DemoActionForm
 from webapp.forms import MemberForm
 from webapp.forms import apply_errors
+from webapp.presenters import overview as overview_view
 from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services import overview
@@ -30,7 +31,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @staff_required()
 def index():
     """All members with state and probes used / subscribed."""
-    rows = overview.member_rows(member_service.all_members())
+    rows = overview_view.member_rows(member_service.all_members())
     return render_template(
         "admin/index.html",
         rows=rows,

@@ -16,10 +16,11 @@ from webapp import access
 from webapp import scoping
 from webapp.errors import json_error
 from webapp.extensions import csrf
-from webapp.services import maps
+from webapp.presenters import maps
+from webapp.presenters import overview as overview_view
+from webapp.presenters import wording
 from webapp.services import overview
 from webapp.services import wall as wall_service
-from webapp.services import wording
 from webapp.services.errors import NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,7 +48,7 @@ def openapi():
 @login_required
 def members():
     """Members the caller may see, with their state."""
-    rows = overview.member_rows(scoping.visible_members(current_user))
+    rows = overview_view.member_rows(scoping.visible_members(current_user))
     return jsonify(
         {
             "members": [
@@ -88,7 +89,7 @@ def member_map(slug: str):
 def member(slug: str):
     """One member: state summary and probes used / subscribed."""
     member = scoping.get_member(current_user, slug)
-    row = overview.member_rows([member])[0]
+    row = overview_view.member_rows([member])[0]
     summary = row.status.summary if row.status else None
     return jsonify(
         {

@@ -17,8 +17,8 @@ from webapp import scoping
 from webapp.forms import ConfirmForm
 from webapp.htmx import render_page_or_fragment
 from webapp.presenters import live
+from webapp.presenters import maps
 from webapp.services import acknowledgements
-from webapp.services import maps
 from webapp.services.errors import NotFound
 from webapp.sources.base import SourceError
 
@@ -41,7 +41,7 @@ def node(slug: str, hostid: str):
     member = scoping.get_member(current_user, slug)
     if len(hostid) > 32 or not hostid.isalnum():
         raise NotFound(hostid)
-    context = maps.node_detail(member, hostid)
+    context = maps.node_context(member, hostid)
     return render_page_or_fragment(
         "maps/node.html",
         "maps/_node.html",

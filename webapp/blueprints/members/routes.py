@@ -18,6 +18,7 @@ from webapp import scoping
 from webapp.forms import InviteForm
 from webapp.forms import apply_errors
 from webapp.presenters import live
+from webapp.presenters import overview as overview_view
 from webapp.services import accounts
 from webapp.services import overview
 from webapp.services.errors import ValidationError
@@ -32,7 +33,7 @@ def index():
     members = scoping.visible_members(current_user)
     if len(members) == 1 and not access.is_staff():
         return redirect(url_for("members.detail", slug=members[0].slug))
-    rows = overview.member_rows(members)
+    rows = overview_view.member_rows(members)
     return render_template(
         "members/index.html",
         rows=rows,
@@ -47,7 +48,7 @@ def index():
 def detail(slug: str):
     """A member's home: summary sentence, incidents and equipment list."""
     member = scoping.get_member(current_user, slug)
-    context = overview.member_page(member)
+    context = overview_view.member_page(member)
     return render_template(
         "members/detail.html", member=member, **live.page_context(context), **context
     )
@@ -58,7 +59,7 @@ def detail(slug: str):
 def summary_fragment(slug: str):
     """Every sentence and count of the live pages (refetched after each live update)."""
     member = scoping.get_member(current_user, slug)
-    context = overview.member_page(member)
+    context = overview_view.member_page(member)
     if context.get("status") is None:
         return "", 204
     response = render_template("members/_live_texts.html", member=member, **context)
@@ -70,7 +71,7 @@ def summary_fragment(slug: str):
 def card_fragment(slug: str):
     """One member's card of the home page (refetched after each live update)."""
     member = scoping.get_member(current_user, slug)
-    (row,) = overview.member_rows([member])
+    (row,) = overview_view.member_rows([member])
     response = render_template("members/_card.html", row=row)
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 

@@ -7,8 +7,6 @@ every request, so revoking a link closes the wall at once. Anyone else gets 404.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint
 from flask import current_app
 from flask import flash
@@ -19,7 +17,6 @@ from flask import session
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -32,10 +29,10 @@ from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import PlainText
 from webapp.htmx import render_page_or_fragment
-from webapp.presenters import clock
 from webapp.presenters import live as live_texts
+from webapp.presenters import maps
+from webapp.presenters import wall as wall_view
 from webapp.services import kiosk
-from webapp.services import maps
 from webapp.services import overview
 from webapp.services import wall
 from webapp.services.errors import NotFound
@@ -59,69 +56,6 @@ class KioskLinkForm(FlaskForm):
     submit = SubmitField(_l("Créer un lien kiosque"))
 
 
-# ---- presentation ---------------------------------------------------------------------
-
-
-def _present(tile: dict, viewer: str) -> dict:
-    """A tile with its texts and link (the same texts wall.js builds from ``data-i18n``)."""
-    since = datetime.fromisoformat(tile["since"]) if tile["since"] else None
-    unacked = len(tile["unacked_high"])
-    if viewer == access.STAFF:
-        href = url_for("maps.map", slug=tile["slug"])
-    else:
-        href = url_for("wall.member", slug=tile["slug"])
-    return {
-        **tile,
-        "href": href,
-        "incidents_text": _count(INCIDENTS, tile["incidents"]),
-        "since_text": clock.since(since) if since else "",
-        "requests_text": _count(REQUESTS, tile["open_requests"]),
-        "unacked_text": ngettext(
-            "%(n)s problème grave non acquitté",
-            "%(n)s problèmes graves non acquittés",
-            unacked,
-            n=unacked,
-        ),
-    }
-
-
-# (none, one, several): "none" has its own words, so that the server (gettext's plural rule)
-# and wall.js (n === 1) always pick the same form.
-INCIDENTS = (_l("Aucun incident"), "%(n)s incident", "%(n)s incidents")
-REQUESTS = (_l("Aucune demande ouverte"), "%(n)s demande ouverte", "%(n)s demandes ouvertes")
-
-
-def _count(forms: tuple, n: int) -> str:
-    none, singular, plural = forms
-    return str(none) if n == 0 else ngettext(singular, plural, n, n=n)
-
-
-def _plural(singular: str, plural: str, none=None) -> dict[str, str]:
-    forms = {
-        "one": ngettext(singular, plural, 1, n="{n}"),
-        "other": ngettext(singular, plural, 2, n="{n}"),
-    }
-    if none is not None:
-        forms["zero"] = str(none)
-    return forms
-
-
-def _wall_i18n() -> dict:
-    """Texts wall.js needs, in the reader's language (no strings in JS)."""
-    return {
-        **live_texts.texts(),
-        "incidents": _plural(INCIDENTS[1], INCIDENTS[2], INCIDENTS[0]),
-        "requests": _plural(REQUESTS[1], REQUESTS[2], REQUESTS[0]),
-        "unacked": _plural(
-            "%(n)s problème grave non acquitté", "%(n)s problèmes graves non acquittés"
-        ),
-        "changed": _("%(name)s : %(state)s", name="{name}", state="{state}"),
-        "pinned": _("Nouveau problème non acquitté : %(name)s", name="{name}"),
-        "fullscreen": _("Plein écran"),
-        "exit_fullscreen": _("Quitter le plein écran"),
-    }
-
-
 def _kiosk_layout(viewer: str) -> bool:
     return viewer == access.KIOSK or request.args.get("kiosque") == "1"
 
@@ -138,10 +72,10 @@ def index():
         "wall/index.html",
         viewer=viewer,
         kiosk_layout=_kiosk_layout(viewer),
-        tiles=[_present(tile, viewer) for tile in state.tiles],
+        tiles=wall_view.tiles(state.tiles, viewer),
         freshness=overview.freshness(),
         source_state=overview.source_state(),
-        wall_i18n=_wall_i18n(),
+        wall_i18n=wall_view.texts(),
         rotate_seconds=int(current_app.config.get("WALL_ROTATE_SECONDS", ROTATE_SECONDS)),
         catch_up_seconds=CATCH_UP_SECONDS,
     )
@@ -153,7 +87,7 @@ def tiles():
     viewer = access.require_wall_viewer()
     state = wall.current_state()
     response = render_template(
-        "wall/_tiles.html", tiles=[_present(tile, viewer) for tile in state.tiles]
+        "wall/_tiles.html", tiles=wall_view.tiles(state.tiles, viewer)
     )
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
@@ -170,7 +104,7 @@ def member(slug: str):
         member=member,
         viewer=viewer,
         kiosk_layout=_kiosk_layout(viewer),
-        wall_i18n=_wall_i18n(),
+        wall_i18n=wall_view.texts(),
         **live_texts.page_context(context),
         **context,
     )

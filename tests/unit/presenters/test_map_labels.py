@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from webapp.services.maps import BOX_TEXT
-from webapp.services.maps import label_lines
-from webapp.services.maps import node_texts
+from webapp.presenters.maps import BOX_TEXT
+from webapp.presenters.maps import label_lines
+from webapp.presenters.maps import node_texts
 
 WIDE = (BOX_TEXT["wide"]["limit"], BOX_TEXT["wide"]["lines"])
 NARROW = (BOX_TEXT["narrow"]["limit"], BOX_TEXT["narrow"]["lines"])
