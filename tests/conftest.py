@@ -10,22 +10,23 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import g
-from playwright.sync_api import Browser
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 from sqlalchemy import text
 
-from bench.browser import chromium
 from tests import factories
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = [
@@ -125,6 +126,8 @@ def source(app):
 # Debian's Chromium, never a downloaded one (bench.browser.chromium: the one launcher, with
 # its flags, for tests and benchmarks); one browser for the whole session, shared by
 # tests/browser and tests/zabbix (Playwright's sync API runs one loop per thread).
+# Playwright and the bench are imported when a test asks for the browser, never here:
+# tests/unit runs without them (tests/test_unit_needs_no_browser.py checks it).
 
 
 def _no_running_loop() -> None:
@@ -138,6 +141,8 @@ def _no_running_loop() -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    from bench.browser import chromium
+
     _no_running_loop()
     with chromium() as browser:
         yield browser
@@ -183,18 +188,3 @@ def login_as(app, login):
         return login(user)
 
     return do
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """The app served on a free loopback port, for Chromium."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
