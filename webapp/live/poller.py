@@ -21,6 +21,8 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -30,6 +32,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.live import diff
 from webapp.live import events
+from webapp.live.leader import LeaderLock
 from webapp.live.monitor import get_monitor
 from webapp.live.snapshot import Snapshot
 from webapp.live.status import member_status
@@ -85,7 +88,12 @@ def _member_inputs(ref: _MemberRef, snapshot: Snapshot, timed: tuple) -> tuple:
 class Poller:
     """Reads the source, diffs against the previous cycle, publishes changes."""
 
-    def __init__(self, app: Flask, publish=None, batch=None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        publish: Callable[[str, dict, str | None], None] | None = None,
+        batch: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
         self.app = app
         self.publish = publish or events.publish
         self.batch = batch or contextlib.nullcontext  # sends a cycle's events together
@@ -218,7 +226,7 @@ class Poller:
             self._last_heartbeat = now
             self._emit("source", state, None, stats)
 
-    def run(self, interval: float | None = None, lock=None) -> None:
+    def run(self, interval: float | None = None, lock: LeaderLock | None = None) -> None:
         """Poll until :meth:`stop`; back off while the source is down.
 
         With a ``lock`` (see :mod:`webapp.live.leader`), wait until this
