@@ -1,10 +1,19 @@
-"""Named choices with their French labels and display colours."""
+"""Named choices with their French labels and display colours.
+
+States, severities and roles are the pure side's vocabulary (:mod:`topology.model`),
+which sources and the live pipeline use too; their words and colours are mapped
+here, once, keyed by those enums.
+"""
 
 from __future__ import annotations
 
 import enum
 
 from flask_babel import lazy_gettext as _l
+
+from topology.model import NodeState
+from topology.model import Role
+from topology.model import Severity
 
 
 class MemberKind(enum.StrEnum):
@@ -44,15 +53,9 @@ STAFF_ROLE_LABELS = {
 }
 
 
-class HealthState(enum.StrEnum):
-    """Overall state of a member or of one piece of equipment."""
-
-    OK = "ok"
-    WARNING = "warning"
-    PROBLEM = "problem"
-    UNREACHABLE = "unreachable"
-    MAINTENANCE = "maintenance"
-    UNKNOWN = "unknown"
+# Every state a piece of equipment or a member shows: a member's (topology.model.MemberState)
+# are some of a node's.
+HealthState = NodeState
 
 
 # One map read by the status macro: label, CSS modifier, icon glyph (never colour alone).
@@ -66,28 +69,28 @@ STATE_DISPLAY = {
 }
 
 SEVERITY_LABELS = {
-    0: _l("Non classé"),
-    1: _l("Information"),
-    2: _l("Avertissement"),
-    3: _l("Moyenne"),
-    4: _l("Haute"),
-    5: _l("Désastre"),
+    Severity.NOT_CLASSIFIED: _l("Non classé"),
+    Severity.INFORMATION: _l("Information"),
+    Severity.WARNING: _l("Avertissement"),
+    Severity.AVERAGE: _l("Moyenne"),
+    Severity.HIGH: _l("Haute"),
+    Severity.DISASTER: _l("Désastre"),
 }
 
 ROLE_LABELS = {
-    "internet": _l("Internet"),
-    "access": _l("Accès Internet"),
-    "router": _l("Routeur"),
-    "firewall": _l("Pare-feu"),
-    "switch": _l("Commutateur"),
-    "link": _l("Liaison inter-sites"),
-    "server": _l("Serveur"),
-    "nas": _l("Stockage (NAS)"),
-    "camera": _l("Caméra"),
-    "ap": _l("Borne Wi-Fi"),
-    "printer": _l("Imprimante"),
-    "phone": _l("Téléphone"),
-    "other": _l("Équipement"),
+    Role.INTERNET: _l("Internet"),
+    Role.ACCESS: _l("Accès Internet"),
+    Role.ROUTER: _l("Routeur"),
+    Role.FIREWALL: _l("Pare-feu"),
+    Role.SWITCH: _l("Commutateur"),
+    Role.LINK: _l("Liaison inter-sites"),
+    Role.SERVER: _l("Serveur"),
+    Role.NAS: _l("Stockage (NAS)"),
+    Role.CAMERA: _l("Caméra"),
+    Role.AP: _l("Borne Wi-Fi"),
+    Role.PRINTER: _l("Imprimante"),
+    Role.PHONE: _l("Téléphone"),
+    Role.OTHER: _l("Équipement"),
 }
 
 

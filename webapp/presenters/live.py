@@ -66,7 +66,7 @@ def texts() -> dict:
         "clock": clock.client_rules(),
         "states": state_texts(),
         "severities": {str(k): str(v) for k, v in SEVERITY_LABELS.items()},
-        "roles": {k: str(v) for k, v in ROLE_LABELS.items()},
+        "roles": {str(k): str(v) for k, v in ROLE_LABELS.items()},
         "cause": _("cause probable : %(cause)s", cause=_placeholder("cause")),
         "changed": _("%(label)s : %(state)s", label=_placeholder("label"), state="{state}"),
         "no_news": _("plus de nouvelles"),

@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from topology.model import IncidentKind
 from topology.model import IncidentSummary
 from topology.model import MemberState
+from topology.model import NodeState
 from topology.model import Summary
 from webapp.presenters import clock as presenters_clock
 
@@ -81,12 +82,16 @@ def state_counts(summary: Summary) -> str:
     """
     counts = {str(k): v for k, v in summary.counts.items()}
     words = {
-        "ok": lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
-        "problem": lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
-        "unreachable": lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
-        "warning": lambda n: ngettext("%(num)d en alerte", "%(num)d en alerte", n),
-        "maintenance": lambda n: ngettext("%(num)d en maintenance", "%(num)d en maintenance", n),
-        "unknown": lambda n: ngettext("%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n),
+        NodeState.OK: lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
+        NodeState.PROBLEM: lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
+        NodeState.UNREACHABLE: lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
+        NodeState.WARNING: lambda n: ngettext("%(num)d en alerte", "%(num)d en alerte", n),
+        NodeState.MAINTENANCE: lambda n: ngettext(
+            "%(num)d en maintenance", "%(num)d en maintenance", n
+        ),
+        NodeState.UNKNOWN: lambda n: ngettext(
+            "%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n
+        ),
     }
     parts = [word(counts[key]) for key, word in words.items() if counts.get(key)]
     total = ngettext("%(num)d équipement", "%(num)d équipements", summary.hosts)

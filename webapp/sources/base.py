@@ -16,6 +16,10 @@ from datetime import datetime
 from typing import Protocol
 from typing import runtime_checkable
 
+# One severity vocabulary: the pure side's (the Zabbix API's values, 0-5), re-exported
+# here so that sources, the pipeline and topology compare the very same enum.
+from topology.model import Severity
+
 __all__ = [
     "Availability",
     "ChangeSet",
@@ -53,17 +57,6 @@ class SourceConfigError(SourceError, ValueError):
 
 class UnknownHost(SourceError):
     """A host name given by the caller does not exist in the source."""
-
-
-class Severity(enum.IntEnum):
-    """Zabbix trigger severities (0-5)."""
-
-    NOT_CLASSIFIED = 0
-    INFORMATION = 1
-    WARNING = 2
-    AVERAGE = 3
-    HIGH = 4
-    DISASTER = 5
 
 
 class Availability(enum.StrEnum):
