@@ -9,6 +9,7 @@ from flask import request
 from flask_babel import format_timedelta
 from flask_babel import get_locale
 
+from webapp import access
 from webapp.forms import ConfirmForm
 from webapp.forms import LanguageForm
 from webapp.live.diff import display_state
@@ -56,7 +57,11 @@ def register(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, ROLE_LABELS["other"]),
         severity_label=lambda sev: SEVERITY_LABELS.get(int(sev), "") if sev is not None else "",
     )
-    app.jinja_env.globals.update(state_display=state_display, freshness_view=live.freshness_view)
+    app.jinja_env.globals.update(
+        state_display=state_display,
+        freshness_view=live.freshness_view,
+        can_administer=access.can_administer,
+    )
 
     @app.context_processor
     def common():

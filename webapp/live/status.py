@@ -60,7 +60,7 @@ def host_info(host: Host, now: datetime, maintenance_ids: frozenset[str]) -> Hos
 # Box sizes of the two drawings: wide (tablet, desktop, wall) and narrow (phones, 360 px).
 WIDE_LAYOUT = {
     "node_width": 176,
-    "node_height": 64,  # two lines of label and the state line (services.maps.BOX_TEXT)
+    "node_height": 64,  # two lines of label and the state line (presenters.maps.BOX_TEXT)
     "h_gap": 24,
     "v_gap": 48,
     "margin": 8,
