@@ -14,7 +14,7 @@ from the fault to the ``member.update`` received, and from the poller's publish
 (seen on the Redis channel by a subscriber of this process) to receipt — the
 fan-out proper. The web processes' RSS is read before and after connecting.
 
-Also the production stack helpers used by :mod:`bench.zabbix_bench`.
+The stack itself is :mod:`bench.stack`, shared with ``tests/production``.
 """
 
 from __future__ import annotations
@@ -23,26 +23,16 @@ import asyncio
 import json
 import os
 import resource
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import uuid
-from pathlib import Path
 
-import requests
-
-from bench.common import ROOT
 from bench.common import summary
-from bench.common import temp_dir
+from bench.stack import REDIS_URL
+from bench.stack import Services
+from bench.stack import Stack
+from bench.stack import bench_stack
+from bench.stack import raise_nofile
 
-BIN = Path(sys.executable).parent
-PG_PORT = int(os.environ.get("VIGIE_PG_PORT", "54329"))
-REDIS_PORT = int(os.environ.get("VIGIE_REDIS_PORT", "63790"))
-PG_ADMIN_URL = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
-REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}"
 NAMESPACE = "/live"
 
 MEMBERS = 300
@@ -53,260 +43,6 @@ ADMIN_EMAIL = "admin@demo.example.org"
 CONNECT_CONCURRENCY = 50
 SHARDS = 4  # load-generator processes
 WAVE_S = 5.0  # seconds per wave: a 1 s poll, the read, the fan-out
-
-
-# -- services and the production stack ------------------------------------------------------
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def script(*args: str, timeout: float = 900) -> str:
-    """Run ``scripts/<args>``; stdout+stderr, or an error carrying their tail."""
-    done = subprocess.run(
-        [str(ROOT / "scripts" / args[0]), *args[1:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    out = (done.stdout + done.stderr).strip()
-    if done.returncode:
-        raise RuntimeError(f"scripts/{' '.join(args)} failed ({done.returncode}): {out[-1500:]}")
-    return out
-
-
-class Services:
-    """Start PostgreSQL and Redis (and Zabbix) if they are down; stop what was started."""
-
-    def __init__(self, zabbix: bool = False) -> None:
-        self.zabbix = zabbix
-        self.started: list[str] = []
-
-    def __enter__(self) -> Services:
-        if not port_open(PG_PORT):
-            script("pg.sh", "up")
-            self.started.append("pg")
-        if not port_open(REDIS_PORT):
-            script("redis.sh", "up")
-            self.started.append("redis")
-        if (
-            self.zabbix
-            and subprocess.run(
-                [str(ROOT / "scripts" / "zabbix.sh"), "status"], cwd=ROOT, capture_output=True
-            ).returncode
-        ):
-            self.started.append("zabbix")  # up/reset is the caller's business
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for name in reversed(self.started):
-            try:
-                script(f"{name}.sh", "down", timeout=120)
-            except Exception as error:  # noqa: BLE001 - stop the others anyway
-                print(f"[bench] could not stop {name}: {error}", file=sys.stderr)
-
-
-def _raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-class Stack:
-    """A throw-away database, gunicorn (2 workers) and ``flask vigie poll``, as in production."""
-
-    def __init__(self, name: str, env: dict[str, str | None]) -> None:
-        from sqlalchemy import create_engine
-
-        self.tmp = temp_dir(name)
-        self.db_name = f"vigie_bench_{uuid.uuid4().hex[:8]}"
-        self.db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db_name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.channel = "vigie-bench-" + uuid.uuid4().hex[:8]
-        self.processes: dict[str, subprocess.Popen] = {}
-        base = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-        settings = {
-            **base,
-            "FLASK_APP": "wsgi.py",
-            "VIGIE_ENV": "development",
-            "VIGIE_SECRET_KEY": "bench-secret-" + uuid.uuid4().hex,
-            "VIGIE_DATABASE_URL": self.db_url,
-            "VIGIE_POLLER": "external",
-            "VIGIE_POLL_INTERVAL": "1",
-            "VIGIE_SOCKETIO_MESSAGE_QUEUE": REDIS_URL + "/0",
-            "VIGIE_SOCKETIO_CHANNEL": self.channel,
-            "VIGIE_SNAPSHOT_STORE_URL": REDIS_URL + "/1",
-            "VIGIE_RATELIMIT_STORAGE_URI": REDIS_URL + "/2",
-            "VIGIE_EXPOSE_WORKER_ID": "true",
-            "VIGIE_BIND": f"127.0.0.1:{self.port}",
-            "VIGIE_WORKERS": "2",
-            "VIGIE_BASE_URL": self.url,
-            "VIGIE_LOGIN_RATE_LIMIT": "10000 per minute",
-            "VIGIE_LOG_LEVEL": "WARNING",
-            **env,
-        }
-        # A setting given as None is left unset: the app's default applies.
-        self.env = {key: value for key, value in settings.items() if value is not None}
-        self._engine = create_engine(
-            PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-            isolation_level="AUTOCOMMIT",
-        )
-
-    def create_database(self, **env: str) -> None:
-        """Create, migrate, and load the demo members and accounts (with ``env`` overrides)."""
-        from sqlalchemy import text
-
-        with self._engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.db_name}"'))
-        self.flask("db", "upgrade")
-        self.flask("vigie", "demo", "load", **env)
-
-    def drop_database(self) -> None:
-        from sqlalchemy import text
-
-        with self._engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)'))
-        self._engine.dispose()
-
-    def flask(self, *args: str, **env: str) -> str:
-        done = subprocess.run(
-            [str(BIN / "flask"), *args],
-            cwd=ROOT,
-            env={**self.env, **env},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode:
-            raise RuntimeError(f"flask {' '.join(args)}: {(done.stdout + done.stderr)[-1500:]}")
-        return done.stdout
-
-    def start(self, name: str, command: list[str]) -> subprocess.Popen:
-        with open(self.tmp / f"{name}.log", "w") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_raise_nofile,
-            )
-        self.processes[name] = process
-        return process
-
-    def start_web(self) -> None:
-        self.start("gunicorn", [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"])
-        self.wait_for(lambda: requests.get(self.url + "/healthz", timeout=2).ok, "gunicorn")
-
-    def start_poller(self, command: list[str] | None = None) -> None:
-        """``flask vigie poll`` (or ``command``), then wait for its first snapshot."""
-        self.start("poller", command or [str(BIN / "flask"), "vigie", "poll"])
-        self.wait_for(
-            lambda: requests.get(self.url + "/healthz", timeout=2).json()["status"] == "ok",
-            "the poller's first snapshot",
-            timeout=120,
-        )
-
-    def log(self, name: str) -> str:
-        path = self.tmp / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop_all(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        self.processes.clear()
-
-    def close(self) -> None:
-        try:
-            self.stop_all()
-        finally:
-            self.drop_database()
-
-    def login(self, email: str, password: str) -> requests.Session:
-        session = requests.Session()
-        page = session.get(self.url + "/connexion", timeout=10).text
-        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        answer = session.post(
-            self.url + "/connexion",
-            data={"email": email, "password": password, "csrf_token": token},
-            allow_redirects=False,
-            timeout=10,
-        )
-        if answer.status_code != 302:
-            raise RuntimeError(f"login of {email} failed ({answer.status_code})")
-        return session
-
-    def web_processes(self) -> dict[int, dict]:
-        """The gunicorn master and workers: RSS (kB) and thread count of each."""
-        master = self.processes["gunicorn"].pid
-        pids = [master, *_children(master)]
-        return {pid: _proc_status(pid) for pid in pids}
-
-    @staticmethod
-    def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                if predicate():
-                    return
-            except Exception as exc:  # noqa: BLE001 - retried until the deadline
-                last = exc
-            time.sleep(0.2)
-        raise RuntimeError(f"timed out waiting for {what} ({last!r})")
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-        return [int(p) for p in text.split()]
-    except OSError:
-        out = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == pid:
-                    out.append(int(entry.name))
-        return out
-
-
-def _proc_status(pid: int) -> dict:
-    values = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "Threads"):
-                values[key] = int(value.split()[0])
-        values["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        pass
-    return {
-        "rss_kb": values.get("VmRSS"),
-        "threads": values.get("Threads"),
-        "fds": values.get("fds"),
-    }
 
 
 class QueueListener:
@@ -436,7 +172,7 @@ def _shard(conn, url: str, headers: dict, assignments: list[tuple[int, str]]) ->
     thousands of others in one busy event loop (that would time the load
     generator, not Vigie).
     """
-    _raise_nofile()
+    raise_nofile()
 
     async def main() -> None:
         semaphore = asyncio.Semaphore(max(1, CONNECT_CONCURRENCY // SHARDS))
@@ -624,12 +360,12 @@ def run(quick: bool = False) -> dict:
     from webapp.services import demo as demo_service
     from webapp.sources.demo import DemoSource
 
-    _raise_nofile()
+    raise_nofile()
     load_start = os.getloadavg()
     clients_n = 500 if quick else CLIENTS
     started = time.perf_counter()
     with Services():
-        stack = Stack(
+        stack = bench_stack(
             "fanout",
             {
                 "VIGIE_SOURCE": "demo",
@@ -644,7 +380,7 @@ def run(quick: bool = False) -> dict:
             stack.create_database()
             setup_s = time.perf_counter() - started
             stack.start_web()
-            stack.start_poller()
+            stack.start_poller(ready=True)
             source = DemoSource(
                 members=MEMBERS, incidents=False, state_file=stack.env["VIGIE_DEMO_STATE_FILE"]
             )

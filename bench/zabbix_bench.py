@@ -28,9 +28,9 @@ from pathlib import Path
 from bench.common import bench_app
 from bench.common import summary
 from bench.common import temp_dir
-from bench.fanout import Services
 from bench.fanout import load_sum
-from bench.fanout import script
+from bench.stack import Services
+from bench.stack import script
 
 MEMBERS = 300
 ITEM_SCALES = (5_000, 50_000)

@@ -1,7 +1,7 @@
 """zabbix_sender -> browser at the default settings, and the load the poller puts on Zabbix.
 
 The production topology (PostgreSQL, Redis, gunicorn ×2, ``flask vigie poll``, see
-:class:`bench.fanout.Stack`) against the development Zabbix in its default estate
+:class:`bench.stack.Stack`) against the development Zabbix in its default estate
 (6 members; ``scripts/zabbix.sh up`` provisions it): nothing of the poller's timing
 is set (``VIGIE_POLL_INTERVAL``, ``VIGIE_FULL_RESYNC_INTERVAL``,
 ``VIGIE_STALE_AFTER_POLLS`` unset), so this measures what ``webapp.config.BaseConfig``
@@ -32,10 +32,11 @@ import time
 
 from bench.common import summary
 from bench.fanout import QueueListener
-from bench.fanout import Services
-from bench.fanout import Stack
 from bench.fanout import load_sum
-from bench.fanout import script
+from bench.stack import Services
+from bench.stack import Stack
+from bench.stack import bench_stack
+from bench.stack import script
 from bench.zabbix_bench import PREFIX
 from bench.zabbix_bench import ROUTER
 from bench.zabbix_bench import SLUG
@@ -159,13 +160,17 @@ def measure(quick: bool) -> dict:
     hostid = routers[0].hostid
     send(ROUTER, 1)  # up, whatever an earlier run left
     unset = dict.fromkeys(DEFAULTED)
-    stack = Stack("zbxdefaults", {**env, "VIGIE_SOURCE": "zabbix", "VIGIE_THREADS": "50", **unset})
+    stack = bench_stack(
+        "zbxdefaults", {**env, "VIGIE_SOURCE": "zabbix", "VIGIE_THREADS": "50", **unset}
+    )
     samples_path = stack.tmp / "poller-counters.jsonl"
     listener = None
     try:
         stack.create_database(VIGIE_SOURCE="demo", VIGIE_DEMO_MEMBERS="6")
         stack.start_web()
-        stack.start_poller([sys.executable, "-m", "bench.counted_poll", str(samples_path)])
+        stack.start_poller(
+            command=[sys.executable, "-m", "bench.counted_poll", str(samples_path)], ready=True
+        )
         listener = QueueListener(stack.channel)
         time.sleep(3 * interval)  # past the first cycles
         quiet_start = time.time()
