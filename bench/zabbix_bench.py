@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from bench.common import bench_app
 from bench.common import summary
 from bench.common import temp_dir
@@ -45,12 +47,7 @@ READ_METHODS = ("hosts", "changes(None)", "dependencies", "maintenances", "probe
 def env_file() -> dict[str, str]:
     """The ``VIGIE_*`` settings written by the provisioning (URL, token, prefix)."""
     path = Path(script("zabbix.sh", "env-file").splitlines()[-1].strip())
-    values = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip()
-    return values
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
 def send(host: str, value: int, key: str = "icmp.ok") -> None:

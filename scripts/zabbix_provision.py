@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import tenacity
+from dotenv import dotenv_values
 from pyzabbix import ZabbixAPI
 from pyzabbix import ZabbixAPIException
 
@@ -320,20 +322,28 @@ class Api:
         The project's PostgreSQL is shared with the test suites, which stop and start it: a
         call then fails as a whole (Zabbix rolls its transaction back) and is safe to resend.
         """
-        deadline = time.monotonic() + RETRY_FOR
-        while True:
-            self.calls += 1
-            started = time.perf_counter()
-            try:
-                result = self.zapi.do_request(method, params)["result"]
-            except (ZabbixAPIException, requests.ConnectionError) as exc:
-                if not _transient(exc) or time.monotonic() > deadline:
-                    raise
-                logger.warning("%s failed (%s); retrying", method, _first_line(exc))
-                time.sleep(2)
-                continue
-            logger.debug("%s: %.2f s", method, time.perf_counter() - started)
-            return result
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(
+                lambda exc: (
+                    isinstance(exc, (ZabbixAPIException, requests.ConnectionError))
+                    and _transient(exc)
+                )
+            ),
+            stop=tenacity.stop_after_delay(RETRY_FOR),
+            wait=tenacity.wait_fixed(2),
+            before_sleep=lambda state: logger.warning(
+                "%s failed (%s); retrying", method, _first_line(state.outcome.exception())
+            ),
+            reraise=True,
+        )
+        return retrying(self._call, method, params)
+
+    def _call(self, method: str, params: Any) -> Any:
+        self.calls += 1
+        started = time.perf_counter()
+        result = self.zapi.do_request(method, params)["result"]
+        logger.debug("%s: %.2f s", method, time.perf_counter() - started)
+        return result
 
     def batched(self, method: str, objects: Sequence[Any], size: int = BATCH) -> list[Any]:
         """Send ``objects`` in arrays of ``size``; return the concatenated id lists."""
@@ -638,8 +648,7 @@ def ensure_access(api: Api, groupids: Iterable[str], stats: Stats) -> str:
 def read_env(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
 def token_works(url: str, token: str, timeout: float, groups: int) -> bool:

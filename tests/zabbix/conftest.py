@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 from pyzabbix import ZabbixAPI
 
+from bench.stack import wait_until
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db
@@ -22,8 +23,7 @@ ENV_FILE = Path(os.environ.get("VIGIE_ZABBIX_ENV_FILE", "/var/tmp/vigie-zabbix/v
 def read_env() -> dict[str, str]:
     if not ENV_FILE.is_file():
         pytest.fail(f"no {ENV_FILE}: run `make zabbix-up` first (make test does)")
-    pairs = (line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
+    return {key: value for key, value in dotenv_values(ENV_FILE).items() if value is not None}
 
 
 def send(host: str, key: str, value: str) -> None:
@@ -36,14 +36,8 @@ def send(host: str, key: str, value: str) -> None:
 
 
 def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    """``predicate()``'s first true value; an error of the predicate is not retried."""
+    return wait_until(predicate, what, timeout=timeout, interval=0.2, retry_on=())
 
 
 @pytest.fixture(scope="session")

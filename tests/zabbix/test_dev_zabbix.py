@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import requests
+import tenacity
+from dotenv import dotenv_values
 
 from tests.zabbix.conftest import send
 from webapp.sources.base import Severity
@@ -36,8 +38,7 @@ ROUTER_PROBLEM = "Routeur mairie ne répond plus (ICMP)"
 
 
 def _read_env() -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in ENV_FILE.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs if not key.startswith("#")}
+    return {key: value for key, value in dotenv_values(ENV_FILE).items() if value is not None}
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +98,14 @@ def _rpc(env: dict[str, str], method: str, params: object) -> dict:
 
 
 def _wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+    """``predicate()``'s first true value, or its last value after ``timeout``."""
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(timeout),
+        wait=tenacity.wait_fixed(0.2),
+        retry=tenacity.retry_if_result(lambda value: not value),
+        retry_error_callback=lambda state: state.outcome.result(),
+    )
+    return retrying(predicate)
 
 
 def test_version_and_member_groups(source, demo):
