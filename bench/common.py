@@ -66,6 +66,7 @@ def verdict(value: float | None, target: float, *, lower_is_better: bool = True)
 
 
 def _cpu_model() -> str | None:
+    # psutil has no CPU model name (platform.processor() is empty on Linux): /proc it is.
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -75,14 +76,10 @@ def _cpu_model() -> str | None:
     return None
 
 
-def _memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
-    except (OSError, ValueError):
-        return None
-    return None
+def _memory_gib() -> float:
+    import psutil
+
+    return round(psutil.virtual_memory().total / 1024**3, 1)
 
 
 def _git(*args: str) -> str | None:
@@ -97,16 +94,14 @@ def _git(*args: str) -> str | None:
 
 def machine() -> dict:
     """What the numbers were measured on."""
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    import psutil
+
     return {
         "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
+        "cpus_usable": len(psutil.Process().cpu_affinity()),
         "cpu_model": _cpu_model(),
         "memory_gib": _memory_gib(),
-        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_avg_at_start": [round(x, 2) for x in psutil.getloadavg()],
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
