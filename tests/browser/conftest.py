@@ -29,6 +29,27 @@ document.addEventListener('securitypolicyviolation', (e) => {
 }, true);
 """
 
+# Records every Socket.IO event the page receives (``window.__socketEvents``), so that a test
+# can wait for the positive signal "the page was told" before asserting that nothing moved.
+# Wraps ``window.io`` as the vendored client defines it; socket.onAny runs before handlers.
+_SOCKET_EVENTS = """
+window.__socketEvents = [];
+(() => {
+  let wrapped;
+  Object.defineProperty(window, 'io', {
+    configurable: true,
+    get() { return wrapped; },
+    set(io) {
+      wrapped = Object.assign(function (...args) {
+        const socket = io.apply(this, args);
+        socket.onAny((event, data) => window.__socketEvents.push({event, data}));
+        return socket;
+      }, io);
+    },
+  });
+})();
+"""
+
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
@@ -141,6 +162,7 @@ def page(request, browser, viewport, live_server, problems) -> Iterator[Page]:
         "__vigieCspViolation", lambda text: problems.append(f"CSP violation: {text}")
     )
     context.add_init_script(_CSP_LISTENER)
+    context.add_init_script(_SOCKET_EVENTS)
     page = context.new_page()
     page.on("response", problems.on_response)
     page.on("console", problems.on_console)

@@ -136,3 +136,20 @@ first_backend_only = pytest.mark.parametrize(
     indirect=True,
     ids=["sqlite" if FIRST_BACKEND == "sqlite" else "postgresql"],
 )
+
+
+def socket_events(page: Page) -> int:
+    """How many Socket.IO events the page has received so far (see conftest's recorder)."""
+    return page.evaluate("window.__socketEvents.length")
+
+
+def wait_socket_event(page: Page, event: str, test: str, after: int, timeout: int = 5000) -> None:
+    """Wait until the page receives ``event`` (the ``after``-th or a later one) whose ``data``
+    passes the JS expression ``test`` (``data`` in scope): the positive signal to wait for
+    before asserting that the page did not move."""
+    page.wait_for_function(
+        f"""([event, after]) => window.__socketEvents.slice(after)
+              .some(({{event: name, data}}) => name === event && ({test}))""",
+        arg=[event, after],
+        timeout=timeout,
+    )

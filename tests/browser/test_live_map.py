@@ -10,6 +10,8 @@ import pytest
 
 from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
+from tests.browser.helpers import socket_events
+from tests.browser.helpers import wait_socket_event
 from tests.factories import demo_member
 from tests.factories import make_user
 from webapp.live.poller import Poller
@@ -121,8 +123,12 @@ def test_pause_stops_patching_and_resume_catches_up(app, page, problems, viewpor
     kind = "narrow" if viewport == "phone" else "wide"
     page.click("[data-live-pause]")
     assert page.get_attribute("[data-live-pause]", "aria-pressed") == "true"
+    seen = socket_events(page)
     demo.fail("sarralbe-routeur")
-    time.sleep(1.0)
+    # The paused page is told (the failure reaches it), and does not move.
+    wait_socket_event(
+        page, "member.update", "data.member === 'sarralbe' && data.overall !== 'ok'", seen
+    )
     assert "node--ok" in node_class(page, router.hostid, kind), "paused: nothing moves"
     page.click("[data-live-pause]")
     page.wait_for_function(

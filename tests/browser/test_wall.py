@@ -13,8 +13,11 @@ import time
 
 import pytest
 
+from bench.stack import wait_until
 from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
+from tests.browser.helpers import socket_events
+from tests.browser.helpers import wait_socket_event
 from tests.factories import make_member
 from tests.factories import make_user
 from webapp.live import events
@@ -35,7 +38,14 @@ def poller(app):
     """The embedded poller, fast: a cycle every 0.2 s while the test runs."""
     app.config["POLL_INTERVAL"] = POLL_S
     get_monitor(app).interval = POLL_S
-    poller = Poller(app)
+    sent: list[tuple[str, dict, str | None]] = []
+
+    def publish(event: str, data: dict, room: str | None = None) -> None:
+        events.publish(event, data, room)
+        sent.append((event, data, room))
+
+    poller = Poller(app, publish=publish)
+    poller.sent = sent  # what it published, for tests waiting on it
     thread = threading.Thread(target=poller.run, kwargs={"interval": POLL_S}, daemon=True)
     thread.start()
     yield poller
@@ -159,8 +169,18 @@ def test_rotation_goes_through_member_maps_and_pauses(app, page, problems, polle
     assert pause.get_attribute("aria-pressed") == "true"
     assert page.get_attribute("[data-wall]", "data-live-state") == "paused"
     held = shown.get_attribute("data-wall-member")
+    paused_at = time.monotonic()
+    seen = socket_events(page)
     demo.fail("bitche-routeur")
-    time.sleep(2.6)
+    # The paused wall is told (the failure reaches it) and longer than a rotation period
+    # (2 s) has passed since the pause: a rotation timer would have fired by now.
+    wait_socket_event(
+        page,
+        "wall.update",
+        "data.tiles.some((t) => t.slug === 'bitche' && t.overall !== 'ok')",
+        seen,
+    )
+    page.wait_for_timeout(max(0.0, 2.6 - (time.monotonic() - paused_at)) * 1000)
     assert shown.get_attribute("data-wall-member") == held
     assert page.get_attribute('[data-tile][data-slug="bitche"]', "data-state") == "ok"
     assert page.locator("[data-wall-pin]").is_hidden()
@@ -204,8 +224,18 @@ def test_reconnection_catches_up_what_was_missed(app, page, problems, poller, es
     open_wall(page)
     page.context.set_offline(True)
     page.wait_for_selector('[data-wall][data-live-state="reconnecting"]', timeout=10_000)
+    sent = len(poller.sent)
     demo.fail("bitche-routeur")
-    time.sleep(0.6)
+    # The poller sends the failure while the wall is offline: it must not reach the page.
+    wait_until(
+        lambda: any(
+            event == "wall.update"
+            and any(t["slug"] == "bitche" and t["overall"] != "ok" for t in data["tiles"])
+            for event, data, _room in poller.sent[sent:]
+        ),
+        "the poller sends bitche's failure",
+        timeout=10,
+    )
     assert page.get_attribute('[data-tile][data-slug="bitche"]', "data-state") == "ok"
     page.context.set_offline(False)
     wait_tile_state(page, "bitche", "problem", timeout=15_000)

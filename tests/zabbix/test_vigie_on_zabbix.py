@@ -180,7 +180,9 @@ def test_zabbix_stopped_then_back(zapp, running_poller, caplog):
         )
         page = client.get("/membres/sarralbe/").get_data(as_text=True)
         assert "Routeur mairie" in page, "the last known state stays on screen"
-        time.sleep(3)
+        # Positive signal first: several more failed polls (the poller's count) since then.
+        failed = running_poller.failures
+        wait_for(lambda: running_poller.failures >= failed + 4, 15, "four more failed polls")
         unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
         assert len(unavailable) == 1, "one clear line, not a storm"
         assert not [r for r in caplog.records if r.exc_info]
