@@ -158,8 +158,9 @@ MAP_KEYS = ["headline", "sentences", "counts", "equipment", "rows", "nodes"]
 
 def test_map_follows_every_update(app, page, problems, viewport, poller, source, shoot):
     """Heading counts, summary, list, SVG and the open node panel, after fail and repair."""
-    member = make_member(name="Mairie de Sarralbe", slug="sarralbe",
-                         host_groups=["Membres/sarralbe"])
+    member = make_member(
+        name="Mairie de Sarralbe", slug="sarralbe", host_groups=["Membres/sarralbe"]
+    )
     log_in(page, make_user("viewer", member=member).email)
     page.goto("/membres/sarralbe/carte")
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
@@ -185,8 +186,9 @@ def test_map_follows_every_update(app, page, problems, viewport, poller, source,
 
 
 def test_member_home_follows_every_update(app, page, problems, viewport, poller, source):
-    member = make_member(name="Mairie de Sarralbe", slug="sarralbe",
-                         host_groups=["Membres/sarralbe"])
+    member = make_member(
+        name="Mairie de Sarralbe", slug="sarralbe", host_groups=["Membres/sarralbe"]
+    )
     log_in(page, make_user("viewer", member=member).email)
     page.goto("/membres/sarralbe/")
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
@@ -304,7 +306,7 @@ def test_kiosk_member_page_is_live_and_fresh(
     page.goto(f"/mur/kiosque/{clear}")
     page.wait_for_url("**/mur?kiosque=1")
     page.goto("/mur/membres/sarralbe")
-    root = '[data-wall-member-page]'
+    root = "[data-wall-member-page]"
     page.wait_for_selector(f'{root}[data-live-state="live"][data-fresh="fresh"]')
     # Watched over a minute with a healthy source: never a stale banner, never a reload.
     page.evaluate("""() => {
@@ -351,8 +353,9 @@ VISIBLE_TEXT = """() => {
 @pytest.mark.parametrize("path", ["/membres/sarralbe/", "/membres/sarralbe/carte"])
 def test_a_warning_is_never_a_failure(app, page, problems, viewport, poller, source, path):
     """A NAS at 92 % warns: « alerte » everywhere, « en panne » nowhere."""
-    member = make_member(name="Mairie de Sarralbe", slug="sarralbe",
-                         host_groups=["Membres/sarralbe"])
+    member = make_member(
+        name="Mairie de Sarralbe", slug="sarralbe", host_groups=["Membres/sarralbe"]
+    )
     log_in(page, make_user("viewer", member=member).email)
     page.goto(path)
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
