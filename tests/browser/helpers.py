@@ -153,3 +153,22 @@ def wait_socket_event(page: Page, event: str, test: str, after: int, timeout: in
         arg=[event, after],
         timeout=timeout,
     )
+
+
+def run_poller(app, interval: float, publish=None):
+    """Run the embedded poller every ``interval`` s while a test runs (a fixture's body)."""
+    import threading
+
+    from webapp.live.monitor import get_monitor
+    from webapp.live.poller import Poller
+
+    app.config["POLL_INTERVAL"] = interval
+    get_monitor(app).interval = interval
+    poller = Poller(app, publish=publish) if publish else Poller(app)
+    thread = threading.Thread(target=poller.run, kwargs={"interval": interval}, daemon=True)
+    thread.start()
+    try:
+        yield poller
+    finally:
+        poller.stop()
+        thread.join(timeout=5)

@@ -12,16 +12,14 @@ as one in Metz), and the member panel's freshness follows the portal's one rule.
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
 
 from tests.browser.helpers import log_in
+from tests.browser.helpers import run_poller
 from tests.factories import make_member
 from tests.factories import make_user
-from webapp.live.monitor import get_monitor
-from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
 from webapp.sources.demo import DEMO_MEMBERS
@@ -80,14 +78,7 @@ STATE_LABELS = {
 @pytest.fixture
 def poller(app):
     """The embedded poller at the default interval, while the test runs."""
-    app.config["POLL_INTERVAL"] = POLL_S
-    get_monitor(app).interval = POLL_S
-    poller = Poller(app)
-    thread = threading.Thread(target=poller.run, kwargs={"interval": POLL_S}, daemon=True)
-    thread.start()
-    yield poller
-    poller.stop()
-    thread.join(timeout=5)
+    yield from run_poller(app, POLL_S)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ show; the ``poller`` fixture runs the embedded poller fast beside it.
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
@@ -16,13 +15,12 @@ import pytest
 from bench.stack import wait_until
 from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
+from tests.browser.helpers import run_poller
 from tests.browser.helpers import socket_events
 from tests.browser.helpers import wait_socket_event
 from tests.factories import make_member
 from tests.factories import make_user
 from webapp.live import events
-from webapp.live.monitor import get_monitor
-from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
 from webapp.services import support
@@ -36,21 +34,15 @@ POLL_S = 0.2
 @pytest.fixture
 def poller(app):
     """The embedded poller, fast: a cycle every 0.2 s while the test runs."""
-    app.config["POLL_INTERVAL"] = POLL_S
-    get_monitor(app).interval = POLL_S
     sent: list[tuple[str, dict, str | None]] = []
 
     def publish(event: str, data: dict, room: str | None = None) -> None:
         events.publish(event, data, room)
         sent.append((event, data, room))
 
-    poller = Poller(app, publish=publish)
-    poller.sent = sent  # what it published, for tests waiting on it
-    thread = threading.Thread(target=poller.run, kwargs={"interval": POLL_S}, daemon=True)
-    thread.start()
-    yield poller
-    poller.stop()
-    thread.join(timeout=5)
+    for poller in run_poller(app, POLL_S, publish=publish):
+        poller.sent = sent  # what it published, for tests waiting on it
+        yield poller
 
 
 @pytest.fixture

@@ -168,8 +168,6 @@ def test_unreachable_source_raises(source, tmp_path):
 
 
 def test_recorded_zabbix_answers_only_what_was_recorded():
-    if RECORD:
-        pytest.skip("recording")
     adapter = zabbix_replay.ReplayAdapter(_recorded_answers())
     url = zabbix_replay.REPLAY_URL
     source = ZabbixSource(
