@@ -100,6 +100,22 @@ def _aggregate(cycles: list[dict]) -> dict:
     return out
 
 
+def _codec(snapshot, repeat: int) -> dict:
+    """The snapshot the poller hands to web workers through Redis: size and time."""
+    from webapp.live.store import decode
+    from webapp.live.store import encode
+
+    encode_s, decode_s = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        payload = encode(snapshot)
+        encode_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        decode(payload)
+        decode_s.append(time.perf_counter() - started)
+    return {"bytes": len(payload), "encode_s": summary(encode_s), "decode_s": summary(decode_s)}
+
+
 def run(quick: bool = False) -> dict:
     import topology
     from webapp.live.monitor import get_monitor
@@ -150,6 +166,7 @@ def run(quick: bool = False) -> dict:
     return {
         "members": MEMBERS,
         "hosts": hosts,
+        "snapshot_codec": _codec(monitor.snapshot, 3 if quick else 9),
         "items": items,
         "setup_s": round(setup_s, 2),
         "faults_per_cycle": {"hosts": len(leaves) + 1, "end_devices": len(leaves), "switches": 1},

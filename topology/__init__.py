@@ -20,10 +20,6 @@ Pure Python on top of networkx; it never imports Flask, SQLAlchemy or
 """
 
 from topology.build import build_graph
-from topology.build import infer_role
-from topology.build import normalise_role
-from topology.build import sibling_key
-from topology.build import spanning_tree
 from topology.exceptions import DuplicateHostError
 from topology.exceptions import InvalidDataError
 from topology.exceptions import TopologyError
@@ -59,6 +55,10 @@ from topology.model import Severity
 from topology.model import SpanningTree
 from topology.model import Summary
 from topology.model import WarningCode
+from topology.roles import infer_role
+from topology.roles import normalise_role
+from topology.tree import sibling_key
+from topology.tree import spanning_tree
 
 __all__ = [
     "AVAILABILITIES",

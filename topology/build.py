@@ -18,191 +18,28 @@ deterministically and reported in ``G.graph["warnings"]``.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections import defaultdict
-from collections.abc import Hashable
 from collections.abc import Iterable
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
 
 import networkx as nx
 
 from topology.exceptions import DuplicateHostError
-from topology.exceptions import UnknownRootError
 from topology.model import ROLE_ORDER
 from topology.model import BuildWarning
 from topology.model import DependencyInfo
 from topology.model import HostInfo
 from topology.model import ParentSource
 from topology.model import Role
-from topology.model import SpanningTree
 from topology.model import WarningCode
+from topology.roles import GATEWAYS
+from topology.roles import infer_role
 
-__all__ = [
-    "build_graph",
-    "infer_role",
-    "normalise_role",
-    "sibling_key",
-    "spanning_tree",
-]
-
-_GATEWAYS = frozenset({Role.ROUTER, Role.FIREWALL})
-_NOT_END_DEVICES = frozenset({Role.ACCESS, Role.ROUTER, Role.FIREWALL, Role.LINK, Role.SWITCH})
-
-# Tag values accepted for each canonical role (after accent folding, lower case,
-# spaces and underscores turned into "-").
-_ROLE_ALIASES: Mapping[str, Role] = MappingProxyType(
-    {
-        **{role.value: role for role in Role if role is not Role.INTERNET},
-        "box": Role.ACCESS,
-        "fibre": Role.ACCESS,
-        "fiber": Role.ACCESS,
-        "link-access": Role.ACCESS,
-        "internet-access": Role.ACCESS,
-        "acces": Role.ACCESS,
-        "acces-internet": Role.ACCESS,
-        "internet": Role.ACCESS,
-        "routeur": Role.ROUTER,
-        "gateway": Role.ROUTER,
-        "passerelle": Role.ROUTER,
-        "pare-feu": Role.FIREWALL,
-        "parefeu": Role.FIREWALL,
-        "fw": Role.FIREWALL,
-        "lien": Role.LINK,
-        "liaison": Role.LINK,
-        "inter-site": Role.LINK,
-        "intersite": Role.LINK,
-        "vpn": Role.LINK,
-        "commutateur": Role.SWITCH,
-        "sw": Role.SWITCH,
-        "serveur": Role.SERVER,
-        "srv": Role.SERVER,
-        "cam": Role.CAMERA,
-        "borne": Role.AP,
-        "borne-wifi": Role.AP,
-        "wifi": Role.AP,
-        "access-point": Role.AP,
-        "imprimante": Role.PRINTER,
-        "telephone": Role.PHONE,
-        "voip": Role.PHONE,
-        "autre": Role.OTHER,
-    }
-)
-
-# Keyword patterns tried, in this order, on the folded inventory type, then on
-# the visible and technical names. Explicit device words come before media words
-# ("Routeur fibre" is a router, "Box fibre" an access box).
-_ROLE_PATTERNS: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
-    (role, re.compile(pattern))
-    for role, pattern in (
-        (Role.FIREWALL, r"\b(?:firewall|pare ?feu|fw\d*|fortigate|pfsense|opnsense|stormshield)\b"),
-        (Role.ROUTER, r"\b(?:routeurs?|routers?|rtr\d*|gateway|passerelle)\b"),
-        (Role.SWITCH, r"\b(?:switch(?:es|s)?|commutateurs?|sw\d*)\b"),
-        (Role.NAS, r"\b(?:nas\d*|synology|qnap)\b"),
-        (Role.CAMERA, r"\b(?:cameras?|cam\d*|ipcam|videosurveillance|video ?protection)\b"),
-        (Role.PRINTER, r"\b(?:imprimantes?|printers?|copieurs?|photocopieurs?|mfp|prt\d*)\b"),
-        (Role.PHONE, r"\b(?:telephones?|phones?|voip|toip|ipbx)\b"),
-        (Role.SERVER, r"\b(?:serveurs?|servers?|srv\d*|hyperviseur|esxi|proxmox)\b"),
-        (Role.LINK, r"\b(?:liaisons?|liens?|inter ?sites?|vpn|mpls)\b"),
-        (Role.ACCESS, r"\b(?:\w*box|fibre|fiber|ftth|adsl|vdsl|sdsl|[45]g|acces internet)\b"),
-        (Role.AP, r"\b(?:bornes?(?: wi ?fi)?|wi ?fi|wlan|ap\d*|access points?|point d ?acces)\b"),
-    )
-)
-
-
-def _fold(text: str) -> str:
-    """Lower-case ``text``, strip accents, keep only ``[a-z0-9]`` words separated by spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"[a-z0-9]+", ascii_text))
-
-
-def _match_role(text: str | None) -> Role | None:
-    if not text:
-        return None
-    folded = _fold(text)
-    for role, pattern in _ROLE_PATTERNS:
-        if pattern.search(folded):
-            return role
-    return None
-
-
-def normalise_role(value: str | None) -> str | None:
-    """Return the canonical role for a ``role`` tag value.
-
-    Known aliases (French or English, any case, with or without accents) map
-    to a :class:`~topology.model.Role` value; other words are matched with the
-    inference keywords; anything else is ``"other"``. ``None`` or a blank
-    value gives ``None``.
-
-    Examples
-    --------
-    >>> normalise_role("Routeur"), normalise_role("box"), normalise_role("Pare-feu")
-    ('router', 'access', 'firewall')
-    >>> normalise_role("frigo"), normalise_role("  ")
-    ('other', None)
-    """
-    if value is None or not value.strip():
-        return None
-    key = _fold(value).replace(" ", "-")
-    role = _ROLE_ALIASES.get(key) or _match_role(value) or Role.OTHER
-    return role.value
-
-
-def infer_role(host: HostInfo) -> str:
-    """Return the canonical role of ``host``.
-
-    The ``role`` tag wins; otherwise keywords are looked for in the
-    inventory type, then in the visible and technical names; the default is
-    ``"other"``.
-
-    Examples
-    --------
-    >>> infer_role(HostInfo("1", "sw-01", "Commutateur étage"))
-    'switch'
-    >>> infer_role(HostInfo("2", "h2", "Caméra parvis", role="nas"))
-    'nas'
-    >>> infer_role(HostInfo("3", "h3", "Mystère"))
-    'other'
-    """
-    tagged = normalise_role(host.role)
-    if tagged is not None:
-        return tagged
-    role = (
-        _match_role(host.inventory_type)
-        or _match_role(host.name)
-        or _match_role(host.host)
-        or Role.OTHER
-    )
-    return role.value
+__all__ = ["build_graph"]
 
 
 def _host_key(host: HostInfo) -> tuple[str, str, str]:
     return (host.label.casefold(), host.host, host.hostid)
-
-
-def sibling_key(G: nx.DiGraph, node: Hashable) -> tuple[str, int, str, str]:
-    """Sort key of a node among its siblings: site, then role rank, then label.
-
-    Nodes without a ``site`` come first, unknown roles last.
-
-    Examples
-    --------
-    >>> G = nx.DiGraph()
-    >>> G.add_node("a", label="Caméra", role="camera", site="Mairie")
-    >>> G.add_node("b", label="NAS", role="nas", site="Mairie")
-    >>> sorted(G, key=lambda n: sibling_key(G, n))
-    ['b', 'a']
-    """
-    data = G.nodes[node]
-    site = data.get("site") or ""
-    role = data.get("role")
-    rank = ROLE_ORDER.get(role, len(ROLE_ORDER)) if role else len(ROLE_ORDER)
-    label = str(data.get("label", node))
-    return (site.casefold(), rank, label.casefold(), str(node))
 
 
 class _Resolver:
@@ -280,7 +117,7 @@ class _Resolver:
             return min(counts, key=lambda s: (-counts[s], s.casefold(), s))
 
         ids = [h.hostid for h in self.hosts]
-        for roles in ({Role.ACCESS}, _GATEWAYS, None):
+        for roles in ({Role.ACCESS}, GATEWAYS, None):
             site = most_common(i for i in ids if roles is None or self.role[i] in roles)
             if site is not None:
                 return site
@@ -306,18 +143,18 @@ class _Resolver:
             return members[0] if members else None
 
         access = first_by_site(frozenset({Role.ACCESS}))
-        gateway = first_by_site(_GATEWAYS)
+        gateway = first_by_site(GATEWAYS)
         switch = first_by_site(frozenset({Role.SWITCH}))
         link = first_by_site(frozenset({Role.LINK}), exclude_main=True)
         main_access = first_main(frozenset({Role.ACCESS}))
-        main_gateway = first_main(_GATEWAYS)
+        main_gateway = first_main(GATEWAYS)
 
         inferred: dict[str, str] = {}
         for i in ids:
             r, s = role[i], site[i]
             if r == Role.ACCESS:
                 chain: list[str | None] = []
-            elif r in _GATEWAYS:
+            elif r in GATEWAYS:
                 chain = [access.get(s), link.get(s), main_access]
             elif r == Role.LINK:
                 chain = [main_gateway, main_access]
@@ -522,100 +359,3 @@ def build_graph(
         sorted(unique, key=lambda w: (resolver.rank[w.hostid], w.code, w.detail or ""))
     )
     return G
-
-
-def spanning_tree(G: nx.DiGraph, root: Hashable = "internet") -> SpanningTree:
-    """Return the deterministic spanning tree of ``G`` from ``root``.
-
-    Each node keeps its ``primary`` in-edge when it has one (edges without the
-    attribute count as primary), otherwise the in-edge from the shallowest,
-    first-sorted parent. Children are ordered with :func:`sibling_key`. Parts
-    of ``G`` not reachable from ``root`` hang under the root without an edge.
-
-    Raises
-    ------
-    UnknownRootError
-        ``root`` is not a node of ``G``.
-
-    Examples
-    --------
-    >>> G = nx.DiGraph([("r", "b"), ("r", "a"), ("a", "c"), ("b", "c")])
-    >>> T = spanning_tree(G, "r")
-    >>> T.order, T.tree_edges, T.extra_edges
-    (('r', 'a', 'c', 'b'), (('r', 'a'), ('a', 'c'), ('r', 'b')), (('b', 'c'),))
-    """
-    if root not in G:
-        raise UnknownRootError(root)
-    key = {n: sibling_key(G, n) for n in G}
-    parents: dict[Any, Any] = {root: None}
-
-    def bfs(start: Hashable, primary_only: bool) -> None:
-        """Breadth-first from ``start``, one level at a time, parents in sorted order.
-
-        Nodes that already have a parent are walked through but keep it.
-        """
-        seen = {start}
-        frontier = [start]
-        while frontier:
-            nxt = []
-            for u in sorted(frontier, key=key.__getitem__):
-                for v in sorted(G.successors(u), key=key.__getitem__):
-                    if v in seen:
-                        continue
-                    if primary_only and not G.edges[u, v].get("primary", True):
-                        continue
-                    seen.add(v)
-                    nxt.append(v)
-                    parents.setdefault(v, u)
-            frontier = nxt
-
-    bfs(root, primary_only=True)
-    bfs(root, primary_only=False)
-    while len(parents) < len(G):
-        rest = [n for n in G if n not in parents]
-        top = min(rest, key=lambda n: (G.in_degree(n) > 0, key[n]))
-        parents[top] = None  # hangs under the root, no edge
-        bfs(top, primary_only=True)
-        bfs(top, primary_only=False)
-
-    children: dict[Any, list] = {n: [] for n in G}
-    virtual: list = []
-    for n, p in parents.items():
-        if n == root:
-            continue
-        if p is None:
-            virtual.append(n)
-        else:
-            children[p].append(n)
-    children[root].extend(virtual)
-    for kids in children.values():
-        kids.sort(key=key.__getitem__)
-
-    order: list = []
-    depths: dict[Any, int] = {root: 0}
-    stack = [root]
-    while stack:
-        u = stack.pop()
-        order.append(u)
-        for v in reversed(children[u]):
-            depths[v] = depths[u] + 1
-            stack.append(v)
-
-    tree_edges = tuple((parents[n], n) for n in order if parents.get(n) is not None)
-    tree_set = set(tree_edges)
-    position = {n: i for i, n in enumerate(order)}
-    extra_edges = tuple(
-        sorted(
-            (e for e in G.edges if e not in tree_set),
-            key=lambda e: (position[e[1]], position[e[0]]),
-        )
-    )
-    return SpanningTree(
-        root=root,
-        parents=MappingProxyType(parents),
-        children=MappingProxyType({n: tuple(c) for n, c in children.items()}),
-        order=tuple(order),
-        depths=MappingProxyType(depths),
-        tree_edges=tree_edges,
-        extra_edges=extra_edges,
-    )

@@ -32,7 +32,6 @@ from typing import Any
 import networkx as nx
 
 from topology.build import build_graph
-from topology.build import spanning_tree
 from topology.exceptions import InvalidDataError
 from topology.layout import layout_cached
 from topology.model import DependencyInfo
@@ -48,6 +47,7 @@ from topology.model import NodeStatus
 from topology.model import ProblemInfo
 from topology.model import Severity
 from topology.model import Summary
+from topology.tree import spanning_tree
 
 __all__ = ["analyse", "member_map", "summarise"]
 

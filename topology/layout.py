@@ -4,7 +4,7 @@
 one layer per depth, every subtree kept contiguous and each parent centred
 above its children, so a tree is drawn without overlaps or edge crossings.
 Nodes with several parents are placed with the spanning tree from
-:func:`topology.build.spanning_tree`; their extra edges are listed apart.
+:func:`topology.tree.spanning_tree`; their extra edges are listed apart.
 
 :func:`narrow_layout` is the phone version: one node per row, indented by
 depth, readable on a 360 px wide screen.
@@ -22,10 +22,10 @@ from typing import Any
 
 import networkx as nx
 
-from topology.build import spanning_tree
 from topology.exceptions import InvalidDataError
 from topology.model import Layout
 from topology.model import Position
+from topology.tree import spanning_tree
 
 __all__ = [
     "LAYOUT_CACHE_SIZE",

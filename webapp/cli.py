@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 from flask.cli import with_appcontext
@@ -311,7 +310,7 @@ def poll(once: bool) -> None:
             f"Cycle : {stats.duration_s * 1000:.1f} ms, {stats.api_calls} appels, "
             f"{stats.members} membres, {'source OK' if stats.ok else 'source en erreur'}"
         )
-        sys.exit(0 if stats.ok else 1)
+        click.get_current_context().exit(0 if stats.ok else 1)
     lock = make_lock(app.config, app.instance_path)
     try:
         poller.run(lock=lock)
@@ -330,4 +329,4 @@ def zabbix_check() -> None:
     marks = {"ok": "✓", "warning": "!", "error": "✕"}
     for finding in findings:
         click.echo(f"{marks[finding.level]} {finding.message}")
-    sys.exit(1 if any(f.level == ERROR for f in findings) else 0)
+    click.get_current_context().exit(1 if any(f.level == ERROR for f in findings) else 0)

@@ -143,7 +143,7 @@ def socket_events(page: Page) -> int:
     return page.evaluate("window.__socketEvents.length")
 
 
-def wait_socket_event(page: Page, event: str, test: str, after: int, timeout: int = 5000) -> None:
+def wait_socket_event(page: Page, event: str, test: str, after: int, timeout: int = 15000) -> None:
     """Wait until the page receives ``event`` (the ``after``-th or a later one) whose ``data``
     passes the JS expression ``test`` (``data`` in scope): the positive signal to wait for
     before asserting that the page did not move."""

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-import threading
 import time
 
 import pytest
 
 from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import log_in
+from tests.browser.helpers import run_poller
 from tests.browser.helpers import socket_events
 from tests.browser.helpers import wait_socket_event
 from tests.factories import demo_member
 from tests.factories import make_user
-from webapp.live.poller import Poller
 from webapp.services import demo
 
 pytestmark = pytest.mark.browser
@@ -23,16 +22,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def poller(app):
     """The embedded poller, fast: a cycle every 0.2 s while the test runs."""
-    app.config["POLL_INTERVAL"] = 0.2
-    from webapp.live.monitor import get_monitor
-
-    get_monitor(app).interval = 0.2
-    poller = Poller(app)
-    thread = threading.Thread(target=poller.run, kwargs={"interval": 0.2}, daemon=True)
-    thread.start()
-    yield poller
-    poller.stop()
-    thread.join(timeout=5)
+    yield from run_poller(app, 0.2)
 
 
 def open_map(page, slug="sarralbe"):

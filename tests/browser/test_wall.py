@@ -67,7 +67,7 @@ def tile_order(page) -> list[str]:
     return page.eval_on_selector_all("[data-tile]", "tiles => tiles.map(t => t.dataset.slug)")
 
 
-def wait_tile_state(page, slug, state, timeout=5000):
+def wait_tile_state(page, slug, state, timeout=15000):
     page.wait_for_function(
         """([slug, state]) => {
             const tile = document.querySelector(`[data-tile][data-slug="${slug}"]`);

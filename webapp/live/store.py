@@ -2,8 +2,8 @@
 
 In production the poller is its own process (``flask vigie poll``) and gunicorn
 workers never call the source: they read the latest snapshot and the health of
-the last read from Redis. The payload is JSON (compressed), never pickle: a
-compromised cache must not be able to run code in the web process.
+the last read from Redis. The payload is msgpack (msgspec, typed, compressed), never
+pickle: a compromised cache must not be able to run code in the web process.
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
 import redis
 
 from webapp.live.snapshot import Snapshot
-from webapp.sources.base import Availability
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
-from webapp.sources.base import Interface
 from webapp.sources.base import Maintenance
 from webapp.sources.base import Problem
-from webapp.sources.base import Severity
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +40,6 @@ class Health:
     version: int  # of the snapshot: readers fetch it again only when this moves
 
 
-def _dt(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 class SnapshotStore(Protocol):
     """Where the poller leaves its latest snapshot and health for the web workers."""
 
@@ -60,95 +50,48 @@ class SnapshotStore(Protocol):
     def snapshot(self) -> Snapshot | None: ...
 
 
+class _Wire(msgspec.Struct, array_like=True, frozen=True):
+    """What travels: the snapshot's rows (its indexes are rebuilt on arrival)."""
+
+    read_at: datetime
+    hosts: tuple[Host, ...]
+    problems: tuple[Problem, ...]
+    dependencies: tuple[Dependency, ...]
+    maintenances: tuple[Maintenance, ...]
+    probe_counts: dict[str, int]
+    api_calls: int
+
+
+# msgspec encodes the source's frozen dataclasses by their type hints and checks every
+# field's type on the way back: a malformed payload is an error, never a wrong state.
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Wire)
+
+
 def encode(snapshot: Snapshot) -> bytes:
-    data = {
-        "read_at": _dt(snapshot.read_at),
-        "api_calls": snapshot.api_calls,
-        "probe_counts": snapshot.probe_counts,
-        "hosts": [
-            [
-                h.hostid,
-                h.host,
-                h.name,
-                list(h.groups),
-                [list(t) for t in h.tags],
-                [list(i) for i in h.inventory],
-                [[i.type, i.ip, i.dns, i.port, str(i.available)] for i in h.interfaces],
-                h.enabled,
-                h.in_maintenance,
-                str(h.available),
-                _dt(h.last_data_at),
-            ]
-            for h in snapshot.hosts
-        ],
-        "problems": [
-            [
-                p.eventid,
-                p.hostid,
-                p.triggerid,
-                p.name,
-                int(p.severity),
-                _dt(p.since),
-                p.acknowledged,
-                p.suppressed,
-                [list(t) for t in p.tags],
-            ]
-            for p in snapshot.problems
-        ],
-        "dependencies": [[d.hostid, d.depends_on] for d in snapshot.dependencies],
-        "maintenances": [
-            [m.maintenanceid, m.name, list(m.hostids), _dt(m.active_since), _dt(m.active_till)]
-            for m in snapshot.maintenances
-        ],
-    }
-    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 3)
+    wire = _Wire(
+        read_at=snapshot.read_at,
+        hosts=snapshot.hosts,
+        problems=snapshot.problems,
+        dependencies=snapshot.dependencies,
+        maintenances=snapshot.maintenances,
+        probe_counts=snapshot.probe_counts,
+        api_calls=snapshot.api_calls,
+    )
+    return zlib.compress(_encoder.encode(wire), 3)
 
 
 def decode(payload: bytes) -> Snapshot:
-    data = json.loads(zlib.decompress(payload))
-    hosts = tuple(
-        Host(
-            hostid=h[0],
-            host=h[1],
-            name=h[2],
-            groups=tuple(h[3]),
-            tags=tuple(tuple(t) for t in h[4]),
-            inventory=tuple(tuple(i) for i in h[5]),
-            interfaces=tuple(
-                Interface(type=i[0], ip=i[1], dns=i[2], port=i[3], available=Availability(i[4]))
-                for i in h[6]
-            ),
-            enabled=h[7],
-            in_maintenance=h[8],
-            available=Availability(h[9]),
-            last_data_at=_parse(h[10]),
-        )
-        for h in data["hosts"]
-    )
+    """The snapshot ``payload`` holds; :class:`msgspec.ValidationError` if it is malformed."""
+    wire = _decoder.decode(zlib.decompress(payload))
     return Snapshot(
-        read_at=_parse(data["read_at"]),
-        hosts=hosts,
-        problems=tuple(
-            Problem(
-                eventid=p[0],
-                hostid=p[1],
-                triggerid=p[2],
-                name=p[3],
-                severity=Severity(p[4]),
-                since=_parse(p[5]),
-                acknowledged=p[6],
-                suppressed=p[7],
-                tags=tuple(tuple(t) for t in p[8]),
-            )
-            for p in data["problems"]
-        ),
-        dependencies=tuple(Dependency(d[0], d[1]) for d in data["dependencies"]),
-        maintenances=tuple(
-            Maintenance(m[0], m[1], tuple(m[2]), _parse(m[3]), _parse(m[4]))
-            for m in data["maintenances"]
-        ),
-        probe_counts=data["probe_counts"],
-        api_calls=data["api_calls"],
+        read_at=wire.read_at,
+        hosts=wire.hosts,
+        problems=wire.problems,
+        dependencies=wire.dependencies,
+        maintenances=wire.maintenances,
+        probe_counts=wire.probe_counts,
+        api_calls=wire.api_calls,
     )
 
 

@@ -1,4 +1,4 @@
-"""The snapshot shared through Redis survives its JSON round trip unchanged."""
+"""The snapshot shared through Redis survives its msgpack round trip unchanged."""
 
 from webapp.live.snapshot import read_snapshot
 from webapp.live.store import decode
@@ -16,3 +16,17 @@ def test_round_trip_keeps_everything_and_rebuilds_the_indexes(tmp_path):
     assert copy.problems_by_host == snapshot.problems_by_host
     assert copy.hosts_of(["Membres/sarralbe"]) == snapshot.hosts_of(["Membres/sarralbe"])
     assert copy.hosts_of(["Membres/sarralbe"])
+
+
+def test_a_malformed_payload_is_refused_not_read_as_a_state(tmp_path):
+    import zlib
+
+    import msgspec
+    import pytest
+
+    source = DemoSource(state_file=tmp_path / "s.json", incidents=False)
+    good = zlib.decompress(encode(read_snapshot(source)))
+    wrong = msgspec.msgpack.encode(["2026-12-01", [], [], [], [], {"x": "not a number"}, 0])
+    for payload in (zlib.compress(wrong), zlib.compress(good[:-7]), b"not zlib"):
+        with pytest.raises((msgspec.DecodeError, zlib.error)):
+            decode(payload)
