@@ -66,6 +66,34 @@ class BaseConfig:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_SENDER = "vigie@localhost"
+    # Alerts (issue 11). Problems of one member starting within ALERT_DELAY seconds make one
+    # message; a problem repaired within it makes none.
+    ALERT_DELAY = 60
+    # embedded: a background thread of `flask vigie serve`; external: `flask vigie notify`
+    NOTIFY_WORKER = "embedded"
+    NOTIFY_INTERVAL = 1.0  # seconds between two rounds of the delivery worker
+    NOTIFY_MAX_ATTEMPTS = 8  # then the message is failed (backoff 30 s × 2^n, at most 1 h)
+    NOTIFY_LEASE = 60  # seconds a claimed message stays with its worker before another retries
+    MAINTENANCE_NOTICE_AHEAD = 24 * 3600  # planned maintenances are told this long before
+    # Web Push: keys made once by `flask vigie push keys` (instance/vapid_private.pem)
+    VAPID_SUBJECT = "mailto:support@vigie.invalid"  # a real mailto: or https: address
+    VAPID_PRIVATE_KEY_FILE: str | None = None  # default: instance/vapid_private.pem
+    PUSH_TTL = 24 * 3600  # seconds a push service keeps a message for an offline phone
+    # Push endpoints the server may POST to: https on public addresses only, unless this
+    # is true (default: true outside production, for a local push service).
+    PUSH_ALLOW_LOOPBACK: bool | None = None
+    # SMS: VIGIE_SMS_PROVIDER=ovh|http (empty: no SMS)
+    SMS_PROVIDER: str | None = None
+    SMS_SENDER = "VIGIE"  # at most 11 letters or digits
+    SMS_HTTP_URL: str | None = None
+    SMS_HTTP_METHOD = "POST"
+    SMS_HTTP_BODY: str | dict | None = None  # a template with {to} and {message}
+    SMS_HTTP_HEADERS: dict | str | None = None  # JSON object
+    OVH_ENDPOINT = "ovh-eu"  # or an https:// URL of the API
+    OVH_APPLICATION_KEY: str | None = None
+    OVH_APPLICATION_SECRET: str | None = None
+    OVH_CONSUMER_KEY: str | None = None
+    OVH_SMS_SERVICE: str | None = None  # the sms-xx12345-1 account
     # Flask / cookies
     SESSION_COOKIE_SECURE = False  # forced to True when ENV=production
     SESSION_COOKIE_HTTPONLY = True

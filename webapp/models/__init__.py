@@ -1,5 +1,10 @@
 """All models, imported here so Alembic sees every table."""
 
+from webapp.models.alerts import AlertRule
+from webapp.models.alerts import Delivery
+from webapp.models.alerts import Incident
+from webapp.models.alerts import MaintenanceNotice
+from webapp.models.alerts import PushSubscription
 from webapp.models.member import HostGroupLink
 from webapp.models.member import Member
 from webapp.models.subscription import Subscription
@@ -10,6 +15,11 @@ from webapp.models.user import Membership
 from webapp.models.user import User
 
 __all__ = [
+    "AlertRule",
+    "Delivery",
+    "Incident",
+    "MaintenanceNotice",
+    "PushSubscription",
     "ApiToken",
     "HostGroupLink",
     "KioskLink",

@@ -25,7 +25,12 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164 (phonenumbers)
+    # A number receives SMS only once confirmed by a code sent to it.
+    phone_confirmed_at: Mapped[datetime | None]
+    phone_code_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_code_sent_at: Mapped[datetime | None]
+    phone_code_attempts: Mapped[int] = mapped_column(default=0)
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)

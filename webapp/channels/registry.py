@@ -1,0 +1,27 @@
+"""The channels this installation can use, built once from the configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from webapp.channels.base import Channel
+from webapp.channels.base import ChannelName
+from webapp.channels.base import Outgoing
+from webapp.channels.base import SendResult
+
+
+class PortalChannel:
+    """The in-portal notification centre: the outbox row *is* the notification."""
+
+    name = ChannelName.PORTAL
+    resend_if_interrupted = True
+
+    def send(self, message: Outgoing) -> SendResult:
+        return SendResult.sent(provider="portal")
+
+
+def build(config: Mapping[str, Any]) -> dict[str, Channel]:
+    """Every channel this configuration sets up (e-mail and portal always)."""
+    channels: dict[str, Channel] = {ChannelName.PORTAL: PortalChannel()}
+    return channels
