@@ -11,6 +11,7 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.maps import bp as maps_bp
     from webapp.blueprints.members import bp as members_bp
     from webapp.blueprints.profile import bp as profile_bp
+    from webapp.blueprints.pwa import bp as pwa_bp
     from webapp.blueprints.support import bp as support_bp
     from webapp.blueprints.wall import bp as wall_bp
 
@@ -24,5 +25,6 @@ def register_all(app: Flask) -> None:
         api_bp,
         health_bp,
         wall_bp,
+        pwa_bp,
     ):
         app.register_blueprint(blueprint)

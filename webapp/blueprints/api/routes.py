@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import abort
@@ -20,8 +21,10 @@ from webapp.presenters import maps
 from webapp.presenters import overview as overview_view
 from webapp.presenters import wording
 from webapp.services import overview
+from webapp.services import push
 from webapp.services import wall as wall_service
 from webapp.services.errors import NotFound
+from webapp.services.errors import ValidationError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # read-only JSON; writes will check CSRF unless token-authenticated
@@ -150,3 +153,79 @@ def wall():
             **_freshness_json(),
         }
     )
+
+
+# -- Web Push subscriptions of the caller ------------------------------------------------
+
+
+def _check_csrf() -> None:
+    """Writes from the browser carry the CSRF token (``X-CSRFToken``); a token call not."""
+    if not request.environ.get("vigie.token_auth"):
+        csrf.protect()
+
+
+def _device_json(row) -> dict:
+    return {
+        "id": row.id,
+        "label": row.label,
+        "endpoint_origin": _origin(row.endpoint),
+        "created_at": row.created_at.isoformat(),
+        "last_success_at": row.last_success_at.isoformat() if row.last_success_at else None,
+    }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _validation_error(exc: ValidationError):
+    field, message = next(iter(exc.errors.items()))
+    return json_error(400, "invalid", message, field=field)
+
+
+@bp.route("/me/push-subscriptions", methods=["GET"])
+@login_required
+def push_subscriptions():
+    """The caller's devices that receive alerts."""
+    return jsonify({"subscriptions": [_device_json(row) for row in push.devices(current_user)]})
+
+
+@bp.route("/me/push-subscriptions", methods=["POST"])
+@login_required
+def push_subscribe():
+    """Record this browser's ``PushSubscription.toJSON()`` (201, or 200 when known)."""
+    _check_csrf()
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return json_error(
+            400, "bad_json", "Corps JSON attendu : l’objet PushSubscription.toJSON()."
+        )
+    try:
+        row, created = push.subscribe(current_user, payload, request.headers.get("User-Agent"))
+    except ValidationError as exc:
+        return _validation_error(exc)
+    response = jsonify(_device_json(row))
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.route("/me/push-subscriptions/<int:subscription_id>", methods=["DELETE"])
+@login_required
+def push_unsubscribe(subscription_id: int):
+    """Forget one of the caller's devices (204)."""
+    _check_csrf()
+    push.unsubscribe(current_user, subscription_id)
+    return "", 204
+
+
+@bp.route("/me/push-subscriptions/<int:subscription_id>/test", methods=["POST"])
+@login_required
+def push_test(subscription_id: int):
+    """Queue a test notification to one of the caller's devices (202)."""
+    _check_csrf()
+    row = push.get(current_user, subscription_id)
+    delivery = push.send_test(current_user, row)
+    response = jsonify({"delivery_id": delivery.id, "status": str(delivery.status)})
+    response.status_code = 202
+    return response

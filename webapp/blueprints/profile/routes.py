@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -17,6 +18,7 @@ from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
 from webapp.forms import apply_errors
 from webapp.services import accounts
+from webapp.services import push
 from webapp.services import tokens
 from webapp.services.errors import ValidationError
 
@@ -74,3 +76,37 @@ def revoke_token(token_id: int):
         token = tokens.revoke(current_user, token_id)
         flash(_("Le jeton « %(name)s » est révoqué.", name=token.name), "success")
     return redirect(url_for("profile.index"))
+
+
+# -- Web Push devices (templates/profile/_push_devices.html, without JavaScript) ---------
+
+
+def _push_back():
+    """Back to the alerts settings page (the profile page until it exists)."""
+    endpoint = (
+        "profile.alerts" if "profile.alerts" in current_app.view_functions else "profile.index"
+    )
+    return redirect(url_for(endpoint) + "#push-devices")
+
+
+@bp.route("/appareils/<int:subscription_id>/test", methods=["POST"])
+@login_required
+def push_test(subscription_id: int):
+    """Queue a test notification to one of the user's devices."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        device = push.get(current_user, subscription_id)
+        push.send_test(current_user, device)
+        flash(_("Notification de test envoyée à « %(name)s ».", name=device.label), "success")
+    return _push_back()
+
+
+@bp.route("/appareils/<int:subscription_id>/retirer", methods=["POST"])
+@login_required
+def push_remove(subscription_id: int):
+    """Stop sending alerts to one of the user's devices."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        device = push.unsubscribe(current_user, subscription_id)
+        flash(_("« %(name)s » ne recevra plus les alertes.", name=device.label), "success")
+    return _push_back()

@@ -1,0 +1,3 @@
+from webapp.blueprints.pwa.routes import bp
+
+__all__ = ["bp"]
