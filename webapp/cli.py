@@ -21,8 +21,10 @@ from webapp.models.choices import MemberKind
 from webapp.models.choices import MemberRole
 from webapp.models.choices import StaffRole
 from webapp.services import accounts
+from webapp.services import alerts
 from webapp.services import demo
 from webapp.services import members as member_service
+from webapp.services import notify
 from webapp.services.errors import ValidationError
 from webapp.sources.base import MonitoringSource
 from webapp.sources.base import SourceConfigError
@@ -278,8 +280,10 @@ def serve(host: str, port: int) -> None:
         # only ever shows "source unavailable". (The demo's outage is a state to show.)
         _check_source(source)
     if app.config["POLLER"] == "embedded":
-        poller = Poller(app)
+        poller = Poller(app, observe=alerts.observe_cycle)
         socketio.start_background_task(poller.run)
+    if app.config["NOTIFY_WORKER"] == "embedded":
+        socketio.start_background_task(notify.Worker(app).run)
     # Flask refuses app.run() under `flask`; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
@@ -303,7 +307,7 @@ def poll(once: bool) -> None:
             app.config["SOCKETIO_MESSAGE_QUEUE"], app.config.get("SOCKETIO_CHANNEL", "vigie")
         )
         publish, batch = publisher.publish, publisher.batch
-    poller = Poller(app, publish=publish, batch=batch)
+    poller = Poller(app, publish=publish, batch=batch, observe=alerts.observe_cycle)
     if once:
         stats = poller.cycle()
         click.echo(
@@ -316,6 +320,27 @@ def poll(once: bool) -> None:
         poller.run(lock=lock)
     except KeyboardInterrupt:
         poller.stop()
+
+
+@vigie.command("notify")
+@click.option("--once", is_flag=True, help="Une seule passe, puis afficher ce qu'elle a fait.")
+@with_appcontext
+def notify_command(once: bool) -> None:
+    """Envoyer les alertes : décider, regrouper, livrer la file d'envoi (processus séparé)."""
+    from flask import current_app
+
+    app = current_app._get_current_object()
+    worker = notify.Worker(app)
+    if once:
+        stats = notify.run_round(worker.channels)
+        click.echo(
+            f"Décidés : {stats.decided}, résumés : {stats.digests}, livrés : {stats.delivered}"
+        )
+        return
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        worker.stop()
 
 
 @vigie.command("zabbix-check")

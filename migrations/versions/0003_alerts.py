@@ -29,6 +29,7 @@ def upgrade():
     sa.Column('dependents', sa.Integer(), nullable=False),
     sa.Column('problem', sa.String(length=255), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('group_key', sa.String(length=60), nullable=True),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('told_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),

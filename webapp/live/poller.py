@@ -35,6 +35,7 @@ from webapp.live import events
 from webapp.live.leader import LeaderLock
 from webapp.live.monitor import get_monitor
 from webapp.live.snapshot import Snapshot
+from webapp.live.status import MemberStatus
 from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.services import overview
@@ -85,6 +86,22 @@ def _member_inputs(ref: _MemberRef, snapshot: Snapshot, timed: tuple) -> tuple:
     return (ref, hosts, problems, dependencies, probes, timed)
 
 
+# member id -> its new status; and (member id, maintenance, hosts covered) when they changed
+Observer = Callable[[dict[int, MemberStatus], list[tuple] | None], None]
+
+
+def _maintenances_of(refs: list[_MemberRef], snapshot: Snapshot) -> list[tuple]:
+    """Each member's share of each maintenance (current or planned)."""
+    out = []
+    for maintenance in snapshot.maintenances:
+        covered = set(maintenance.hostids)
+        for ref in refs:
+            hosts = sum(1 for h in snapshot.hosts_of(list(ref.groups)) if h.hostid in covered)
+            if hosts:
+                out.append((ref.id, maintenance, hosts))
+    return out
+
+
 class Poller:
     """Reads the source, diffs against the previous cycle, publishes changes."""
 
@@ -93,8 +110,14 @@ class Poller:
         app: Flask,
         publish: Callable[[str, dict, str | None], None] | None = None,
         batch: Callable[[], AbstractContextManager[None]] | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.app = app
+        # Told, after a cycle, of the members whose state changed (the alerts); what it
+        # could not take (a database error) is given again next cycle.
+        self.observe = observe
+        self._unobserved: dict[int, MemberStatus] = {}
+        self._maintenances_seen: tuple | None = None
         self.publish = publish or events.publish
         self.batch = batch or contextlib.nullcontext  # sends a cycle's events together
         self.previous: dict[str, dict[str, diff.NodeView]] = {}
@@ -140,6 +163,7 @@ class Poller:
         refs = self._member_refs()
         if snapshot is self._last_snapshot and refs is self._last_refs:
             # A quiet cycle (same snapshot and members): nothing can have changed.
+            self._tell_observer(snapshot, refs)
             stats.duration_s = time.perf_counter() - started
             return stats
         if refs is not self._last_refs:  # members changed: forget those who left
@@ -164,6 +188,7 @@ class Poller:
             views = diff.node_views(status)
             changed = diff.changed(self.previous.get(ref.slug), views)
             if changed:
+                self._unobserved[ref.id] = status
                 views_of[ref.slug] = views
                 stats.changed_members += 1
                 stats.changed_nodes += len(changed)
@@ -194,11 +219,30 @@ class Poller:
         self.previous_tiles.update(tiles)
         self._inputs.update(inputs_of)
         self._last_snapshot, self._last_refs = snapshot, refs
+        self._tell_observer(snapshot, refs)
         stats.duration_s = time.perf_counter() - started
         return stats
 
+    def _tell_observer(self, snapshot: Snapshot, refs: list[_MemberRef]) -> None:
+        if self.observe is None:
+            return
+        maintenances = None
+        if snapshot.maintenances != self._maintenances_seen:
+            maintenances = _maintenances_of(refs, snapshot)
+        if not self._unobserved and maintenances is None:
+            return
+        try:
+            self.observe(dict(self._unobserved), maintenances)
+        except Exception:  # noqa: BLE001 - the database away: told again next cycle
+            logger.exception("Observer failed; retried next cycle")
+            db.session.rollback()
+            return
+        self._unobserved.clear()
+        self._maintenances_seen = snapshot.maintenances
+
     def forget(self) -> None:
         """Forget what was sent: the next cycle sends every member's whole state and tile."""
+        self._maintenances_seen = None
         self.previous.clear()
         self.previous_tiles.clear()
         self._inputs.clear()

@@ -109,6 +109,8 @@ class Incident(db.Model):
     dependents: Mapped[int] = mapped_column(default=0)  # devices behind it, unreachable
     problem: Mapped[str] = mapped_column(String(255), default="")  # the Zabbix problem name
     state: Mapped[str] = mapped_column(String(12), default=IncidentState.PENDING)
+    # Incidents of one member told together share the key of their message (its thread).
+    group_key: Mapped[str | None] = mapped_column(String(60))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     told_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]

@@ -19,6 +19,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A datetime read back from the database, aware (SQLite hands back naive UTC ones)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Member(db.Model):
     __tablename__ = "member"
 

@@ -10,7 +10,6 @@ member (empty ``member_ids``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -25,6 +24,7 @@ from webapp.extensions import db
 from webapp.models import AlertRule
 from webapp.models import Member
 from webapp.models import User
+from webapp.models.member import as_utc
 
 ALL_CHANNELS = (ChannelName.EMAIL, ChannelName.PUSH, ChannelName.SMS, ChannelName.PORTAL)
 
@@ -49,7 +49,7 @@ class Rule:
         return not (self.sites and (site or "") not in self.sites)
 
     def muted(self, now: datetime) -> bool:
-        return self.muted_until is not None and _aware(self.muted_until) > now
+        return self.muted_until is not None and as_utc(self.muted_until) > now
 
     def quiet_until(self, now: datetime, zone: ZoneInfo) -> datetime | None:
         """When the quiet hours around ``now`` end, or ``None`` outside them."""
@@ -68,10 +68,6 @@ class Rule:
 
 
 DEFAULT_RULE = Rule(channels=frozenset(ALL_CHANNELS))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_clock(value: str | None) -> time | None:

@@ -49,11 +49,6 @@ BACKOFF_MAX_S = 3600.0
 INTERRUPTED = "Envoi interrompu (redémarrage du service) : non renvoyé pour éviter un doublon."
 
 
-def idempotency_key(subject: str, state: str, channel: str, recipient: str) -> str:
-    """``incident-12:open:email:user-3`` — what makes a message unique."""
-    return f"{subject}:{state}:{channel}:{recipient}"[:200]
-
-
 def enqueue(
     *,
     key: str,

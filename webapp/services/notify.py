@@ -1,0 +1,71 @@
+"""The delivery worker: decide what is due, release digests, deliver the outbox.
+
+``flask vigie notify`` runs it as its own process in production (several may run:
+PostgreSQL's ``SKIP LOCKED`` keeps them off each other's messages); ``flask vigie
+serve`` runs it as a background task when ``VIGIE_NOTIFY_WORKER=embedded``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import Flask
+
+from webapp.channels import registry
+from webapp.channels.base import Channel
+from webapp.extensions import db
+from webapp.services import alerts
+from webapp.services import outbox
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundStats:
+    decided: int = 0
+    digests: int = 0
+    delivered: int = 0
+
+
+def run_round(channels: Mapping[str, Channel], limit: int = 200) -> RoundStats:
+    """One round (inside an app context): decisions, digests, then a batch of deliveries."""
+    stats = RoundStats()
+    stats.decided = alerts.decide()
+    stats.digests = alerts.release_held()
+    stats.delivered = outbox.deliver_due(channels, limit=limit)
+    return stats
+
+
+class Worker:
+    """Runs rounds until :meth:`stop`; a busy round is followed by another at once."""
+
+    def __init__(self, app: Flask, channels: Mapping[str, Channel] | None = None) -> None:
+        self.app = app
+        self.channels = channels if channels is not None else registry.build(app.config)
+        self._stop = threading.Event()
+        self.rounds = 0
+
+    def run(self, interval: float | None = None) -> None:
+        interval = interval or float(self.app.config["NOTIFY_INTERVAL"])
+        logger.info("Delivery worker started (channels: %s)", ", ".join(sorted(self.channels)))
+        while not self._stop.is_set():
+            busy = False
+            with self.app.app_context():
+                try:
+                    stats = run_round(self.channels)
+                    busy = stats.delivered > 0
+                except Exception:  # noqa: BLE001 - the loop must survive anything
+                    logger.exception("Delivery round failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+            self.rounds += 1
+            if not busy:
+                self._stop.wait(interval)
+        logger.info("Delivery worker stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
