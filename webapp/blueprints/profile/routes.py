@@ -18,6 +18,7 @@ from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
 from webapp.forms import apply_errors
 from webapp.services import accounts
+from webapp.services import phones
 from webapp.services import push
 from webapp.services import tokens
 from webapp.services.errors import ValidationError
@@ -110,3 +111,51 @@ def push_remove(subscription_id: int):
         device = push.unsubscribe(current_user, subscription_id)
         flash(_("« %(name)s » ne recevra plus les alertes.", name=device.label), "success")
     return _push_back()
+
+
+# -- Mobile number for SMS alerts (templates/profile/_phone.html) ------------------------
+
+
+def _phone_back():
+    """Back to the alerts settings page (the profile page until it exists)."""
+    endpoint = (
+        "profile.alerts" if "profile.alerts" in current_app.view_functions else "profile.index"
+    )
+    return redirect(url_for(endpoint) + "#phone")
+
+
+@bp.route("/telephone", methods=["POST"])
+@login_required
+def phone_request():
+    """Store a mobile number (unconfirmed) and send it a confirmation code by SMS."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Le jeton de sécurité du formulaire est invalide. Rechargez la page."), "error")
+        return _phone_back()
+    try:
+        number = phones.request_code(current_user, request.form.get("phone", ""))
+    except ValidationError as exc:
+        flash(" ".join(exc.errors.values()), "error")
+    else:
+        flash(
+            _("Un code a été envoyé par SMS au %(number)s.", number=phones.display(number)),
+            "success",
+        )
+    return _phone_back()
+
+
+@bp.route("/telephone/confirmer", methods=["POST"])
+@login_required
+def phone_confirm():
+    """Confirm the user's mobile number with the code received by SMS."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Le jeton de sécurité du formulaire est invalide. Rechargez la page."), "error")
+        return _phone_back()
+    try:
+        phones.confirm(current_user, request.form.get("code", ""))
+    except ValidationError as exc:
+        flash(" ".join(exc.errors.values()), "error")
+    else:
+        flash(_("Numéro confirmé : vous pouvez recevoir les alertes par SMS."), "success")
+    return _phone_back()
