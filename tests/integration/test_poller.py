@@ -136,3 +136,27 @@ def test_open_requests_reach_the_wall_from_the_portal_the_poller_reads_no_suppor
     ((wall, _),) = sent.named("wall.update")[-1:]
     assert all("open_requests" not in tile for tile in wall["tiles"]), "the portal's part"
     assert not [s for s in statements if "support_request" in s]
+
+
+def test_the_observer_hears_changed_members_and_is_told_again_after_a_failure(app, members):
+    heard: list[dict] = []
+    failing = [True]
+
+    def observe(statuses, maintenances):
+        if failing[0]:
+            failing[0] = False
+            raise ConnectionError("database restarting")
+        heard.append(statuses)
+
+    poller = Poller(app, publish=Sent(), observe=observe)
+    ids = sorted(m.id for m in members)
+    sarralbe = next(m.id for m in members if m.slug == "sarralbe")
+    poller.cycle()  # the first cycle: every member, but the observer fails
+    assert heard == []
+    poller.cycle()  # a quiet cycle: the same members are given again
+    assert [sorted(h) for h in heard] == [ids]
+    poller.cycle()
+    assert len(heard) == 1, "nothing changed: nothing more to hear"
+    get_monitor(app).source.fail("sarralbe-routeur")
+    poller.cycle()
+    assert [sorted(h) for h in heard[1:]] == [[sarralbe]]
