@@ -355,3 +355,30 @@ def zabbix_check() -> None:
     for finding in findings:
         click.echo(f"{marks[finding.level]} {finding.message}")
     click.get_current_context().exit(1 if any(f.level == ERROR for f in findings) else 0)
+
+
+@vigie.group("push")
+def push_group() -> None:
+    """Notifications Web Push (clés VAPID du serveur)."""
+
+
+@push_group.command("keys")
+@click.option(
+    "--force", is_flag=True, help="Remplacer la clé existante (les appareils devront se réabonner)."
+)
+@with_appcontext
+def push_keys(force: bool) -> None:
+    """Créer la clé VAPID du serveur (une fois) et afficher sa clé publique."""
+    from webapp.services import push
+
+    path = push.key_path()
+    try:
+        public = push.generate_keys(force=force)
+    except push.KeyExists:
+        public = push.public_key()
+        if public is None:
+            _fail(f"Erreur : la clé {path} existe mais est illisible (--force pour la remplacer).")
+        click.echo(f"Clé VAPID déjà présente ({path}) ; --force pour la remplacer.", err=True)
+    else:
+        click.echo(f"Clé VAPID créée : {path} (mode 0600).", err=True)
+    click.echo(public)

@@ -9,6 +9,7 @@ from webapp.channels.base import Channel
 from webapp.channels.base import ChannelName
 from webapp.channels.base import Outgoing
 from webapp.channels.base import SendResult
+from webapp.channels.push import WebPushChannel
 
 
 class PortalChannel:
@@ -24,4 +25,6 @@ class PortalChannel:
 def build(config: Mapping[str, Any]) -> dict[str, Channel]:
     """Every channel this configuration sets up (e-mail and portal always)."""
     channels: dict[str, Channel] = {ChannelName.PORTAL: PortalChannel()}
+    if push := WebPushChannel.from_config(config):
+        channels[ChannelName.PUSH] = push
     return channels

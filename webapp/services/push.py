@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
+from flask import has_app_context
 from flask_babel import gettext as _
 from py_vapid import Vapid
 from sqlalchemy import select
@@ -41,6 +42,7 @@ from webapp.services.errors import ValidationError
 logger = logging.getLogger(__name__)
 
 ENDPOINT_MAX = 2048
+INSTANCE = Path(__file__).resolve().parents[2] / "instance"  # as in create_app()
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
@@ -57,7 +59,9 @@ def key_path(config: Mapping[str, Any] | None = None) -> Path:
     configured = config.get("VAPID_PRIVATE_KEY_FILE")
     if configured:
         return Path(configured)
-    return Path(current_app.instance_path) / "vapid_private.pem"
+    # registry.build() may run outside an app context: the factory's instance folder
+    instance = Path(current_app.instance_path) if has_app_context() else INSTANCE
+    return instance / "vapid_private.pem"
 
 
 def b64url(raw: bytes) -> str:
