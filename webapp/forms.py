@@ -26,6 +26,7 @@ from wtforms.validators import ValidationError
 
 from webapp.models.choices import MEMBER_KIND_LABELS
 from webapp.models.choices import MEMBER_ROLE_LABELS
+from webapp.services import phones
 from webapp.services.errors import ValidationError as ServiceValidationError
 
 LANGUAGE_CHOICES = [SelectChoice("fr", "Français"), SelectChoice("en", "English")]
@@ -51,6 +52,16 @@ class PlainText:
                         "Caractère non autorisé : utilisez du texte simple, sans balise ni emoji."
                     )
                 )
+
+
+class MobileNumber:
+    """A mobile number ``phones.normalise`` accepts (« 06 12 34 56 78 », « +32 … »)."""
+
+    def __call__(self, form, field) -> None:
+        try:
+            phones.normalise(field.data)
+        except ServiceValidationError as exc:
+            raise ValidationError(exc.errors["phone"]) from None
 
 
 def apply_errors(
@@ -176,10 +187,8 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
     phone = StringField(
         _l("Téléphone mobile"),
-        validators=[
-            Optional(),
-            Regexp(r"^\+?[0-9 .()-]{6,20}$", message=_l("Numéro de téléphone invalide.")),
-        ],
+        validators=[Optional(), MobileNumber()],
+        description=_l("Par exemple 06 12 34 56 78, ou +32 470 12 34 56 hors de France."),
     )
     locale = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     submit = SubmitField(_l("Enregistrer"))

@@ -10,6 +10,7 @@ from webapp.channels.base import ChannelName
 from webapp.channels.base import Outgoing
 from webapp.channels.base import SendResult
 from webapp.channels.push import WebPushChannel
+from webapp.channels.sms import SmsChannel
 
 
 class PortalChannel:
@@ -27,4 +28,6 @@ def build(config: Mapping[str, Any]) -> dict[str, Channel]:
     channels: dict[str, Channel] = {ChannelName.PORTAL: PortalChannel()}
     if push := WebPushChannel.from_config(config):
         channels[ChannelName.PUSH] = push
+    if sms := SmsChannel.from_config(config):  # SmsConfigError on settings that cannot work
+        channels[ChannelName.SMS] = sms
     return channels

@@ -25,6 +25,7 @@ from webapp.models import User
 from webapp.models.choices import MemberRole
 from webapp.models.choices import StaffRole
 from webapp.services import mail
+from webapp.services import phones
 from webapp.services.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -185,8 +186,10 @@ def request_password_reset(email: str) -> None:
 def update_profile(user: User, *, name: str, phone: str | None, locale: str) -> None:
     if locale not in current_app.config["LANGUAGES"]:
         raise ValidationError({"locale": _("Langue inconnue.")})
+    phone = (phone or "").strip() or None
+    if phone != user.phone:  # a new number: E.164, and unconfirmed until a code is typed
+        phones.set_number(user, phones.normalise(phone) if phone else None)
     user.name = name.strip()
-    user.phone = phone or None
     user.locale = locale
     db.session.commit()
 
