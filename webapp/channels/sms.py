@@ -114,14 +114,6 @@ def _network_result(who: str, exc: requests.RequestException) -> SendResult:
     )
 
 
-def _timeout(config: Mapping[str, Any]) -> tuple[float, float]:
-    value = config.get("SMS_TIMEOUT")
-    if value in (None, ""):
-        return DEFAULT_TIMEOUT
-    seconds = float(value)
-    return (min(seconds, DEFAULT_TIMEOUT[0]), seconds)
-
-
 # -- OVHcloud ----------------------------------------------------------------------------
 
 
@@ -186,7 +178,6 @@ class OvhProvider:
             consumer_key=str(config["OVH_CONSUMER_KEY"]),
             service=str(config["OVH_SMS_SERVICE"]),
             sender=_sender(config),
-            timeout=_timeout(config),
         )
 
     def job(self, to: str, text: str) -> dict[str, Any]:
@@ -372,7 +363,6 @@ class HttpProvider:
             body=config.get("SMS_HTTP_BODY"),
             headers=_headers(config.get("SMS_HTTP_HEADERS")),
             sender=str(config.get("SMS_SENDER") or ""),
-            timeout=_timeout(config),
         )
 
     def request(self, to: str, text: str) -> requests.PreparedRequest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,9 @@ CODE_MAX_ATTEMPTS = 5
 CODE_VALIDITY = timedelta(minutes=10)
 CODE_RESEND_AFTER = timedelta(seconds=60)
 CODES_PER_DAY = 10  # an SMS costs: a user cannot make the server text anyone all day
+# What people type in a number: digits, a leading +, and separators (no letters, no
+# « ext. », which phonenumbers would otherwise read).
+_TYPED = re.compile(r"^\+?[0-9 .()/\u00a0\u202f-]+$")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
@@ -83,18 +87,15 @@ def normalise(raw: str | None, region: str = DEFAULT_REGION) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationError({"phone": _("Indiquez un numéro de téléphone mobile.")})
-    if len(text) > 32:
-        raise ValidationError({"phone": _("Numéro de téléphone invalide.")})
+    invalid = _("Numéro de téléphone invalide : écrivez par exemple 06 12 34 56 78.")
+    if len(text) > 32 or not _TYPED.match(text):
+        raise ValidationError({"phone": invalid})
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException:
-        raise ValidationError(
-            {"phone": _("Numéro de téléphone invalide : écrivez par exemple 06 12 34 56 78.")}
-        ) from None
+        raise ValidationError({"phone": invalid}) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            {"phone": _("Numéro de téléphone invalide : écrivez par exemple 06 12 34 56 78.")}
-        )
+        raise ValidationError({"phone": invalid})
     if phonenumbers.number_type(number) not in _MOBILE_TYPES:
         raise ValidationError(
             {"phone": _("Ce numéro n’est pas un mobile : les SMS ne peuvent pas y être envoyés.")}
