@@ -143,18 +143,23 @@ self.addEventListener("push", (event) => {
 });
 
 async function openNode(target) {
+  // A Vigie window already on the node: bring it forward. Another Vigie window: bring it
+  // forward on the node. None: open one.
   const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  for (const client of windows) {
-    if (client.url === target && "focus" in client) return client.focus();
-  }
-  for (const client of windows) {
-    if (new URL(client.url).origin !== self.location.origin || !("navigate" in client)) continue;
+  const ours = windows.filter((client) => new URL(client.url).origin === self.location.origin);
+  const there = ours.find((client) => client.url === target);
+  if (there) return there.focus();
+  for (const client of ours) {
     try {
-      const focused = await client.focus();
-      const moved = await focused.navigate(target);
+      await client.focus();
+    } catch {
+      // focus is the browser's to grant: navigate anyway
+    }
+    try {
+      const moved = await client.navigate(target);
       if (moved) return moved;
     } catch {
-      // not controlled by us, or not focusable: open a window instead
+      // not controlled by this worker: try the next, or open a window
     }
   }
   return self.clients.openWindow(target);

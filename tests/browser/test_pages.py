@@ -59,6 +59,7 @@ PAGE_ROLES = {
     "wall.member": "admin",
     "wall.links": "admin",
     "wall.kiosk_entry": ANONYMOUS,  # a TV opening its kiosk link: redirected to the wall
+    "pwa.offline": ANONYMOUS,  # what the service worker shows without a network
 }
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
@@ -77,6 +78,8 @@ def page_routes(app) -> dict[str, str]:
             continue
         if rule.rule.startswith("/api/") or rule.rule == "/healthz":
             continue  # JSON
+        if rule.rule == "/sw.js":
+            continue  # the service worker's script
         if rule.endpoint in FRAGMENTS:
             continue
         routes[rule.endpoint] = rule

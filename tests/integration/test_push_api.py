@@ -198,3 +198,15 @@ def test_forms_without_csrf_are_a_french_400(client, session_user, service, vapi
     assert response.status_code == 400
     assert "jeton de sécurité" in response.get_data(as_text=True)
     assert db.session.get(PushSubscription, row.id) is not None
+
+
+def test_openapi_describes_the_push_endpoints(client):
+    spec = client.get("/api/v1/openapi.json").json
+    paths = spec["paths"]
+    assert set(paths[URL]) == {"get", "post"}
+    assert set(paths[URL + "/{id}"]) == {"delete"}
+    assert set(paths[URL + "/{id}/test"]) == {"post"}
+    schemas = spec["components"]["schemas"]
+    assert schemas["PushSubscriptionInput"]["required"] == ["endpoint", "keys"]
+    for ref in ("PushSubscription", "PushSubscriptionList"):
+        assert ref in schemas

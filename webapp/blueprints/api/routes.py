@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -169,6 +170,8 @@ def _device_json(row) -> dict:
         "id": row.id,
         "label": row.label,
         "endpoint_origin": _origin(row.endpoint),
+        # lets the page tell which device it is without the endpoint (a capability URL)
+        "endpoint_sha256": hashlib.sha256(row.endpoint.encode()).hexdigest(),
         "created_at": row.created_at.isoformat(),
         "last_success_at": row.last_success_at.isoformat() if row.last_success_at else None,
     }
