@@ -108,6 +108,7 @@ def upgrade():
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('hold_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('locked_by', sa.String(length=36), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('provider', sa.String(length=40), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

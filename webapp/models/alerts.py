@@ -164,6 +164,7 @@ class Delivery(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     hold_until: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(36))  # the worker holding it
     last_error: Mapped[str | None] = mapped_column(String(500))
     provider: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,12 +31,14 @@ class RoundStats:
     delivered: int = 0
 
 
-def run_round(channels: Mapping[str, Channel], limit: int = 200) -> RoundStats:
+def run_round(
+    channels: Mapping[str, Channel], limit: int = 50, worker: str | None = None
+) -> RoundStats:
     """One round (inside an app context): decisions, digests, then a batch of deliveries."""
     stats = RoundStats()
     stats.decided = alerts.decide()
     stats.digests = alerts.release_held()
-    stats.delivered = outbox.deliver_due(channels, limit=limit)
+    stats.delivered = outbox.deliver_due(channels, limit=limit, worker=worker)
     return stats
 
 
@@ -47,6 +50,7 @@ class Worker:
         self.channels = channels if channels is not None else registry.build(app.config)
         self._stop = threading.Event()
         self.rounds = 0
+        self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
 
     def run(self, interval: float | None = None) -> None:
         interval = interval or float(self.app.config["NOTIFY_INTERVAL"])
@@ -55,7 +59,7 @@ class Worker:
             busy = False
             with self.app.app_context():
                 try:
-                    stats = run_round(self.channels)
+                    stats = run_round(self.channels, worker=self.id)
                     busy = stats.delivered > 0
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     logger.exception("Delivery round failed")

@@ -18,6 +18,7 @@ the first. SMS has no such key: an interrupted SMS is reported, not sent twice.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timedelta
@@ -26,6 +27,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.channels.base import Channel
@@ -94,8 +96,8 @@ def backoff_s(attempts: int) -> float:
     return min(BACKOFF_FIRST_S * 2 ** max(0, attempts - 1), BACKOFF_MAX_S)
 
 
-def claim(limit: int = 100, now: datetime | None = None) -> list[Delivery]:
-    """Take up to ``limit`` due messages for this worker (committed: ``sending``)."""
+def claim(limit: int = 50, now: datetime | None = None, worker: str = "") -> list[Delivery]:
+    """Take up to ``limit`` due messages for ``worker`` (committed: ``sending``)."""
     now = now or utcnow()
     lease = timedelta(seconds=float(current_app.config["NOTIFY_LEASE"]))
     rows = list(
@@ -123,10 +125,37 @@ def claim(limit: int = 100, now: datetime | None = None) -> list[Delivery]:
             logger.info("Delivery %s interrupted by a restart: sent again", row.key)
         row.status = DeliveryStatus.SENDING
         row.locked_until = now + lease
-        row.attempts += 1
+        row.locked_by = worker
         claimed.append(row)
     db.session.commit()
     return claimed
+
+
+def take(row: Delivery, worker: str) -> bool:
+    """Renew ``worker``'s lease on ``row`` just before its send; False if it was lost.
+
+    A batch may take longer than a lease: another worker then reclaims the rest as
+    interrupted. Each send first renews its own row, and only if this worker still
+    holds it — so a message is never handed by two workers.
+    """
+    lease = timedelta(seconds=float(current_app.config["NOTIFY_LEASE"]))
+    now = utcnow()
+    done = db.session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == row.id,
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.locked_by == worker,
+            Delivery.locked_until > now,
+        )
+        .values(locked_until=now + lease, attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if done.rowcount != 1:
+        return False
+    db.session.refresh(row)
+    return True
 
 
 _CHANNELS_RESENT = {ChannelName.EMAIL, ChannelName.PUSH, ChannelName.PORTAL}
@@ -165,6 +194,7 @@ def record(row: Delivery, result: SendResult, now: datetime | None = None) -> No
     """Write a channel's answer on the row (the caller commits)."""
     now = now or utcnow()
     row.locked_until = None
+    row.locked_by = None
     row.provider = result.provider or row.provider
     if result.outcome == Outcome.SENT:
         row.status = DeliveryStatus.SENT
@@ -189,10 +219,15 @@ def record(row: Delivery, result: SendResult, now: datetime | None = None) -> No
             db.session.delete(subscription)  # 404/410: the browser dropped it
 
 
-def deliver_due(channels: Mapping[str, Channel], limit: int = 100) -> int:
+def deliver_due(channels: Mapping[str, Channel], limit: int = 50, worker: str | None = None) -> int:
     """Claim the due messages and send each through its channel; how many were handled."""
-    rows = claim(limit)
+    worker = worker or uuid.uuid4().hex
+    rows = claim(limit, worker=worker)
+    handled = 0
     for row in rows:
+        if not take(row, worker):
+            continue  # its lease ran out and another worker has it now
+        handled += 1
         channel = channels.get(row.channel)
         message = outgoing(row)
         if channel is None:
@@ -207,4 +242,4 @@ def deliver_due(channels: Mapping[str, Channel], limit: int = 100) -> int:
                 result = SendResult.retry(f"Erreur interne du canal : {type(exc).__name__}")
         record(row, result)
         db.session.commit()
-    return len(rows)
+    return handled
