@@ -28,6 +28,8 @@ def upgrade():
     sa.Column('severity', sa.Integer(), nullable=False),
     sa.Column('dependents', sa.Integer(), nullable=False),
     sa.Column('problem', sa.String(length=255), nullable=False),
+    sa.Column('down', sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column('role', sa.String(length=20), nullable=False, server_default=''),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('group_key', sa.String(length=60), nullable=True),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),

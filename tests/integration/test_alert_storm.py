@@ -92,7 +92,8 @@ def test_a_router_down_is_exactly_one_message_per_person_and_channel(
     for mail in mails:
         assert cause in mail["Subject"]
         text = mail.get_body(("plain",)).get_content()
-        assert f"les {behind} équipements derrière lui sont injoignables" in text
+        assert f"Les {behind} équipements qui sont derrière lui ne sont plus joignables." in text
+        assert "L'accès à Internet est probablement coupé sur ce site." in text
     for received in pushes:
         note = received.json["notification"]
         assert received.json["web_push"] == 8030
@@ -118,5 +119,5 @@ def test_a_router_down_is_exactly_one_message_per_person_and_channel(
     for mail in mails:
         assert "fonctionne de nouveau" in mail.get_body(("plain",)).get_content()
         assert mail["In-Reply-To"], "the recovery follows the problem in one thread"
-    assert all("Réparé" in p.json["notification"]["title"] for p in pushes)
+    assert all("fonctionne de nouveau" in p.json["notification"]["title"] for p in pushes)
     assert (len(smtp.messages), len(push_service.received), len(ovh.jobs)) == (4, 4, 2)

@@ -126,7 +126,7 @@ def test_a_router_down_is_one_message_per_person_and_channel_naming_the_cause(
     ), "one per channel (one per device for push); none per dependent device"
     mail = next(m for m in channels["email"].sent if m.recipient.user_id == mayor)
     assert "Routeur" in mail.subject and member in mail.subject
-    assert f"les {behind} équipements derrière lui sont injoignables" in mail.body
+    assert f"Les {behind} équipements qui sont derrière lui ne sont plus joignables." in mail.body
     for word in ("ICMP", "Gravité", "Haute", "trigger"):
         assert word not in mail.body + mail.subject
     assert mail.data["url"].endswith("/membres/college-la-salle/equipements/" + incident.hostid)

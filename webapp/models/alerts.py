@@ -108,6 +108,8 @@ class Incident(db.Model):
     severity: Mapped[int] = mapped_column(default=4)
     dependents: Mapped[int] = mapped_column(default=0)  # devices behind it, unreachable
     problem: Mapped[str] = mapped_column(String(255), default="")  # the Zabbix problem name
+    down: Mapped[bool] = mapped_column(default=True)  # does not answer (not a lesser problem)
+    role: Mapped[str] = mapped_column(String(20), default="")  # router, access, camera…
     state: Mapped[str] = mapped_column(String(12), default=IncidentState.PENDING)
     # Incidents of one member told together share the key of their message (its thread).
     group_key: Mapped[str | None] = mapped_column(String(60))

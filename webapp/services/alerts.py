@@ -75,6 +75,7 @@ class Cause:
     dependents: int
     problem: str
     down: bool
+    role: str = ""
 
 
 def causes_of(member_map) -> list[Cause]:
@@ -92,6 +93,7 @@ def causes_of(member_map) -> list[Cause]:
                 dependents=len(incident.affected),
                 problem=problem,
                 down=incident.kind == IncidentKind.DOWN,
+                role=str(incident.role or ""),
             )
         )
     return causes
@@ -147,12 +149,15 @@ def observe(
                             severity=cause.severity,
                             dependents=cause.dependents,
                             problem=cause.problem[:255],
+                            down=cause.down,
+                            role=cause.role[:20],
                             state=IncidentState.PENDING,
                             opened_at=now,
                         )
                     )
                     continue
                 row.dependents = max(row.dependents, cause.dependents)
+                row.down = row.down or cause.down
                 row.severity = max(row.severity, cause.severity)
                 row.cause = cause.cause[:255]
             for (mid, key), row in live.items():
@@ -474,74 +479,95 @@ def _url(member: Member, hostid: str | None = None) -> str:
     return f"{base}/membres/{member.slug}/carte"
 
 
+def _name(incident: Incident) -> str:
+    """« Box fibre (Collège) »: the site is said once, if the label does not say it."""
+    site = incident.site
+    if site and site.casefold() not in incident.cause.casefold():
+        return _("« %(cause)s » (%(site)s)", cause=incident.cause, site=site)
+    return _("« %(cause)s »", cause=incident.cause)
+
+
+_UPSTREAM = {"access", "link"}
+_GATEWAY = {"router", "firewall"}
+
+
 def _what(incident: Incident) -> str:
-    """What it means, for someone who is not an IT person."""
-    behind = incident.dependents
-    if incident.dependents and incident.site:
-        return ngettext(
-            "« %(cause)s » (%(site)s) ne répond plus : %(num)d équipement derrière lui est "
-            "injoignable.",
-            "« %(cause)s » (%(site)s) ne répond plus : les %(num)d équipements derrière lui "
-            "sont injoignables.",
-            behind,
-            cause=incident.cause,
-            site=incident.site,
+    """What it means, for someone who is not an IT person (no Zabbix words)."""
+    name = _name(incident)
+    if not incident.down:
+        return _(
+            "%(name)s signale un problème : %(problem)s. Il fonctionne encore.",
+            name=name,
+            problem=incident.problem or _("anomalie détectée"),
         )
+    lines = [_("%(name)s ne répond plus.", name=name)]
+    if incident.dependents:
+        lines.append(
+            ngettext(
+                "L'équipement qui est derrière lui n'est plus joignable.",
+                "Les %(num)d équipements qui sont derrière lui ne sont plus joignables.",
+                incident.dependents,
+            )
+        )
+    if incident.role in _UPSTREAM:
+        lines.append(_("L'accès à Internet est probablement coupé sur ce site."))
+    elif incident.role in _GATEWAY and incident.dependents:
+        lines.append(_("Le réseau de ce site est probablement coupé."))
+    return " ".join(lines)
+
+
+def _short(incident: Incident, since: str) -> str:
+    """The same, in a few words (an SMS): « … en panne depuis 20 h 09, 12 équipements … »."""
+    if not incident.down:
+        return _("alerte sur %(name)s %(since)s", name=_name(incident), since=since)
     if incident.dependents:
         return ngettext(
-            "« %(cause)s » ne répond plus : %(num)d équipement derrière lui est injoignable.",
-            "« %(cause)s » ne répond plus : les %(num)d équipements derrière lui sont "
-            "injoignables.",
-            behind,
-            cause=incident.cause,
+            "%(name)s en panne %(since)s, %(num)d équipement injoignable",
+            "%(name)s en panne %(since)s, %(num)d équipements injoignables",
+            incident.dependents,
+            name=_name(incident),
+            since=since,
         )
-    where = f" ({incident.site})" if incident.site else ""
-    if incident.severity >= int(Severity.HIGH) and not incident.problem:
-        return _("« %(cause)s »%(where)s ne répond plus.", cause=incident.cause, where=where)
-    return _(
-        "« %(cause)s »%(where)s signale un problème : %(problem)s.",
-        cause=incident.cause,
-        where=where,
-        problem=incident.problem or _("anomalie détectée"),
+    return _("%(name)s en panne %(since)s", name=_name(incident), since=since)
+
+
+def _urgent(subject: str, severity: int) -> str:
+    return (
+        _("Urgent – %(subject)s", subject=subject)
+        if severity >= int(Severity.DISASTER)
+        else subject
     )
-
-
-def _gravity(severity: int) -> str:
-    if severity >= int(Severity.DISASTER):
-        return _("Panne majeure")
-    if severity >= int(Severity.HIGH):
-        return _("Panne")
-    return _("Alerte")
 
 
 def opening_text(member: Member, incidents: list[Incident], now: datetime) -> Text:
     first = incidents[0]
-    since = clock.since(min(as_utc(i.opened_at) for i in incidents), now)
+    started = min(as_utc(i.opened_at) for i in incidents)
+    since = clock.since(started, now)
+    severity = max(i.severity for i in incidents)
     if len(incidents) == 1:
-        subject = _(
-            "%(gravity)s à %(member)s : %(cause)s",
-            gravity=_gravity(first.severity),
-            member=member.name,
-            cause=first.cause,
-        )
+        if first.down:
+            subject = _("%(member)s : %(name)s en panne", member=member.name, name=_name(first))
+        else:
+            subject = _("%(member)s : alerte sur %(name)s", member=member.name, name=_name(first))
         lines = [_what(first)]
+        short = _short(first, since)
     else:
         subject = _(
-            "%(gravity)s à %(member)s : %(num)d problèmes",
-            gravity=_gravity(max(i.severity for i in incidents)),
-            member=member.name,
-            num=len(incidents),
+            "%(member)s : %(num)d problèmes en cours", member=member.name, num=len(incidents)
         )
-        lines = [_what(i) for i in incidents]
+        lines = [f"– {_what(i)}" for i in incidents]
+        short = _(
+            "%(num)d problèmes, dont %(first)s", num=len(incidents), first=_short(first, since)
+        )
     body = "\n".join(
         [
             *lines,
-            _("Constaté %(since)s.", since=since),
+            _("Depuis %(time)s.", time=clock.time_of_day(started)),
             _("Vigie vous préviendra dès que ce sera réparé."),
         ]
     )
-    sms = _("Vigie %(member)s : %(what)s", member=member.name, what=" ".join(lines))
-    return Text(subject, body, sms, _url(member, first.hostid))
+    sms = _("Vigie %(member)s : %(what)s.", member=member.name, what=short)
+    return Text(_urgent(subject, severity), body, sms, _url(member, first.hostid))
 
 
 def recovery_text(member: Member, incident: Incident, now: datetime) -> Text:
@@ -553,11 +579,12 @@ def recovery_text(member: Member, incident: Incident, now: datetime) -> Text:
         if minutes < 120
         else ngettext("%(num)d heure", "%(num)d heures", round(minutes / 60))
     )
-    subject = _("Réparé à %(member)s : %(cause)s", member=member.name, cause=incident.cause)
+    name = _name(incident)
+    subject = _("%(member)s : %(name)s fonctionne de nouveau", member=member.name, name=name)
     lines = [
         _(
-            "« %(cause)s » fonctionne de nouveau (%(time)s), après %(duration)s de panne.",
-            cause=incident.cause,
+            "%(name)s fonctionne de nouveau depuis %(time)s, après %(duration)s de panne.",
+            name=name,
             time=clock.time_of_day(resolved),
             duration=duration,
         )
@@ -565,13 +592,18 @@ def recovery_text(member: Member, incident: Incident, now: datetime) -> Text:
     if incident.dependents:
         lines.append(
             ngettext(
-                "L'équipement qui était derrière est de nouveau joignable.",
-                "Les %(num)d équipements qui étaient derrière sont de nouveau joignables.",
+                "L'équipement qui était derrière lui est de nouveau joignable.",
+                "Les %(num)d équipements qui étaient derrière lui sont de nouveau joignables.",
                 incident.dependents,
             )
         )
     body = "\n".join(lines)
-    sms = _("Vigie %(member)s : %(what)s", member=member.name, what=" ".join(lines))
+    sms = _(
+        "Vigie %(member)s : %(name)s fonctionne de nouveau (%(time)s).",
+        member=member.name,
+        name=name,
+        time=clock.time_of_day(resolved),
+    )
     return Text(subject, body, sms, _url(member, incident.hostid))
 
 
@@ -620,9 +652,9 @@ def digest_text(held: list[Delivery], now: datetime) -> Text:
     repaired = [i for i in incidents.values() if i.state == IncidentState.RESOLVED]
     lines = [_("Pendant votre période calme :")]
     for incident in still:
-        lines.append(_("Toujours en panne : %(what)s", what=_what(incident)))
+        lines.append(_("Toujours en cours : %(what)s", what=_what(incident)))
     for incident in repaired:
-        lines.append(_("Réparé depuis : « %(cause)s ».", cause=incident.cause))
+        lines.append(_("Réparé depuis : %(name)s.", name=_name(incident)))
     lines.extend(others)
     subject = ngettext(
         "Vigie : %(num)d message pendant votre période calme",
