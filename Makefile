@@ -48,6 +48,7 @@ db-upgrade: venv
 
 demo-data: db-upgrade
 	$(BIN)/flask vigie demo load
+	@$(BIN)/flask vigie push keys >/dev/null  # VAPID key, made once (instance/vapid_private.pem)
 
 ## make run: embedded defaults (SQLite, demo source, one process)
 run: venv vendor translations demo-data
