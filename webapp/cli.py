@@ -369,6 +369,10 @@ def push_group() -> None:
 @with_appcontext
 def push_keys(force: bool) -> None:
     """Créer la clé VAPID du serveur (une fois) et afficher sa clé publique."""
+    from flask import current_app
+
+    from webapp.channels.push import PushConfigError
+    from webapp.channels.push import check_subject
     from webapp.services import push
 
     path = push.key_path()
@@ -381,4 +385,8 @@ def push_keys(force: bool) -> None:
         click.echo(f"Clé VAPID déjà présente ({path}) ; --force pour la remplacer.", err=True)
     else:
         click.echo(f"Clé VAPID créée : {path} (mode 0600).", err=True)
+    try:
+        check_subject(current_app.config.get("VAPID_SUBJECT"))
+    except PushConfigError as exc:
+        click.echo(f"Attention : {exc} Les notifications ne partiront pas.", err=True)
     click.echo(public)

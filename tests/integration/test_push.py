@@ -544,3 +544,12 @@ def test_development_accepts_loopback_only(app):
         push.check_endpoint("http://127.0.0.1:8080/push/x", explicit)
     forced = {"ENV": "production", "PUSH_ALLOW_LOOPBACK": True}
     assert push.check_endpoint("http://127.0.0.1:8080/push/x", forced)
+
+
+def test_cli_push_keys_warns_about_a_bad_subject(app, runner, tmp_path):
+    app.config["VAPID_PRIVATE_KEY_FILE"] = str(tmp_path / "k.pem")
+    app.config["VAPID_SUBJECT"] = "support@example.org"
+    result = runner.invoke(args=["vigie", "push", "keys"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == push.public_key()
+    assert "Attention : VIGIE_VAPID_SUBJECT='support@example.org'" in result.stderr

@@ -155,9 +155,18 @@ def test_internal_endpoint_refused_in_production(app, client, session_user, serv
     assert _count() == 0
 
 
-def test_non_integer_id_is_404(client, session_user):
+def test_ids_that_are_no_ids_are_404(client, session_user):
     _user, headers = session_user
-    assert client.delete(f"{URL}/abc", headers=headers).status_code == 404
+    huge = "9" * 30  # beyond the database's integers
+    for path in (f"{URL}/abc", f"{URL}/{huge}", f"{URL}/0", f"{URL}/{huge}/test"):
+        method = client.post if path.endswith("/test") else client.delete
+        response = method(path, headers=headers)
+        assert response.status_code == 404 and response.is_json, path
+    for action in ("test", "retirer"):
+        response = client.post(
+            f"/profil/appareils/{huge}/{action}", data={"csrf_token": headers["X-CSRFToken"]}
+        )
+        assert response.status_code == 404, action
 
 
 # -- the profile's forms (no JavaScript) -------------------------------------------------

@@ -303,6 +303,8 @@ def subscribe(
 
 def get(user: User, subscription_id: int) -> PushSubscription:
     """One of the user's devices; :class:`NotFound` for another's."""
+    if not 0 < subscription_id < 2**31:  # beyond any id, and beyond the column's range
+        raise NotFound(subscription_id)
     row = db.session.get(PushSubscription, subscription_id)
     if row is None or row.user_id != user.id:
         raise NotFound(subscription_id)
