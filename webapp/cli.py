@@ -8,6 +8,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from webapp.channels import registry
+from webapp.channels.base import ChannelConfigError
 from webapp.extensions import db
 from webapp.extensions import socketio
 from webapp.live.events import QueuePublisher
@@ -283,7 +285,7 @@ def serve(host: str, port: int) -> None:
         poller = Poller(app, observe=alerts.observe_cycle)
         socketio.start_background_task(poller.run)
     if app.config["NOTIFY_WORKER"] == "embedded":
-        socketio.start_background_task(notify.Worker(app).run)
+        socketio.start_background_task(notify.Worker(app, _channels(app)).run)
     # Flask refuses app.run() under `flask`; this command is meant to serve.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
@@ -322,6 +324,14 @@ def poll(once: bool) -> None:
         poller.stop()
 
 
+def _channels(app) -> dict:
+    """The configured channels; a wrong setting ends here in one French line."""
+    try:
+        return registry.build(app.config)
+    except ChannelConfigError as exc:
+        _fail(f"Erreur : {exc}")
+
+
 @vigie.command("notify")
 @click.option("--once", is_flag=True, help="Une seule passe, puis afficher ce qu'elle a fait.")
 @with_appcontext
@@ -330,7 +340,7 @@ def notify_command(once: bool) -> None:
     from flask import current_app
 
     app = current_app._get_current_object()
-    worker = notify.Worker(app)
+    worker = notify.Worker(app, _channels(app))
     if once:
         stats = notify.run_round(worker.channels)
         click.echo(

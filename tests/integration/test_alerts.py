@@ -379,3 +379,11 @@ def test_a_user_who_left_the_member_is_not_told(app, channels):
     alerts.observe({member.id: [alerts.Cause("h1", "h1", "Routeur", None, 4, 3, "", True)]})
     deliver(channels, later())
     assert everything(channels) == []
+
+
+def test_a_wrong_channel_setting_stops_the_worker_in_one_french_line(app, runner):
+    app.config.update(SMS_PROVIDER="ovh")  # without its keys
+    result = runner.invoke(args=["vigie", "notify", "--once"])
+    assert result.exit_code == 1
+    assert "Erreur : SMS par OVH : il manque" in result.output
+    assert "Traceback" not in result.output

@@ -9,6 +9,10 @@ from typing import Any
 from typing import Protocol
 
 
+class ChannelConfigError(ValueError):
+    """A channel cannot start with this configuration (the message says why, in French)."""
+
+
 class ChannelName(enum.StrEnum):
     PUSH = "push"
     SMS = "sms"

@@ -26,6 +26,7 @@ from py_vapid import Vapid
 from pywebpush import WebPushException
 from pywebpush import webpush
 
+from webapp.channels.base import ChannelConfigError
 from webapp.channels.base import ChannelName
 from webapp.channels.base import Outgoing
 from webapp.channels.base import SendResult
@@ -50,7 +51,7 @@ def encode(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class PushConfigError(ValueError):
+class PushConfigError(ChannelConfigError):
     """Web Push cannot start with this configuration (the message says why, in French)."""
 
 

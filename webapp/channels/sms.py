@@ -33,6 +33,7 @@ from ovh import client as ovh_client
 from requests.structures import CaseInsensitiveDict
 
 from webapp.channels import gsm7
+from webapp.channels.base import ChannelConfigError
 from webapp.channels.base import ChannelName
 from webapp.channels.base import Outgoing
 from webapp.channels.base import SendResult
@@ -57,7 +58,7 @@ _UNCERTAIN = (
 )
 
 
-class SmsConfigError(ValueError):
+class SmsConfigError(ChannelConfigError):
     """The SMS settings cannot work (raised when the channels are built, at start)."""
 
 
