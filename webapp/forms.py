@@ -7,11 +7,14 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import BooleanField
 from wtforms import EmailField
 from wtforms import Form
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import RadioField
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms import TextAreaField
@@ -238,3 +241,66 @@ class SupportForm(FlaskForm):
     )
     hostid = HiddenField()
     submit = SubmitField(_l("Envoyer la demande"))
+
+
+# ---- alert settings (/profil/alertes, /membres/<slug>/alertes) ------------------------------
+# The service checks every value (webapp.services.alert_rules.check, shared with the API):
+# these forms carry them, with CSRF, and turn them into the API's shape.
+
+
+class AlertRuleForm(FlaskForm):
+    channels = SelectMultipleField(_l("Comment être prévenu"), choices=[], validate_choice=False)
+    min_severity = RadioField(_l("Quelles alertes"), choices=[], validate_choice=False)
+    members = SelectMultipleField(_l("Pour quels membres"), choices=[], validate_choice=False)
+    sites = SelectMultipleField(_l("Pour quels sites"), choices=[], validate_choice=False)
+    quiet_start = StringField(_l("Début des heures calmes"))
+    quiet_end = StringField(_l("Fin des heures calmes"))
+    quiet_except_disasters = BooleanField(_l("Sauf les désastres : ceux-là me réveillent"))
+    recoveries = BooleanField(_l("Me prévenir aussi quand c’est réparé"))
+    submit = SubmitField(_l("Enregistrer mes réglages"))
+
+    # Service field -> form field (webapp.forms.apply_errors).
+    ALIASES = {
+        "quiet_hours": "quiet_start",
+        "quiet_hours.start": "quiet_start",
+        "quiet_hours.end": "quiet_end",
+        "quiet_hours.except_disasters": "quiet_except_disasters",
+    }
+
+    def load(self, rule, member_slugs: Mapping[int, str]) -> None:
+        """Show ``rule`` (an :class:`~webapp.services.alert_rules.Rule`)."""
+        self.channels.data = sorted(rule.channels)
+        self.min_severity.data = str(rule.min_severity)
+        if "members" in self:
+            self.members.data = [member_slugs[i] for i in rule.member_ids if i in member_slugs]
+        self.sites.data = sorted(rule.sites)
+        self.quiet_start.data = rule.quiet_start.strftime("%H:%M") if rule.quiet_start else ""
+        self.quiet_end.data = rule.quiet_end.strftime("%H:%M") if rule.quiet_end else ""
+        self.quiet_except_disasters.data = rule.quiet_except_disasters
+        self.recoveries.data = rule.recoveries
+
+    def payload(self) -> dict:
+        """The rule as ``PUT /api/v1/me/alert-rules`` writes it."""
+        severity = (self.min_severity.data or "").strip()
+        start, end = (self.quiet_start.data or "").strip(), (self.quiet_end.data or "").strip()
+        quiet = None
+        if start or end:
+            quiet = {
+                "start": start,
+                "end": end,
+                "except_disasters": bool(self.quiet_except_disasters.data),
+            }
+        payload = {
+            "channels": list(self.channels.data or []),
+            "min_severity": int(severity) if severity.isdigit() and len(severity) < 3 else severity,
+            "sites": list(self.sites.data or []),
+            "quiet_hours": quiet,
+            "recoveries": bool(self.recoveries.data),
+        }
+        if "members" in self:
+            payload["members"] = list(self.members.data or [])
+        return payload
+
+
+class MuteForm(FlaskForm):
+    hours = StringField(_l("Durée"))

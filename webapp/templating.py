@@ -8,6 +8,7 @@ from flask import Flask
 from flask import request
 from flask_babel import format_timedelta
 from flask_babel import get_locale
+from flask_login import current_user
 
 from webapp import access
 from webapp.forms import ConfirmForm
@@ -20,8 +21,10 @@ from webapp.models.choices import SEVERITY_LABELS
 from webapp.models.choices import STAFF_ROLE_LABELS
 from webapp.models.choices import STATE_DISPLAY
 from webapp.models.choices import HealthState
+from webapp.presenters import alerts as alerts_view
 from webapp.presenters import clock
 from webapp.presenters import live
+from webapp.services import deliveries
 
 
 def state_display(state: str) -> dict[str, str]:
@@ -44,6 +47,13 @@ def age(seconds: float | None) -> str:
     return format_timedelta(seconds, threshold=1.1, add_direction=False)
 
 
+def unread_notifications() -> int:
+    """The header's badge: the signed-in user's unread portal notifications (one COUNT)."""
+    if not current_user.is_authenticated:
+        return 0
+    return deliveries.unread_count(current_user.id)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         display_state=display_state,
@@ -61,6 +71,8 @@ def register(app: Flask) -> None:
         state_display=state_display,
         freshness_view=live.freshness_view,
         can_administer=access.can_administer,
+        unread_notifications=unread_notifications,
+        unread_label=alerts_view.unread_label,
     )
 
     @app.context_processor

@@ -60,7 +60,12 @@ PAGE_ROLES = {
     "wall.links": "admin",
     "wall.kiosk_entry": ANONYMOUS,  # a TV opening its kiosk link: redirected to the wall
     "pwa.offline": ANONYMOUS,  # what the service worker shows without a network
+    "profile.alerts": "viewer",
+    "alerts.notifications": "viewer",
+    "alerts.member_defaults": "member_admin",
 }
+# GET routes that only redirect (no page of their own) -> the page their tests check.
+REDIRECTS = {"alerts.open_notification": "alerts.notifications"}
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
 FRAGMENTS = {
@@ -80,7 +85,7 @@ def page_routes(app) -> dict[str, str]:
             continue  # JSON
         if rule.rule == "/sw.js":
             continue  # the service worker's script
-        if rule.endpoint in FRAGMENTS:
+        if rule.endpoint in FRAGMENTS or rule.endpoint in REDIRECTS:
             continue
         routes[rule.endpoint] = rule
     return routes

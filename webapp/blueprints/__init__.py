@@ -5,6 +5,7 @@ from flask import Flask
 
 def register_all(app: Flask) -> None:
     from webapp.blueprints.admin import bp as admin_bp
+    from webapp.blueprints.alerts import bp as alerts_bp
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.health import bp as health_bp
@@ -26,5 +27,6 @@ def register_all(app: Flask) -> None:
         health_bp,
         wall_bp,
         pwa_bp,
+        alerts_bp,
     ):
         app.register_blueprint(blueprint)

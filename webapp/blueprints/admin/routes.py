@@ -13,11 +13,14 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from webapp import access
 from webapp.access import staff_required
 from webapp.forms import DemoActionForm
 from webapp.forms import MemberForm
 from webapp.forms import apply_errors
+from webapp.presenters import alerts as alerts_view
 from webapp.presenters import overview as overview_view
+from webapp.services import deliveries
 from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services import overview
@@ -38,6 +41,8 @@ def index():
         freshness=overview.freshness(),
         demo_form=DemoActionForm() if demo.enabled() else None,
         faults=demo.faults() if demo.enabled() else {},
+        # Delivery health (alerts): syndicate administrators only.
+        delivery_health=alerts_view.health_view(deliveries.health()) if access.is_admin() else None,
     )
 
 

@@ -1,0 +1,3 @@
+from webapp.blueprints.alerts.routes import bp
+
+__all__ = ["bp"]
