@@ -21,6 +21,8 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 
 from tests import factories
+from tests.loopback.smtp import smtp  # noqa: F401 - fixture (loopback SMTP server)
+from tests.loopback.smtp import smtp_server  # noqa: F401 - fixture
 from webapp import create_app
 from webapp.config import TestConfig
 from webapp.extensions import db as _db

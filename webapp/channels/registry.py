@@ -9,6 +9,7 @@ from webapp.channels.base import Channel
 from webapp.channels.base import ChannelName
 from webapp.channels.base import Outgoing
 from webapp.channels.base import SendResult
+from webapp.channels.email import EmailChannel
 from webapp.channels.push import WebPushChannel
 from webapp.channels.sms import SmsChannel
 
@@ -30,4 +31,7 @@ def build(config: Mapping[str, Any]) -> dict[str, Channel]:
         channels[ChannelName.PUSH] = push
     if sms := SmsChannel.from_config(config):  # SmsConfigError on settings that cannot work
         channels[ChannelName.SMS] = sms
+    # Always there: without MAIL_SERVER it logs and keeps (sent in development, failed
+    # with its reason in production), see webapp/channels/email.py.
+    channels[ChannelName.EMAIL] = EmailChannel.from_config(config)
     return channels

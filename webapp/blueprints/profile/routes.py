@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp.extensions import csrf
 from webapp.forms import ConfirmForm
 from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
@@ -21,6 +22,7 @@ from webapp.services import accounts
 from webapp.services import phones
 from webapp.services import push
 from webapp.services import tokens
+from webapp.services import unsubscribe as unsubscribe_links
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("profile", __name__, url_prefix="/profil")
@@ -111,6 +113,32 @@ def push_remove(subscription_id: int):
         device = push.unsubscribe(current_user, subscription_id)
         flash(_("« %(name)s » ne recevra plus les alertes.", name=device.label), "success")
     return _push_back()
+
+
+# One-click unsubscribe from alert messages (RFC 8058), by the signed link they carry:
+# no login, and no CSRF token since the mail client itself POSTs it (the token in the
+# URL is the proof). A GET never unsubscribes (link scanners open every link): it shows
+# a button that POSTs.
+
+
+@bp.route("/alertes/desabonnement/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str):
+    """Confirm (GET) or apply (POST) the unsubscribe link of an alert message."""
+    try:
+        if request.method == "POST":
+            subscription = unsubscribe_links.unsubscribe(token)
+        else:
+            subscription = unsubscribe_links.read(token)
+    except unsubscribe_links.InvalidLink as exc:
+        return render_template("profile/unsubscribe_invalid.html", message=exc.message), exc.status
+    return render_template(
+        "profile/unsubscribe.html",
+        token=token,
+        how=unsubscribe_links.channel_label(subscription.channel),
+        address=subscription.user.email if subscription.channel == "email" else None,
+        done=request.method == "POST",
+    )
 
 
 # -- Mobile number for SMS alerts (templates/profile/_phone.html) ------------------------
