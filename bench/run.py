@@ -1,7 +1,11 @@
 """Run every benchmark, write ``bench/results.json`` and print a short table.
 
-``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,zabbix,...]
+``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,alerts,zabbix,...]
 [--output PATH]``
+
+``alerts`` (issue 11, about 3 min, alone: ``--only alerts``): problem → SMTP / push / SMS /
+portal latency beyond the alert delay, the delivery worker's messages per second, and a
+storm at 300 members (about 2,000 devices down: one message per person and channel).
 
 ``--zabbix`` adds the sections that need the project's services (about 10 min more):
 ``zabbix`` (the real development Zabbix: poll cycles with 300 members at 5,000 and
@@ -33,7 +37,7 @@ from bench.common import machine
 from bench.common import verdict
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("layout", "poll", "browser")
+SECTIONS = ("layout", "poll", "browser", "alerts")
 SERVICE_SECTIONS = ("zabbix", "zabbix_defaults", "fanout")  # behind --zabbix
 ALL_SECTIONS = SECTIONS + SERVICE_SECTIONS
 #: Top-level keys of results.json written by each section (kept when it is not run).
@@ -47,6 +51,7 @@ SECTION_KEYS = {
         "idle_bytes_per_minute",
         "idle_traffic",
     ),
+    "alerts": ("alerts",),
     "zabbix": ("zabbix",),
     "zabbix_defaults": ("zabbix_defaults",),
     "fanout": ("fanout",),
@@ -68,6 +73,8 @@ def _run_section(name: str, quick: bool) -> tuple[dict | None, str | None, float
             from bench import zabbix_defaults as module
         elif name == "fanout":
             from bench import fanout as module
+        elif name == "alerts":
+            from bench import alerts as module
         else:
             from bench import browser as module
         result = module.run(quick=quick)
@@ -149,8 +156,41 @@ def _targets(results: dict) -> dict:
         "unit": "B/min",
         "what": f"websocket payload + HTTP, {idle_poll or '?'} s poll, no change",
     }
+    _alerts_targets(t, results)
     _zabbix_targets(t, results)
     return t
+
+
+def _alerts_targets(t: dict, results: dict) -> None:
+    """Rows of the alerts section (issue 11); the time limits are provisional."""
+    alerts = results.get("alerts") or {}
+    latency = alerts.get("latency") or {}
+    beyond = latency.get("seen_to_endpoint_beyond_delay_ms") or {}
+    worst = max((v.get("p95") for v in beyond.values() if v), default=None)
+    t["alert_beyond_delay_p95_ms_6_members"] = {
+        **verdict(worst, 2000.0),
+        "unit": "ms",
+        "what": "poll cycle saw it -> endpoint, minus VIGIE_ALERT_DELAY, worst channel "
+        f"({', '.join(beyond) or '?'}; provisional limit)",
+    }
+    storm = alerts.get("storm") or {}
+    outage = storm.get("outage") or {}
+    extra = None
+    if "messages_received" in outage:
+        extra = outage["messages_received"] - outage["messages_expected"]
+    t["alert_storm_extra_messages"] = {
+        **verdict(extra, 1),
+        "unit": "msg",
+        "what": f"received - (members hit x people x channels), "
+        f"{storm.get('hosts_of_members_hit', '?')} devices down",
+    }
+    last = outage.get("seen_to_last_message_ms")
+    t["alert_storm_seen_to_last_message_s"] = {
+        **verdict(round(last / 1000, 1) if last is not None else None, 60.0),
+        "unit": "s",
+        "what": f"{outage.get('messages_expected', '?')} messages, "
+        f"{storm.get('members', '?')} members (provisional limit)",
+    }
 
 
 def _zabbix_targets(t: dict, results: dict) -> None:
@@ -290,6 +330,27 @@ def _print_zabbix_load(defaults: dict | None) -> None:
     )
 
 
+def _print_alerts(alerts: dict | None) -> None:
+    if not alerts or "latency" not in alerts:
+        return
+    latency, throughput, storm = alerts["latency"], alerts["throughput"], alerts["storm"]
+    email = latency["seen_to_endpoint_beyond_delay_ms"].get("email") or {}
+    rates = ", ".join(
+        f"{name} {_fmt(throughput[name]['messages_per_s']['median'])}/s"
+        for name in ("portal", "email", "push", "sms")
+        if name in throughput
+    )
+    outage = storm["outage"]
+    print(
+        f"\nAlerts: poll cycle -> e-mail beyond the {latency['alert_delay_s']:g} s delay median "
+        f"{_fmt(email.get('median'))} ms, p95 {_fmt(email.get('p95'))} ms (n={email.get('runs')}); "
+        f"worker {rates}; storm {storm['members_hit']} members, "
+        f"{outage['devices_down_in_poller_statuses']:,} devices down: "
+        f"{outage['messages_received']:,} messages for {outage['messages_expected']:,} expected, "
+        f"last {_fmt(outage['seen_to_last_message_ms'] / 1000)} s after the poll cycle"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -328,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             results["layout"] = value
         elif name == "poll":
             results["poll_cycle_300_members_50000_items"] = value
-        elif name in SERVICE_SECTIONS:
+        elif name in SERVICE_SECTIONS or name == "alerts":
             results[name] = value
         else:
             _browser_sections(results, value)
@@ -347,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.output).write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
     print()
     print_table(ordered["targets"])
+    _print_alerts(ordered.get("alerts"))
     _print_zabbix_load(ordered.get("zabbix_defaults"))
     if carried:
         print("\nKept from the previous results: " + ", ".join(carried))
