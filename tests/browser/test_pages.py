@@ -23,6 +23,7 @@ from webapp.live.monitor import get_monitor
 from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import kiosk
+from webapp.services import unsubscribe
 
 pytestmark = pytest.mark.browser
 
@@ -63,6 +64,7 @@ PAGE_ROLES = {
     "profile.alerts": "viewer",
     "alerts.notifications": "viewer",
     "alerts.member_defaults": "member_admin",
+    "profile.unsubscribe": ANONYMOUS,  # an e-mail's one-click link, opened in a browser
 }
 # GET routes that only redirect (no page of their own) -> the page their tests check.
 REDIRECTS = {"alerts.open_notification": "alerts.notifications"}
@@ -149,6 +151,8 @@ def _visits(app, page, role: str, member) -> list[Visit]:
         if endpoint == "wall.kiosk_entry":
             clear, _link = kiosk.create("Télévision du support", factories.make_user("admin"))
             arguments = {"token": clear}
+        elif endpoint == "profile.unsubscribe":
+            arguments = {"token": unsubscribe.make_token(invited.id)}
         else:
             missing = rule.arguments - set(values)
             assert not missing, f"no test value for {missing} of {rule.rule}"
