@@ -31,6 +31,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from topology.model import IncidentKind
@@ -217,16 +218,26 @@ def decide(now: datetime | None = None) -> int:
         .distinct()
     ).all()
     for member_id in due_members:
-        queued += _tell_openings(member_id, now)
+        queued += _decided(_tell_openings, member_id, now)
     recovered = db.session.scalars(
         select(Incident)
         .where(Incident.state == IncidentState.RESOLVED, Incident.recovery_told_at.is_(None))
         .order_by(Incident.id)
     ).all()
     for incident in recovered:
-        queued += _tell_recovery(incident, now)
+        queued += _decided(_tell_recovery, incident, now)
     queued += _tell_maintenances(now)
     return queued
+
+
+def _decided(decide_one, subject, now: datetime) -> int:
+    """One decision in its own transaction; another worker's same decision wins."""
+    try:
+        return decide_one(subject, now)
+    except IntegrityError:
+        db.session.rollback()
+        logger.info("Another worker made this decision first (%s)", subject)
+        return 0
 
 
 def _tell_openings(member_id: int, now: datetime) -> int:
@@ -401,6 +412,7 @@ def _queue(
                 data={**data, **extra},
                 incident=incident,
                 hold_until=held,
+                fresh=True,  # the decision's own transaction: see outbox.enqueue
             )
             count += delivery is not None
     return count

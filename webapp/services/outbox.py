@@ -42,6 +42,7 @@ from webapp.models import Incident
 from webapp.models import PushSubscription
 from webapp.models import User
 from webapp.models.alerts import DeliveryStatus
+from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,17 @@ def enqueue(
     data: dict[str, Any] | None = None,
     incident: Incident | None = None,
     hold_until: datetime | None = None,
+    fresh: bool = False,
 ) -> Delivery | None:
     """Add a message to the outbox in the current transaction (the caller commits).
 
     Returns ``None`` when a message with this ``key`` exists already: deciding twice
     sends once. ``hold_until``: quiet hours, the message waits (``held``) for the digest.
+    ``fresh``: the caller's own transaction makes the key new (an incident it has just
+    locked and marked told): no look-up, no savepoint; should another worker have
+    decided the same meanwhile, the unique key fails the caller's commit instead.
     """
-    if db.session.scalar(select(Delivery.id).where(Delivery.key == key)) is not None:
+    if not fresh and db.session.scalar(select(Delivery.id).where(Delivery.key == key)):
         return None
     delivery = Delivery(
         key=key,
@@ -83,6 +88,9 @@ def enqueue(
         hold_until=hold_until,
         next_attempt_at=utcnow(),
     )
+    if fresh:
+        db.session.add(delivery)
+        return delivery
     try:
         with db.session.begin_nested():  # a concurrent decision with the same key
             db.session.add(delivery)
@@ -136,10 +144,19 @@ def take(row: Delivery, worker: str) -> bool:
 
     A batch may take longer than a lease: another worker then reclaims the rest as
     interrupted. Each send first renews its own row, and only if this worker still
-    holds it — so a message is never handed by two workers.
+    holds it — so a message is never handed by two workers. While more than half of
+    the lease is left, no other worker can have it: nothing to write (the attempt is
+    counted with the outcome).
     """
     lease = timedelta(seconds=float(current_app.config["NOTIFY_LEASE"]))
     now = utcnow()
+    if (
+        row.locked_by == worker
+        and row.locked_until is not None
+        and as_utc(row.locked_until) - now > lease / 2
+    ):
+        row.attempts += 1
+        return True
     done = db.session.execute(
         update(Delivery)
         .where(
