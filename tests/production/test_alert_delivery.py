@@ -72,9 +72,19 @@ def _sent() -> int:
     )
 
 
-def test_a_worker_killed_mid_burst_loses_nothing_and_doubles_nothing(stack):
+@pytest.fixture
+def burst_app(stack):
+    """The test's own connection to the stack's database, closed before it is dropped."""
+    app = _burst(stack)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_worker_killed_mid_burst_loses_nothing_and_doubles_nothing(stack, burst_app):
+    app = burst_app
     with SmtpServer() as smtp:
-        app = _burst(stack)
         env = {
             "VIGIE_MAIL_SERVER": "127.0.0.1",
             "VIGIE_MAIL_PORT": str(smtp.port),
