@@ -43,6 +43,8 @@ class MapTexts(HTMLParser):
             self._parts = {"aria": [a["aria-label"]], "label": [], "state": []}
         elif tag == "text" and self._node:
             self._text = "label" if "node__label" in a["class"] else "state"
+            if self._text == "label" and "y" in a:  # a one-line label: no tspan
+                self._parts["label"].append("")
         elif tag == "tspan" and self._text == "label":
             self._parts["label"].append("")
 
