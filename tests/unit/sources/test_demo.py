@@ -1,7 +1,9 @@
 """DemoSource: deterministic, realistic, scalable, drivable from another process."""
 
+import copy
 import subprocess
 import sys
+import threading
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -14,6 +16,8 @@ from webapp.sources.base import Severity
 from webapp.sources.base import SourceUnavailable
 from webapp.sources.base import UnknownHost
 from webapp.sources.demo import DemoSource
+from webapp.sources.demo.state import DemoState
+from webapp.sources.demo.state import fault_times
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[3]
@@ -93,6 +97,54 @@ def test_fail_and_repair_through_the_shared_state_file(tmp_path):
     assert cli.repair("sarralbe-routeur") is True
     assert web.problems() == []
     assert cli.repair("sarralbe-routeur") is False
+
+
+def test_an_in_memory_change_never_shows_half_done_to_a_reader():
+    """A reader in another thread (the poller) holds a whole state, before or after a change.
+
+    A change made in place showed its new sequence number before its fault: a
+    ``changes(cursor)`` read in between moved the cursor past the fault, which was
+    then never reported (the wall kept a failed router green).
+    """
+    state = DemoState(None)
+    state.set_faults(["10100"], failed=True, now=1.0)
+    held = state.read()
+    held_copy = copy.deepcopy(held)
+    state.set_faults(["10200"], failed=True, now=2.0)
+    state.set_faults(["10100"], failed=False, now=3.0)
+    assert held == held_copy, "what a reader holds does not move under it"
+    assert set(fault_times(state.read())) == {"10200"}
+
+
+def test_a_cursor_follower_sees_every_fault_made_while_it_reads():
+    source = DemoSource(incidents=False)
+    cursor = source.changes(None).cursor
+    names = [h.host for h in source.hosts() if h.host.endswith("-routeur")]
+    stop = threading.Event()
+
+    def change_all_the_time() -> None:
+        while not stop.is_set():
+            for name in names:
+                source.fail(name)
+            for name in names:
+                source.repair(name)
+
+    writer = threading.Thread(target=change_all_the_time, daemon=True)
+    writer.start()
+    open_ids: set[str] = set()
+    try:
+        for _ in range(400):
+            delta = source.changes(cursor)
+            cursor = delta.cursor
+            open_ids |= {p.eventid for p in delta.opened}
+            open_ids -= set(delta.closed)
+    finally:
+        stop.set()
+        writer.join(timeout=10)
+    # Writer stopped: one more read, and the follower agrees with the source.
+    open_ids |= {p.eventid for p in source.changes(cursor).opened}
+    open_ids -= set(source.changes(cursor).closed)
+    assert open_ids == {p.eventid for p in source.problems()}
 
 
 def test_unknown_host_is_refused(tmp_path):

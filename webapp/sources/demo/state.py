@@ -12,6 +12,7 @@ a reader never sees half a file.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -86,7 +87,10 @@ class DemoState:
         """Apply ``change`` to the state in place, no other process changing it meanwhile."""
         with self._lock:
             if self.path is None:
-                data = self.read()
+                # Changed on a copy, then swapped in: a reader in another thread holds
+                # the whole state before or after the change, never half of it (a
+                # sequence number without its fault would hide the fault for good).
+                data = copy.deepcopy(self._memory)
                 change(data)
                 self._memory = data
                 return data
