@@ -52,6 +52,19 @@ class BaseConfig:
     PRICE_PER_PROBE_EUR = 1
     MIN_PACKAGE_PROBES = 100
     POOL_SIZE_PROBES = 50
+    POOL_MAX_PER_ORDER = 20  # pools one order may add (1 to this)
+    # An order's amount for the current year: the remaining months only (the month of
+    # approval counts in full); false: the whole year.
+    POOL_PRORATA = True
+    QUOTA_WARN_PERCENT = 90  # the member admins and the syndicate are told at this usage
+    SYNDICATE_NAME = "Moselle Fibre"
+    DECISION_REFERENCE = "CSD 2024-314"
+    # The plan voted by the committee (probes in service by year) and the service's cost.
+    PLAN_TARGETS: dict | str = {"2024": 1000, "2025": 3000, "2026": 5000}
+    SERVICE_YEARLY_COST_EUR = 3300  # the hosting share, per year
+    SERVICE_START_YEAR = 2024
+    AGREEMENT_MAX_BYTES = 10 * 1024 * 1024  # a signed agreement's PDF
+    AUDIT_RETENTION_DAYS = 365  # audit lines older than this are purged (daily)
     # Accounts
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600

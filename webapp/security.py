@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.extensions import login_manager
 from webapp.extensions import talisman
 from webapp.models import User
+from webapp.services import audit
 from webapp.services import tokens
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.request_loader(_load_user_from_request)
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(_note_client_address)
     production = app.config["ENV"] == "production"
     talisman.init_app(
         app,
@@ -51,6 +53,13 @@ def init_app(app: Flask) -> None:
         frame_options="DENY",
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
+
+
+def _note_client_address() -> None:
+    """The client's address, for the audit log (services never read the request)."""
+    from flask import request
+
+    audit.client_address.set(request.remote_addr)
 
 
 def _load_user(user_id: str):

@@ -11,6 +11,7 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.health import bp as health_bp
     from webapp.blueprints.maps import bp as maps_bp
     from webapp.blueprints.members import bp as members_bp
+    from webapp.blueprints.probes import bp as probes_bp
     from webapp.blueprints.profile import bp as profile_bp
     from webapp.blueprints.pwa import bp as pwa_bp
     from webapp.blueprints.support import bp as support_bp
@@ -28,5 +29,6 @@ def register_all(app: Flask) -> None:
         wall_bp,
         pwa_bp,
         alerts_bp,
+        probes_bp,
     ):
         app.register_blueprint(blueprint)

@@ -157,6 +157,7 @@ class EmailChannel:
                 "paragraphs": _paragraphs(message.body),
                 "kind": message.kind,
                 "url": _web_link(data.get("url")),
+                "link_label": _one_line(data.get("link_label") or ""),  # else « Voir sur la carte »
                 "recipient": message.recipient,
                 "settings_url": self._absolute(SETTINGS_ENDPOINT),
                 "unsubscribe_url": unsubscribe_url,

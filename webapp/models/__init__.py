@@ -5,8 +5,12 @@ from webapp.models.alerts import Delivery
 from webapp.models.alerts import Incident
 from webapp.models.alerts import MaintenanceNotice
 from webapp.models.alerts import PushSubscription
+from webapp.models.audit import AuditEvent
 from webapp.models.member import HostGroupLink
 from webapp.models.member import Member
+from webapp.models.pools import Agreement
+from webapp.models.pools import PoolOrder
+from webapp.models.pools import ProbeUsageDay
 from webapp.models.subscription import Subscription
 from webapp.models.support import KioskLink
 from webapp.models.support import SupportRequest
@@ -15,7 +19,9 @@ from webapp.models.user import Membership
 from webapp.models.user import User
 
 __all__ = [
+    "Agreement",
     "AlertRule",
+    "AuditEvent",
     "Delivery",
     "Incident",
     "MaintenanceNotice",
@@ -25,6 +31,8 @@ __all__ = [
     "KioskLink",
     "Member",
     "Membership",
+    "PoolOrder",
+    "ProbeUsageDay",
     "Subscription",
     "SupportRequest",
     "User",

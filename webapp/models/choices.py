@@ -103,3 +103,75 @@ SUPPORT_STATUS_LABELS = {
     SupportStatus.OPEN: _l("Ouverte"),
     SupportStatus.CLOSED: _l("Clôturée"),
 }
+
+
+class OrderKind(enum.StrEnum):
+    ADD = "add"  # additional pools, from approval
+    REDUCE = "reduce"  # fewer pools, from the next 1 January
+
+
+ORDER_KIND_LABELS = {
+    OrderKind.ADD: _l("Pools supplémentaires"),
+    OrderKind.REDUCE: _l("Réduction de pools"),
+}
+
+
+class OrderState(enum.StrEnum):
+    REQUESTED = "requested"  # waiting for a syndicate administrator
+    APPROVED = "approved"  # accepted, not in force yet (a reduction waits for 1 January)
+    ACTIVE = "active"  # in force: the subscription counts it
+    REJECTED = "rejected"  # refused, with a reason
+    CANCELLED = "cancelled"  # withdrawn by the member while requested
+
+
+# Label, CSS modifier, icon (never colour alone), as STATE_DISPLAY.
+ORDER_STATE_DISPLAY = {
+    OrderState.REQUESTED: (_l("En attente de validation"), "warning", "…"),
+    OrderState.APPROVED: (_l("Acceptée"), "ok", "✓"),
+    OrderState.ACTIVE: (_l("En service"), "ok", "✓"),
+    OrderState.REJECTED: (_l("Refusée"), "problem", "✕"),
+    OrderState.CANCELLED: (_l("Annulée"), "unknown", "–"),
+}
+
+
+class AuditKind(enum.StrEnum):
+    """What the audit log records (``kind`` of :class:`webapp.models.AuditEvent`)."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    MEMBER_CREATED = "member_created"
+    INVITATION = "invitation"
+    ROLE_CHANGED = "role_changed"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    KIOSK_CREATED = "kiosk_created"
+    KIOSK_REVOKED = "kiosk_revoked"
+    ORDER_REQUESTED = "order_requested"
+    ORDER_APPROVED = "order_approved"
+    ORDER_REJECTED = "order_rejected"
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_ACTIVATED = "order_activated"
+    AGREEMENT_RECORDED = "agreement_recorded"
+    AGREEMENT_CHANGED = "agreement_changed"
+    SUPPORT_STATUS = "support_status"
+
+
+AUDIT_KIND_LABELS = {
+    AuditKind.LOGIN: _l("Connexion"),
+    AuditKind.LOGIN_FAILED: _l("Connexion refusée"),
+    AuditKind.MEMBER_CREATED: _l("Membre créé"),
+    AuditKind.INVITATION: _l("Invitation"),
+    AuditKind.ROLE_CHANGED: _l("Rôle modifié"),
+    AuditKind.TOKEN_CREATED: _l("Jeton d’API créé"),
+    AuditKind.TOKEN_REVOKED: _l("Jeton d’API révoqué"),
+    AuditKind.KIOSK_CREATED: _l("Lien d’affichage créé"),
+    AuditKind.KIOSK_REVOKED: _l("Lien d’affichage révoqué"),
+    AuditKind.ORDER_REQUESTED: _l("Commande demandée"),
+    AuditKind.ORDER_APPROVED: _l("Commande acceptée"),
+    AuditKind.ORDER_REJECTED: _l("Commande refusée"),
+    AuditKind.ORDER_CANCELLED: _l("Commande annulée"),
+    AuditKind.ORDER_ACTIVATED: _l("Commande en service"),
+    AuditKind.AGREEMENT_RECORDED: _l("Convention enregistrée"),
+    AuditKind.AGREEMENT_CHANGED: _l("Convention modifiée"),
+    AuditKind.SUPPORT_STATUS: _l("Demande de support : statut"),
+}

@@ -27,7 +27,11 @@ class Subscription(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), unique=True)
     package_probes: Mapped[int] = mapped_column(default=100)
     pool_size: Mapped[int] = mapped_column(default=50)
-    pools: Mapped[int] = mapped_column(default=0)
+    pools: Mapped[int] = mapped_column(default=0)  # in force today (base + active orders)
+    # Pools held before any order through the portal (the statement's starting point).
+    base_pools: Mapped[int] = mapped_column(default=0)
+    # Last usage level the member and the syndicate were told of: 0, 90 (near) or 100 (over).
+    quota_level: Mapped[int] = mapped_column(default=0)
     price_per_probe_eur: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

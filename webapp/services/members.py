@@ -109,6 +109,7 @@ def create_member(
         package_probes=int(config["MIN_PACKAGE_PROBES"]),
         pool_size=int(config["POOL_SIZE_PROBES"]),
         pools=pools,
+        base_pools=pools,
         price_per_probe_eur=int(config["PRICE_PER_PROBE_EUR"]),
     )
     db.session.add(member)

@@ -1,4 +1,6 @@
 from webapp.blueprints.api import alerts as _alerts  # noqa: F401 - its views, on bp
+from webapp.blueprints.api import contributions as _contributions  # noqa: F401 - views on bp
+from webapp.blueprints.api import pools as _pools  # noqa: F401 - views on bp
 from webapp.blueprints.api.routes import bp
 
 __all__ = ["bp"]

@@ -1,0 +1,3 @@
+"""Syndicate administration: contributions (views on ``bp``)."""
+
+from webapp.blueprints.admin.routes import bp  # noqa: F401
