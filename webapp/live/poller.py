@@ -111,8 +111,12 @@ class Poller:
         publish: Callable[[str, dict, str | None], None] | None = None,
         batch: Callable[[], AbstractContextManager[None]] | None = None,
         observe: Observer | None = None,
+        meter: Callable[[list[_MemberRef], Snapshot], object] | None = None,
     ) -> None:
         self.app = app
+        # The probe meter (webapp.services.meter.Recorder): after each successful cycle,
+        # each member's probes used of the day are stored (a failure is logged, retried).
+        self.meter = meter
         # Told, after a cycle, of the members whose state changed (the alerts); what it
         # could not take (a database error) is given again next cycle.
         self.observe = observe
@@ -224,6 +228,7 @@ class Poller:
         return stats
 
     def _tell_observer(self, snapshot: Snapshot, refs: list[_MemberRef]) -> None:
+        self._record_usage(snapshot, refs)
         if self.observe is None:
             return
         maintenances = None
@@ -239,6 +244,15 @@ class Poller:
             return
         self._unobserved.clear()
         self._maintenances_seen = snapshot.maintenances
+
+    def _record_usage(self, snapshot: Snapshot, refs: list[_MemberRef]) -> None:
+        if self.meter is None:
+            return
+        try:
+            self.meter(refs, snapshot)
+        except Exception:  # noqa: BLE001 - the database away: stored on a later cycle
+            logger.exception("Probe meter failed; retried next cycle")
+            db.session.rollback()
 
     def forget(self) -> None:
         """Forget what was sent: the next cycle sends every member's whole state and tile."""

@@ -17,6 +17,7 @@ from webapp.models.choices import StaffRole
 from webapp.services import accounts
 from webapp.services import billing
 from webapp.services import members as member_service
+from webapp.services import meter
 from webapp.sources.demo import DemoSource
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,10 @@ def load() -> int:
                 pools=pools,
             )
             created += 1
+        # 18 months of daily probe usage, so that the meter's chart has a history to show.
+        created += meter.backfill_demo_history(
+            member, counts.get(demo_member.group, 0), int(current_app.config.get("DEMO_SEED", 42))
+        )
     for email, password, what in demo_accounts():
         if accounts.find_user(email):
             continue
