@@ -26,6 +26,7 @@ from webapp.services import accounts
 from webapp.services import alerts
 from webapp.services import demo
 from webapp.services import members as member_service
+from webapp.services import meter
 from webapp.services import notify
 from webapp.services.errors import ValidationError
 from webapp.sources.base import MonitoringSource
@@ -282,7 +283,7 @@ def serve(host: str, port: int) -> None:
         # only ever shows "source unavailable". (The demo's outage is a state to show.)
         _check_source(source)
     if app.config["POLLER"] == "embedded":
-        poller = Poller(app, observe=alerts.observe_cycle)
+        poller = Poller(app, observe=alerts.observe_cycle, meter=meter.Recorder())
         socketio.start_background_task(poller.run)
     if app.config["NOTIFY_WORKER"] == "embedded":
         socketio.start_background_task(notify.Worker(app, _channels(app)).run)
@@ -309,7 +310,9 @@ def poll(once: bool) -> None:
             app.config["SOCKETIO_MESSAGE_QUEUE"], app.config.get("SOCKETIO_CHANNEL", "vigie")
         )
         publish, batch = publisher.publish, publisher.batch
-    poller = Poller(app, publish=publish, batch=batch, observe=alerts.observe_cycle)
+    poller = Poller(
+        app, publish=publish, batch=batch, observe=alerts.observe_cycle, meter=meter.Recorder()
+    )
     if once:
         stats = poller.cycle()
         click.echo(
