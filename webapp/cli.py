@@ -113,6 +113,7 @@ def member_add(name, slug, kind, host_groups, siren, contact_email) -> None:
             siren=siren,
             host_groups=list(host_groups),
             contact_email=contact_email,
+            via="cli",
         )
     except ValidationError as exc:
         _validation(exc)
@@ -157,7 +158,7 @@ def user_add(email, name, member_slug, role, staff) -> None:
             _fail(f"Erreur : membre inconnu « {member_slug} ».")
     try:
         created = accounts.create_user(
-            email, name or email, member=target, role=role, staff_role=staff
+            email, name or email, member=target, role=role, staff_role=staff, via="cli"
         )
     except ValidationError as exc:
         _validation(exc)
@@ -354,6 +355,26 @@ def notify_command(once: bool) -> None:
         worker.run()
     except KeyboardInterrupt:
         worker.stop()
+
+
+@vigie.group("audit")
+def audit_group() -> None:
+    """Journal d'audit."""
+
+
+@audit_group.command("purge")
+@with_appcontext
+def audit_purge() -> None:
+    """Supprimer les lignes plus anciennes que VIGIE_AUDIT_RETENTION_DAYS jours."""
+    from flask import current_app
+
+    from webapp.services import audit
+
+    days = int(current_app.config["AUDIT_RETENTION_DAYS"])
+    if days < 1:
+        _fail(f"Erreur : VIGIE_AUDIT_RETENTION_DAYS doit valoir au moins 1 (et non {days}).")
+    removed = audit.purge(days)
+    click.echo(f"Journal d'audit : {removed} ligne(s) de plus de {days} jours supprimée(s).")
 
 
 @vigie.command("zabbix-check")

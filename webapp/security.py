@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
     login_manager.request_loader(_load_user_from_request)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_note_client_address)
+    app.teardown_request(_forget_client_address)
     production = app.config["ENV"] == "production"
     talisman.init_app(
         app,
@@ -60,6 +61,11 @@ def _note_client_address() -> None:
     from flask import request
 
     audit.client_address.set(request.remote_addr)
+
+
+def _forget_client_address(_exc=None) -> None:
+    """After the request, work done in the same thread (CLI, tasks) has no client address."""
+    audit.client_address.set(None)
 
 
 def _load_user(user_id: str):

@@ -22,8 +22,10 @@ from webapp.extensions import db
 from webapp.models import Member
 from webapp.models import Membership
 from webapp.models import User
+from webapp.models.choices import AuditKind
 from webapp.models.choices import MemberRole
 from webapp.models.choices import StaffRole
+from webapp.services import audit
 from webapp.services import mail
 from webapp.services import phones
 from webapp.services.errors import ValidationError
@@ -53,24 +55,35 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or ``None``.
 
     Unknown e-mails pay the same hashing cost as known ones. Demo accounts are
-    refused when ``ENV`` is ``production``.
+    refused when ``ENV`` is ``production``. Each attempt is an audit line: a refusal
+    keeps the e-mail as typed (never the password) and why.
     """
     user = find_user(email)
     stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
-        return None
+        return _refused(email, "credentials")
     if user is None or not user.password_hash or not user.active:
-        return None
+        return _refused(email, "inactive")
     if user.is_demo and current_app.config["ENV"] == "production":
         logger.warning("Refused demo account %s in production", user.email)
-        return None
+        return _refused(email, "demo_in_production")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = datetime.now(UTC)
+    audit.record(AuditKind.LOGIN, actor=user, member=audit.member_of(user))
     db.session.commit()
     return user
+
+
+def _refused(email: str, reason: str) -> None:
+    """Record a refused login (the typed address, why) and answer ``None``."""
+    audit.record(
+        AuditKind.LOGIN_FAILED, actor_label=normalise_email(email), detail={"reason": reason}
+    )
+    db.session.commit()
+    return None
 
 
 def validate_password(password: str) -> None:
@@ -93,8 +106,44 @@ def create_user(
     phone: str | None = None,
     password: str | None = None,
     is_demo: bool = False,
+    actor: User | None = None,
+    via: str | None = None,
 ) -> User:
-    """Create a user (and its membership); it has no password until it follows its link."""
+    """Create a user (and its membership); it has no password until it follows its link.
+
+    The role given is an audit line (by ``actor``; ``via="cli"`` from the command line).
+    """
+    user = _new_user(
+        email,
+        name,
+        member=member,
+        role=role,
+        staff_role=staff_role,
+        phone=phone,
+        password=password,
+        is_demo=is_demo,
+        actor=actor,
+        via=via,
+    )
+    db.session.commit()
+    logger.info("User %s created (member %s, role %s)", user.email, member and member.slug, role)
+    return user
+
+
+def _new_user(
+    email: str,
+    name: str,
+    *,
+    member: Member | None,
+    role: str,
+    staff_role: str | None,
+    phone: str | None = None,
+    password: str | None = None,
+    is_demo: bool = False,
+    actor: User | None = None,
+    via: str | None = None,
+) -> User:
+    """Add a user and the audit line of its role to the session (the caller commits)."""
     email = normalise_email(email)
     if find_user(email):
         raise ValidationError({"email": _("Un compte existe déjà avec cette adresse.")})
@@ -111,8 +160,14 @@ def create_user(
     if member is not None:
         user.memberships.append(Membership(member=member, role=role))
     db.session.add(user)
-    db.session.commit()
-    logger.info("User %s created (member %s, role %s)", email, member and member.slug, role)
+    detail = {"role": role} if member is not None else {}
+    if staff_role is not None:
+        detail["staff_role"] = staff_role
+    if via:
+        detail["via"] = via
+    audit.record(
+        AuditKind.ROLE_CHANGED, actor=actor, member=member, target=f"user {email}", detail=detail
+    )
     return user
 
 
@@ -194,13 +249,25 @@ def update_profile(user: User, *, name: str, phone: str | None, locale: str) -> 
     db.session.commit()
 
 
-def invite(member: Member, *, email: str, name: str, role: str) -> tuple[User, str]:
+def invite(
+    member: Member, *, email: str, name: str, role: str, actor: User | None = None
+) -> tuple[User, str]:
     """Open an access to ``member``: create the user, e-mail its one-time password link.
 
     Returns the user and the link (shown outside production, where no mail may arrive).
     Raises :class:`ValidationError` (nothing created) when the address or role is refused.
+    The invitation (by ``actor``) and the role given are audit lines of the same commit.
     """
-    user = create_user(email, name, member=member, role=role)
+    user = _new_user(email, name, member=member, role=role, staff_role=None, actor=actor)
+    audit.record(
+        AuditKind.INVITATION,
+        actor=actor,
+        member=member,
+        target=f"user {user.email}",
+        detail={"role": role},
+    )
+    db.session.commit()
+    logger.info("User %s invited to %s (role %s)", user.email, member.slug, role)
     link = password_link(user)
     send_invitation(user, member, link)
     return user, link

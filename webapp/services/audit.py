@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy import delete
 from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import AuditEvent
@@ -32,6 +38,7 @@ client_address: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 DETAIL_TEXT_MAX = 500  # characters kept of each text value of ``detail``
+PER_PAGE_MAX = 200
 
 
 class AppendOnlyError(RuntimeError):
@@ -66,6 +73,12 @@ def record(
     return row
 
 
+def member_of(user: User) -> Member | None:
+    """The member a user's line is about: its only membership's member (staff: none)."""
+    memberships = user.memberships
+    return memberships[0].member if len(memberships) == 1 else None
+
+
 def _short(value: Any) -> Any:
     if isinstance(value, str) and len(value) > DETAIL_TEXT_MAX:
         return value[: DETAIL_TEXT_MAX - 1] + "…"
@@ -82,6 +95,80 @@ def purge(retention_days: int, now: datetime | None = None) -> int:
             "Audit log: %d lines older than %d days purged", result.rowcount, retention_days
         )
     return result.rowcount or 0
+
+
+# ---- reading the log -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the journal is narrowed to; ``None`` is "any". Dates are aware datetimes."""
+
+    member_id: int | None = None
+    actor: str | None = None  # part of the actor's e-mail, in any case
+    kind: str | None = None
+    since: datetime | None = None  # included
+    until: datetime | None = None  # excluded
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of audit lines, newest first."""
+
+    items: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _query(filters: Filters) -> Select:
+    query = select(AuditEvent)
+    if filters.member_id is not None:
+        query = query.where(AuditEvent.member_id == filters.member_id)
+    if filters.actor:
+        needle = filters.actor.strip().lower()
+        query = query.where(func.lower(AuditEvent.actor_label).contains(needle, autoescape=True))
+    if filters.kind:
+        query = query.where(AuditEvent.kind == filters.kind)
+    if filters.since is not None:
+        query = query.where(AuditEvent.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(AuditEvent.at < filters.until)
+    return query
+
+
+def _newest_first(query: Select) -> Select:
+    return query.options(joinedload(AuditEvent.member)).order_by(
+        AuditEvent.at.desc(), AuditEvent.id.desc()
+    )
+
+
+def search(filters: Filters, page: int = 1, per_page: int = 50) -> Page:
+    """One page of the lines matching ``filters``, newest first (member loaded with them)."""
+    if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
+        raise ValueError(f"page >= 1 and 1 <= per_page <= {PER_PAGE_MAX}")
+    query = _query(filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        _newest_first(query).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(list(rows), int(total or 0), page, per_page)
+
+
+def lines(filters: Filters, batch: int = 500) -> Iterator[AuditEvent]:
+    """Every line matching ``filters``, newest first, read ``batch`` rows at a time (export)."""
+    yield from db.session.scalars(_newest_first(_query(filters)).execution_options(yield_per=batch))
+
+
+# ---- append-only ----------------------------------------------------------------------
 
 
 @event.listens_for(AuditEvent, "before_update")

@@ -15,6 +15,8 @@ from webapp.extensions import db
 from webapp.live import events
 from webapp.models import KioskLink
 from webapp.models import User
+from webapp.models.choices import AuditKind
+from webapp.services import audit
 from webapp.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,13 @@ def create(name: str, created_by: User) -> tuple[str, KioskLink]:
         name=name.strip(), prefix=clear[:10], token_hash=_digest(clear), created_by_id=created_by.id
     )
     db.session.add(link)
+    db.session.flush()  # its id, for the audit line
+    audit.record(
+        AuditKind.KIOSK_CREATED,
+        actor=created_by,
+        target=f"kiosk {link.id}",
+        detail={"name": link.name, "prefix": link.prefix},
+    )
     db.session.commit()
     logger.info("Kiosk link %s (%r) created by %s", link.id, link.name, created_by.email)
     return clear, link
@@ -72,6 +81,12 @@ def revoke(link_id: int, revoked_by: User | None = None) -> KioskLink:
         raise NotFound(link_id)
     if link.revoked_at is None:
         link.revoked_at = datetime.now(UTC)
+        audit.record(
+            AuditKind.KIOSK_REVOKED,
+            actor=revoked_by,
+            target=f"kiosk {link.id}",
+            detail={"name": link.name, "prefix": link.prefix},
+        )
         db.session.commit()
         logger.info(
             "Kiosk link %s revoked by %s", link.id, revoked_by.email if revoked_by else "system"

@@ -13,7 +13,10 @@ from webapp.extensions import db
 from webapp.models import HostGroupLink
 from webapp.models import Member
 from webapp.models import Subscription
+from webapp.models import User
+from webapp.models.choices import AuditKind
 from webapp.models.choices import MemberKind
+from webapp.services import audit
 from webapp.services.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -89,8 +92,13 @@ def create_member(
     contact_email: str | None = None,
     contact_phone: str | None = None,
     pools: int = 0,
+    actor: User | None = None,
+    via: str | None = None,
 ) -> Member:
-    """Create a member with its host groups and a minimum-package subscription."""
+    """Create a member with its host groups and a minimum-package subscription.
+
+    Its creation (by ``actor``; ``via="cli"`` from the command line) is an audit line.
+    """
     name, slug = name.strip(), slug.strip()
     host_groups = [g.strip() for g in host_groups if g.strip()]
     validate_member(name=name, slug=slug, kind=kind, siren=siren or None, host_groups=host_groups)
@@ -113,6 +121,13 @@ def create_member(
         price_per_probe_eur=int(config["PRICE_PER_PROBE_EUR"]),
     )
     db.session.add(member)
+    db.session.flush()  # its id, for the audit line
+    detail = {"slug": slug, "kind": kind, "host_groups": ", ".join(host_groups)}
+    if via:
+        detail["via"] = via
+    audit.record(
+        AuditKind.MEMBER_CREATED, actor=actor, member=member, target=f"member {slug}", detail=detail
+    )
     db.session.commit()
     logger.info("Member %s created with groups %s", slug, host_groups)
     return member

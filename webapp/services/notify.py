@@ -12,13 +12,17 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
 
 from flask import Flask
 
 from webapp.channels import registry
 from webapp.channels.base import Channel
 from webapp.extensions import db
+from webapp.models.member import utcnow
 from webapp.services import alerts
+from webapp.services import audit
 from webapp.services import outbox
 
 logger = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class Worker:
         self._stop = threading.Event()
         self.rounds = 0
         self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
+        self.audit_purged_on: date | None = None
 
     def run(self, interval: float | None = None) -> None:
         interval = interval or float(self.app.config["NOTIFY_INTERVAL"])
@@ -61,6 +66,7 @@ class Worker:
                 try:
                     stats = run_round(self.channels, worker=self.id)
                     busy = stats.delivered > 0
+                    self.purge_audit_daily()
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     logger.exception("Delivery round failed")
                     db.session.rollback()
@@ -70,6 +76,23 @@ class Worker:
             if not busy:
                 self._stop.wait(interval)
         logger.info("Delivery worker stopped")
+
+    def purge_audit_daily(self, now: datetime | None = None) -> int | None:
+        """The audit log's retention, at most once a (UTC) day per worker: one indexed DELETE.
+
+        Returns the lines removed, or ``None`` when this worker has already purged today.
+        """
+        now = now or utcnow()
+        if self.audit_purged_on == now.date():
+            return None
+        days = int(self.app.config["AUDIT_RETENTION_DAYS"])
+        if days < 1:
+            logger.warning("VIGIE_AUDIT_RETENTION_DAYS=%d: the audit log is not purged", days)
+            removed = None
+        else:
+            removed = audit.purge(days, now=now)  # a failure: tried again next round
+        self.audit_purged_on = now.date()
+        return removed
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,7 +13,9 @@ from webapp.live import events
 from webapp.models import Member
 from webapp.models import SupportRequest
 from webapp.models import User
+from webapp.models.choices import AuditKind
 from webapp.models.choices import SupportStatus
+from webapp.services import audit
 from webapp.services import overview
 from webapp.services import wall
 from webapp.services.errors import NotFound
@@ -79,8 +81,16 @@ def close(request_id: int, user: User) -> SupportRequest:
     if request is None:
         raise NotFound(request_id)
     if request.status != SupportStatus.CLOSED:
+        previous = request.status
         request.status = SupportStatus.CLOSED
         request.closed_at = datetime.now(UTC)
+        audit.record(
+            AuditKind.SUPPORT_STATUS,
+            actor=user,
+            member=request.member,
+            target=f"support {request.id}",
+            detail={"from": str(previous), "to": str(SupportStatus.CLOSED)},
+        )
         db.session.commit()
         logger.info("Support request %s closed by %s", request_id, user.email)
         _publish_open_requests(request.member)

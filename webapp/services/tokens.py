@@ -13,6 +13,8 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import ApiToken
 from webapp.models import User
+from webapp.models.choices import AuditKind
+from webapp.services import audit
 from webapp.services.errors import NotFound
 
 PREFIX = "vigie_"
@@ -27,6 +29,14 @@ def create(user: User, name: str) -> tuple[str, ApiToken]:
     clear = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name.strip(), prefix=clear[:12], token_hash=_digest(clear))
     db.session.add(token)
+    db.session.flush()  # its id, for the audit line
+    audit.record(
+        AuditKind.TOKEN_CREATED,
+        actor=user,
+        member=audit.member_of(user),
+        target=f"token {token.id}",
+        detail={"name": token.name, "prefix": token.prefix},
+    )
     db.session.commit()
     return clear, token
 
@@ -54,5 +64,12 @@ def revoke(user: User, token_id: int) -> ApiToken:
         raise NotFound(token_id)
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
+        audit.record(
+            AuditKind.TOKEN_REVOKED,
+            actor=user,
+            member=audit.member_of(user),
+            target=f"token {token.id}",
+            detail={"name": token.name, "prefix": token.prefix},
+        )
         db.session.commit()
     return token

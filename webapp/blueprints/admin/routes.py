@@ -62,6 +62,7 @@ def new_member():
                 contact_name=form.contact_name.data,
                 contact_email=form.contact_email.data,
                 contact_phone=form.contact_phone.data,
+                actor=current_user,
             )
         except ValidationError as exc:
             apply_errors(form, exc, "name", aliases={"host_groups": "host_group"})

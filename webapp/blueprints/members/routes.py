@@ -87,7 +87,11 @@ def users(slug: str):
     if form.validate_on_submit():
         try:
             user, link = accounts.invite(
-                member, email=form.email.data, name=form.name.data, role=form.role.data
+                member,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                actor=current_user,
             )
         except ValidationError as exc:
             apply_errors(form, exc, "email")
