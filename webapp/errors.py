@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from webapp.extensions import db
 from webapp.extensions import login_manager
 from webapp.htmx import is_htmx_fragment_request
+from webapp.services.errors import Conflict
 from webapp.services.errors import NotFound
 from webapp.services.errors import PermissionDenied
 from webapp.sources.base import SourceError
@@ -105,6 +106,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def forbidden(error: PermissionDenied):
         return render_error(403)
+
+    @app.errorhandler(Conflict)
+    def conflict(error: Conflict):
+        if wants_json():
+            return json_error(409, error.code, error.message, **error.extra)
+        return render_error(409, error.message)
 
     @app.errorhandler(SourceError)
     def source_error(error: SourceError):

@@ -87,6 +87,11 @@ def upgrade():
     with op.batch_alter_table('pool_order', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pool_order_member_id'), ['member_id'], unique=False)
         batch_op.create_index('ix_pool_order_state', ['state', 'requested_at'], unique=False)
+        batch_op.create_index(
+            'uq_pool_order_one_pending', ['member_id', 'kind'], unique=True,
+            sqlite_where=sa.text("state = 'requested'"),
+            postgresql_where=sa.text("state = 'requested'"),
+        )
 
     op.create_table('probe_usage_day',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -115,6 +120,7 @@ def downgrade():
 
     op.drop_table('probe_usage_day')
     with op.batch_alter_table('pool_order', schema=None) as batch_op:
+        batch_op.drop_index('uq_pool_order_one_pending')
         batch_op.drop_index('ix_pool_order_state')
         batch_op.drop_index(batch_op.f('ix_pool_order_member_id'))
 

@@ -50,6 +50,11 @@ PAGE_ROLES = {
     "admin.index": "admin",
     "admin.new_member": "admin",
     "admin.zabbix": "admin",
+    "admin.journal": "admin",
+    "admin.over_quota": "admin",
+    "admin.service": "admin",
+    "probes.meter": "viewer",
+    "probes.contribution": "member_admin",
     "profile.index": "viewer",
     "maps.map": "viewer",
     "maps.node": "viewer",
@@ -67,7 +72,10 @@ PAGE_ROLES = {
     "profile.unsubscribe": ANONYMOUS,  # an e-mail's one-click link, opened in a browser
 }
 # GET routes that only redirect (no page of their own) -> the page their tests check.
-REDIRECTS = {"alerts.open_notification": "alerts.notifications"}
+REDIRECTS = {
+    "alerts.open_notification": "alerts.notifications",
+    "probes.contributions_index": "probes.contribution",
+}
 # Fragments swapped in by htmx: no <html>, <title> or landmarks of their own;
 # their markup is checked inside the page that includes them.
 FRAGMENTS = {
@@ -87,6 +95,8 @@ def page_routes(app) -> dict[str, str]:
             continue  # JSON
         if rule.rule == "/sw.js":
             continue  # the service worker's script
+        if rule.rule.endswith((".csv", ".pdf")):
+            continue  # files, checked by their own tests
         if rule.endpoint in FRAGMENTS or rule.endpoint in REDIRECTS:
             continue
         routes[rule.endpoint] = rule
@@ -143,6 +153,7 @@ def _visits(app, page, role: str, member) -> list[Visit]:
         "slug": member.slug,
         "token": accounts.make_password_token(invited),
         "hostid": host.hostid,
+        "year": 2026,
     }
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):

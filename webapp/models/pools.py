@@ -16,6 +16,7 @@ from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import deferred
 from sqlalchemy.orm import mapped_column
@@ -43,6 +44,15 @@ class PoolOrder(db.Model):
     __table_args__ = (
         UniqueConstraint("member_id", "idempotency_key", name="uq_pool_order_idempotency"),
         Index("ix_pool_order_state", "state", "requested_at"),
+        # One order of each kind waits for approval per member: two tabs, two keys, one order.
+        Index(
+            "uq_pool_order_one_pending",
+            "member_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("state = 'requested'"),
+            postgresql_where=text("state = 'requested'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,3 +25,16 @@ class ValidationError(VigieError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class Conflict(VigieError):
+    """The action does not fit the object's current state (already decided, cancelled…).
+
+    ``code`` names the case for the JSON API; the message is French, for people.
+    """
+
+    def __init__(self, code: str, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
