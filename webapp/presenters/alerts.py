@@ -32,7 +32,7 @@ from webapp.services.alert_rules import Rule
 from webapp.services.alert_rules import Settings
 from webapp.services.alert_rules import format_clock
 from webapp.services.deliveries import Health
-from webapp.services.deliveries import Page
+from webapp.services.paging import Page
 
 __all__ = [
     "CHANNEL_LABELS",

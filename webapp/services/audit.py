@@ -29,6 +29,8 @@ from webapp.models import AuditEvent
 from webapp.models import Member
 from webapp.models import User
 from webapp.models.member import utcnow
+from webapp.services.paging import Page
+from webapp.services.paging import page_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ client_address: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 DETAIL_TEXT_MAX = 500  # characters kept of each text value of ``detail``
 PER_PAGE_MAX = 200
+NEWEST_FIRST = (AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
 class AppendOnlyError(RuntimeError):
@@ -111,24 +114,6 @@ class Filters:
     until: datetime | None = None  # excluded
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of audit lines, newest first."""
-
-    items: list[AuditEvent]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def _query(filters: Filters) -> Select:
     query = select(AuditEvent)
     if filters.member_id is not None:
@@ -145,27 +130,20 @@ def _query(filters: Filters) -> Select:
     return query
 
 
-def _newest_first(query: Select) -> Select:
-    return query.options(joinedload(AuditEvent.member)).order_by(
-        AuditEvent.at.desc(), AuditEvent.id.desc()
-    )
-
-
 def search(filters: Filters, page: int = 1, per_page: int = 50) -> Page:
     """One page of the lines matching ``filters``, newest first (member loaded with them)."""
-    if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
-        raise ValueError(f"page >= 1 and 1 <= per_page <= {PER_PAGE_MAX}")
-    query = _query(filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        _newest_first(query).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(list(rows), int(total or 0), page, per_page)
+    query = _query(filters).options(joinedload(AuditEvent.member))
+    return page_of(query, NEWEST_FIRST, page, per_page, PER_PAGE_MAX)
 
 
 def lines(filters: Filters, batch: int = 500) -> Iterator[AuditEvent]:
     """Every line matching ``filters``, newest first, read ``batch`` rows at a time (export)."""
-    yield from db.session.scalars(_newest_first(_query(filters)).execution_options(yield_per=batch))
+    yield from db.session.scalars(
+        _query(filters)
+        .options(joinedload(AuditEvent.member))
+        .order_by(*NEWEST_FIRST)
+        .execution_options(yield_per=batch)
+    )
 
 
 # ---- append-only ----------------------------------------------------------------------

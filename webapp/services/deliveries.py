@@ -26,6 +26,8 @@ from webapp.models.alerts import DeliveryStatus
 from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 from webapp.services.errors import NotFound
+from webapp.services.paging import Page
+from webapp.services.paging import page_of
 
 logger = logging.getLogger(__name__)
 
@@ -39,34 +41,9 @@ HEALTH_STATUSES = (
 )
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of rows, newest first."""
-
-    items: list[Delivery]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def _page(query, page: int, per_page: int) -> Page:
-    if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
-        raise ValueError("page >= 1 and 1 <= per_page <= 100")
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(
-        query.order_by(Delivery.created_at.desc(), Delivery.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(rows), int(total or 0), page, per_page)
+    order = (Delivery.created_at.desc(), Delivery.id.desc())
+    return page_of(query, order, page, per_page, PER_PAGE_MAX)
 
 
 # ---- a person's delivery log ------------------------------------------------------------

@@ -261,12 +261,8 @@ def place(
     except IntegrityError:
         db.session.rollback()
         return _after_race(member, idempotency_key, fingerprint, kind)
-    audit.record(
-        AuditKind.ORDER_REQUESTED,
-        actor=user,
-        member=member,
-        target=f"order {order.id}",
-        detail={"pools": count, "kind": str(kind), "to": OrderState.REQUESTED},
+    _audit(
+        order, AuditKind.ORDER_REQUESTED, user, OrderState.REQUESTED, pools=count, kind=str(kind)
     )
     _tell_syndicate(order, "requested")
     try:
@@ -360,13 +356,30 @@ def _refused(order: PoolOrder) -> Conflict:
     return Conflict("order_decided", message, state=str(order.state))
 
 
-def approve(order_id: int, admin: User, now: datetime | None = None) -> PoolOrder:
-    """Accept a requested order (an addition is in force at once). Commits."""
+def _to_decide(order_id: int, admin: User) -> PoolOrder:
+    """The order a syndicate administrator decides on (403 for anyone else)."""
     if not admin.is_admin:
         raise PermissionDenied(order_id)
     order = db.session.get(PoolOrder, order_id)
     if order is None:
         raise NotFound(order_id)
+    return order
+
+
+def _audit(order: PoolOrder, kind: str, actor: User | None, to: str, **detail) -> None:
+    audit.record(
+        kind,
+        actor=actor,
+        member=order.member,
+        target=f"order {order.id}",
+        detail={**detail, "to": str(to)},
+        actor_label=None if actor is not None else "Vigie",
+    )
+
+
+def approve(order_id: int, admin: User, now: datetime | None = None) -> PoolOrder:
+    """Accept a requested order (an addition is in force at once). Commits."""
+    order = _to_decide(order_id, admin)
     moment = now or utcnow()
     today = today_local(moment)
     effective = today if order.kind == OrderKind.ADD else next_january(today)
@@ -379,12 +392,13 @@ def approve(order_id: int, admin: User, now: datetime | None = None) -> PoolOrde
     ):
         raise _refused(order)
     db.session.refresh(order)
-    audit.record(
+    _audit(
+        order,
         AuditKind.ORDER_APPROVED,
-        actor=admin,
-        member=order.member,
-        target=f"order {order.id}",
-        detail={"pools": order.pools, "from": OrderState.REQUESTED, "to": OrderState.APPROVED},
+        admin,
+        OrderState.APPROVED,
+        pools=order.pools,
+        **{"from": OrderState.REQUESTED},
     )
     if order.kind == OrderKind.ADD:
         _activate(order, moment)
@@ -396,11 +410,7 @@ def approve(order_id: int, admin: User, now: datetime | None = None) -> PoolOrde
 
 def reject(order_id: int, admin: User, reason: object, now: datetime | None = None) -> PoolOrder:
     """Refuse a requested order, saying why. Commits."""
-    if not admin.is_admin:
-        raise PermissionDenied(order_id)
-    order = db.session.get(PoolOrder, order_id)
-    if order is None:
-        raise NotFound(order_id)
+    order = _to_decide(order_id, admin)
     text = _text(reason, "reason", REASON_MAX, required=True)
     moment = now or utcnow()
     if not _move(
@@ -408,12 +418,13 @@ def reject(order_id: int, admin: User, reason: object, now: datetime | None = No
     ):
         raise _refused(order)
     db.session.refresh(order)
-    audit.record(
+    _audit(
+        order,
         AuditKind.ORDER_REJECTED,
-        actor=admin,
-        member=order.member,
-        target=f"order {order.id}",
-        detail={"from": OrderState.REQUESTED, "to": OrderState.REJECTED, "reason": text},
+        admin,
+        OrderState.REJECTED,
+        reason=text,
+        **{"from": OrderState.REQUESTED},
     )
     _tell_member(order, "rejected")
     db.session.commit()
@@ -428,12 +439,12 @@ def cancel(order_id: int, user: User, now: datetime | None = None) -> PoolOrder:
     if not _move(order, OrderState.CANCELLED, cancelled_at=now or utcnow()):
         raise _refused(order)
     db.session.refresh(order)
-    audit.record(
+    _audit(
+        order,
         AuditKind.ORDER_CANCELLED,
-        actor=user,
-        member=order.member,
-        target=f"order {order.id}",
-        detail={"from": OrderState.REQUESTED, "to": OrderState.CANCELLED},
+        user,
+        OrderState.CANCELLED,
+        **{"from": OrderState.REQUESTED},
     )
     _tell_syndicate(order, "cancelled")
     db.session.commit()
@@ -457,12 +468,13 @@ def _activate(order: PoolOrder, moment: datetime) -> None:
     db.session.expire(order)
     if order.member.subscription is not None:
         db.session.expire(order.member.subscription)
-    audit.record(
+    _audit(
+        order,
         AuditKind.ORDER_ACTIVATED,
-        member=order.member,
-        target=f"order {order.id}",
-        detail={"pools": order.signed_pools, "from": OrderState.APPROVED, "to": OrderState.ACTIVE},
-        actor_label="Vigie",
+        None,
+        OrderState.ACTIVE,
+        pools=order.signed_pools,
+        **{"from": OrderState.APPROVED},
     )
 
 
@@ -512,7 +524,6 @@ def _tell_syndicate(order: PoolOrder, step: str) -> None:
             what=_what(order),
             id=order.id,
         )
-        path = "/admin/commandes"
     else:
         subject = _("Commande annulée : %(member)s", member=member)
         body = _(
@@ -521,14 +532,13 @@ def _tell_syndicate(order: PoolOrder, step: str) -> None:
             what=_what(order),
             id=order.id,
         )
-        path = "/admin/commandes"
     notices.tell(
         notices.syndicate_admins(),
         key=f"order-{order.id}-{step}",
         kind="order",
         subject=subject,
         body=body,
-        path=path,
+        path="/admin/commandes",
         link_label=_("Voir les commandes"),
     )
 
