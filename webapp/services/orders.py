@@ -366,9 +366,9 @@ def _to_decide(order_id: int, admin: User) -> PoolOrder:
     return order
 
 
-def _audit(order: PoolOrder, kind: str, actor: User | None, to: str, **detail) -> None:
+def _audit(order: PoolOrder, what: str, actor: User | None, to: str, **detail) -> None:
     audit.record(
-        kind,
+        what,
         actor=actor,
         member=order.member,
         target=f"order {order.id}",
