@@ -313,5 +313,10 @@ def test_demo_load_backfills_18_months_once(app):
     assert rows[-1].day == meter.today() - timedelta(days=1)
     assert rows[-1].used == SARRALBE_PROBES and rows[0].used < rows[-1].used
     assert all(r.used <= r.subscribed for r in rows[:-30]), "subscribed ahead of use"
+    from webapp.models.member import as_utc
+
+    member = db.session.scalar(select(Member).where(Member.slug == "sarralbe"))
+    began = as_utc(member.subscription.created_at).date()
+    assert began == rows[0].day, "the demo's statements cover the years of its history"
     demo.load()
     assert len(rows_of("sarralbe")) == meter.DEMO_HISTORY_DAYS

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -39,6 +40,7 @@ from webapp.extensions import db
 from webapp.models import Member
 from webapp.models import ProbeUsageDay
 from webapp.models import Subscription
+from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 from webapp.services import notices
 
@@ -427,6 +429,10 @@ def backfill_demo_history(member: Member, used: int, seed: int, until: date | No
         for i, (u, s) in enumerate(history)
     ]
     db.session.execute(insert(ProbeUsageDay), rows)
+    # The demo's subscription began with its history: its statements cover those years.
+    began = datetime.combine(first, datetime.min.time(), UTC)
+    if as_utc(subscription.created_at) > began:
+        subscription.created_at = began
     db.session.commit()
     return len(rows)
 
