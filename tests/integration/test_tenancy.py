@@ -10,6 +10,7 @@ from tests.factories import demo_member
 from tests.factories import make_user
 from webapp.services import tokens
 
+VIEWER_FORBIDDEN_API = {"/api/v1/members/<slug>/contributions/<year>"}
 PLACEHOLDER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -46,7 +47,7 @@ def member_samples(slug: str) -> dict:
     source = demo._source()
     router = source.host_by_name(f"{slug}-routeur")
     problem = next(p for p in source.problems() if p.hostid == router.hostid)
-    return {"hostid": router.hostid, "eventid": problem.eventid}
+    return {"hostid": router.hostid, "eventid": problem.eventid, "year": "2026"}
 
 
 def test_the_url_map_has_member_routes(app):
@@ -81,7 +82,7 @@ def test_user_of_a_never_reaches_b_on_any_route(app, client, login):
         mixed = client.open(
             build_path(rule, member_a.slug, samples_b), method=method, data={"csrf_token": token}
         )
-        if set(rule.arguments) - {"slug"}:
+        if set(rule.arguments) - {"slug", "year"}:  # a year is nobody's id
             assert mixed.status_code in (403, 404), (rule.rule, method, mixed.status_code)
         own = client.open(
             build_path(rule, member_a.slug, samples_a), method=method, data={"csrf_token": token}
@@ -110,9 +111,12 @@ def test_token_of_a_never_reaches_b(app, client):
     ]
     assert api_routes
     for rule in api_routes:
-        response = client.get(build_path(rule, member_b.slug), headers=headers)
+        response = client.get(build_path(rule, member_b.slug, {"year": "2026"}), headers=headers)
         assert response.status_code == 404, rule.rule
-        assert client.get(build_path(rule, member_a.slug), headers=headers).status_code == 200
+        own = client.get(build_path(rule, member_a.slug, {"year": "2026"}), headers=headers)
+        # A viewer reads its member's state, not its contributions (member admins do).
+        expected = 403 if rule.rule in VIEWER_FORBIDDEN_API else 200
+        assert own.status_code == expected, rule.rule
     page = client.get(f"/membres/{member_a.slug}/", headers=headers)
     assert page.status_code == 302, "tokens open the JSON API only, not the pages"
     listed = client.get("/api/v1/members", headers=headers).json["members"]
@@ -156,4 +160,5 @@ def test_member_users_cannot_open_admin_pages(app, client, login):
     login(make_user("member_admin", member=member))
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/admin") and "GET" in rule.methods:
-            assert client.get(rule.rule).status_code == 403, rule.rule
+            path = build_path(rule, member.slug, {"year": "2026"})
+            assert client.get(path).status_code == 403, rule.rule
