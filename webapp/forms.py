@@ -243,6 +243,30 @@ class SupportForm(FlaskForm):
     submit = SubmitField(_l("Envoyer la demande"))
 
 
+# ---- pool orders (/membres/<slug>/commandes, /admin/commandes) ------------------------------
+# The pool count is checked by webapp.services.orders (shared with the API); the key makes a
+# double submit, a refresh or a back-and-resubmit return the same order.
+
+
+class PoolOrderForm(FlaskForm):
+    pools = StringField(_l("Nombre de pools"))
+    note = TextAreaField(
+        _l("Message au syndicat (facultatif)"),
+        validators=[Optional(), _length(2000), PlainText(multiline=True)],
+    )
+    key = HiddenField()
+    step = HiddenField()
+
+
+class RejectOrderForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Motif du refus"),
+        validators=[_required(), _length(2000), PlainText(multiline=True)],
+        description=_l("Le membre le lira : dites ce qui manque ou ce qu’il peut faire."),
+    )
+    submit = SubmitField(_l("Refuser"))
+
+
 # ---- alert settings (/profil/alertes, /membres/<slug>/alertes) ------------------------------
 # The service checks every value (webapp.services.alert_rules.check, shared with the API):
 # these forms carry them, with CSRF, and turn them into the API's shape.

@@ -157,6 +157,10 @@ def usage_links(member: Member, usage: billing.Usage) -> dict:
         "meter": url_for("probes.meter", slug=member.slug),
         "over": over_sentence(usage),
         "order": order_url(member) if can_order(member) else None,
+        "orders": url_for("probes.orders_list", slug=member.slug) if can_order(member) else None,
+        "contributions": url_for("probes.contributions_index", slug=member.slug)
+        if can_order(member)
+        else None,
     }
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from datetime import datetime
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.live.monitor import get_monitor
+from webapp.models import Agreement
 from webapp.models import Member
 from webapp.models import User
 from webapp.models.choices import MemberRole
@@ -137,6 +140,7 @@ def load() -> int:
         created += meter.backfill_demo_history(
             member, counts.get(demo_member.group, 0), int(current_app.config.get("DEMO_SEED", 42))
         )
+        created += _demo_agreement(member, expired=demo_member is source.members[-1])
     for email, password, what in demo_accounts():
         if accounts.find_user(email):
             continue
@@ -164,6 +168,28 @@ def load() -> int:
         created += 1
     logger.info("Demo data loaded (%d new rows)", created)
     return created
+
+
+def _demo_agreement(member: Member, *, expired: bool) -> int:
+    """A signed agreement for a demo member, if it has none (the last one's has expired,
+    so the demo shows what a member without a current agreement is told). Commits."""
+    if db.session.scalar(select(Agreement.id).where(Agreement.member_id == member.id)):
+        return 0
+    today = meter.today()
+    signed = today - timedelta(days=meter.DEMO_HISTORY_DAYS)
+    renewal = today - timedelta(days=30) if expired else date(signed.year + 3, signed.month, 1)
+    subscription = member.subscription
+    db.session.add(
+        Agreement(
+            member=member,
+            reference=f"CONV-{signed.year}-{member.id:03d}",
+            signed_on=signed,
+            renewal_on=renewal,
+            package_probes=subscription.package_probes if subscription else 100,
+        )
+    )
+    db.session.commit()
+    return 1
 
 
 def demo_users() -> list[User]:

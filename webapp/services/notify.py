@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.models.member import utcnow
 from webapp.services import alerts
 from webapp.services import audit
+from webapp.services import orders
 from webapp.services import outbox
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Worker:
         self.rounds = 0
         self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
         self.audit_purged_on: date | None = None
+        self.orders_checked_at: tuple[date, int] | None = None
 
     def run(self, interval: float | None = None) -> None:
         interval = interval or float(self.app.config["NOTIFY_INTERVAL"])
@@ -67,6 +69,7 @@ class Worker:
                     stats = run_round(self.channels, worker=self.id)
                     busy = stats.delivered > 0
                     self.purge_audit_daily()
+                    self.activate_orders_hourly()
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     logger.exception("Delivery round failed")
                     db.session.rollback()
@@ -93,6 +96,23 @@ class Worker:
             removed = audit.purge(days, now=now)  # a failure: tried again next round
         self.audit_purged_on = now.date()
         return removed
+
+    def activate_orders_hourly(self, now: datetime | None = None) -> int | None:
+        """Put approved reductions in force once their 1 January has come; once an hour.
+
+        Returns the orders put in force, or ``None`` when this worker checked this hour.
+        Several workers may run it at once: each order is put in force once
+        (:func:`webapp.services.orders.activate_due`).
+        """
+        now = now or utcnow()
+        hour = (now.date(), now.hour)
+        if self.orders_checked_at == hour:
+            return None
+        count = orders.activate_due(now)
+        self.orders_checked_at = hour
+        if count:
+            logger.info("%d pool orders put in force", count)
+        return count
 
     def stop(self) -> None:
         self._stop.set()

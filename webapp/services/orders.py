@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +76,16 @@ def parse_pools(raw: object, maximum: int) -> int:
     if not 1 <= value <= maximum:
         raise ValidationError({"pools": message})
     return value
+
+
+def parse_kind(raw: object) -> OrderKind:
+    """``add`` (more pools) or ``reduce`` (fewer from 1 January); anything else is refused."""
+    try:
+        return OrderKind(raw)
+    except ValueError:
+        raise ValidationError(
+            {"kind": _("Type de commande inconnu : « add » ou « reduce » attendu.")}
+        ) from None
 
 
 def parse_key(raw: object) -> str:
@@ -127,6 +139,11 @@ def get(order_id: int, user: User) -> PoolOrder:
     return order
 
 
+def can_manage(order: PoolOrder, user: User) -> bool:
+    """Whether ``user`` may cancel ``order`` (its member's administrators, syndicate admins)."""
+    return scoping.can_administer(user, order.member)
+
+
 def of_member(member: Member) -> list[PoolOrder]:
     """A member's orders, newest first."""
     return list(
@@ -146,6 +163,13 @@ def queue() -> list[PoolOrder]:
             .where(PoolOrder.state == OrderState.REQUESTED)
             .order_by(PoolOrder.requested_at, PoolOrder.id)
         )
+    )
+
+
+def waiting_count() -> int:
+    """How many orders wait for a decision."""
+    return db.session.scalar(
+        select(func.count()).select_from(PoolOrder).where(PoolOrder.state == OrderState.REQUESTED)
     )
 
 
@@ -200,12 +224,9 @@ def place(
     input, :class:`Conflict` (``idempotency_key_reused``, ``no_agreement``,
     ``order_pending``, ``below_package``).
     """
-    if not scoping.can_administer(user, member):
-        raise PermissionDenied(member.slug)
-    rules = pricing.current_rules()
+    kind = parse_kind(kind)
+    maximum = _maximum(member, user, kind)  # permission first: a viewer gets 403
     idempotency_key = parse_key(key)
-    kind = OrderKind(kind)
-    maximum = rules.max_pools_per_order if kind == OrderKind.ADD else 10_000
     count = parse_pools(pools, maximum)
     text = _text(note, "note", NOTE_MAX)
     fingerprint = _fingerprint(kind, count, text)
@@ -213,33 +234,10 @@ def place(
     if existing is not None:
         return _same_request(existing, fingerprint), False
     today = today_local(now)
-    if agreements.current(member, today) is None:
-        raise Conflict(
-            "no_agreement",
-            _(
-                "Pas de convention de supervision signée et en cours pour %(name)s : "
-                "une commande n’est possible qu’avec une convention en vigueur. "
-                "Contactez le syndicat pour la signer ou la renouveler.",
-                name=member.name,
-            ),
-        )
-    subscription = member.subscription
-    if subscription is None:
-        raise Conflict("no_subscription", _("Ce membre n’a pas d’abonnement."))
+    subscription = _check_orderable(member, user, kind, today)
     if kind == OrderKind.REDUCE:
-        left = subscription.pools - pending_reduction(member)
-        if count > left:
-            raise Conflict(
-                "below_package",
-                ngettext(
-                    "Réduction impossible : %(num)d pool seulement peut être retiré, "
-                    "le forfait minimum reste toujours.",
-                    "Réduction impossible : %(num)d pools au plus peuvent être retirés, "
-                    "le forfait minimum reste toujours.",
-                    max(left, 0),
-                ),
-                pools_left=max(left, 0),
-            )
+        _check_reducible(member, count)
+    rules = pricing.current_rules()
     order = PoolOrder(
         member=member,
         kind=kind,
@@ -274,6 +272,151 @@ def place(
         "Pool order %s: %s %d pools for %s by %s", order.id, kind, count, member.slug, user.id
     )
     return order, True
+
+
+def _maximum(member: Member, user: User, kind: str) -> int:
+    """The largest count a form or request may ask for (the permission checked first)."""
+    if not scoping.can_administer(user, member):
+        raise PermissionDenied(member.slug)
+    if kind == OrderKind.ADD:
+        return pricing.current_rules().max_pools_per_order
+    return 10_000  # a reduction is bounded by the pools in force, checked with its message
+
+
+def _check_orderable(member: Member, user: User, kind: str, today: date) -> Subscription:
+    """Why ``member`` cannot order today (a :class:`Conflict`), or its subscription."""
+    if not scoping.can_administer(user, member):
+        raise PermissionDenied(member.slug)
+    if agreements.current(member, today) is None:
+        raise Conflict(
+            "no_agreement",
+            _(
+                "Pas de convention de supervision signée et en cours pour %(name)s : "
+                "une commande n’est possible qu’avec une convention en vigueur. "
+                "Contactez le syndicat pour la signer ou la renouveler.",
+                name=member.name,
+            ),
+        )
+    subscription = member.subscription
+    if subscription is None:
+        raise Conflict("no_subscription", _("Ce membre n’a pas d’abonnement."))
+    if kind == OrderKind.REDUCE and removable_pools(member) <= 0:
+        raise Conflict(
+            "below_package",
+            _(
+                "Aucun pool à retirer : votre abonnement est au forfait minimum "
+                "(%(probes)d sondes), qui reste toujours.",
+                probes=subscription.package_probes,
+            ),
+            pools_left=0,
+        )
+    return subscription
+
+
+def removable_pools(member: Member) -> int:
+    """Pools a reduction may still remove (those in force, less reductions on the way)."""
+    subscription = member.subscription
+    if subscription is None:
+        return 0
+    return max(subscription.pools - pending_reduction(member), 0)
+
+
+def _check_reducible(member: Member, count: int) -> None:
+    left = removable_pools(member)
+    if count > left:
+        raise Conflict(
+            "below_package",
+            ngettext(
+                "Réduction impossible : %(num)d pool seulement peut être retiré, "
+                "le forfait minimum reste toujours.",
+                "Réduction impossible : %(num)d pools au plus peuvent être retirés, "
+                "le forfait minimum reste toujours.",
+                left,
+            ),
+            pools_left=left,
+        )
+
+
+def blocker(member: Member, user: User, kind: str = OrderKind.ADD) -> Conflict | None:
+    """Why ``user`` cannot order for ``member`` now (for a page to say so), or None."""
+    try:
+        _check_orderable(member, user, OrderKind(kind), today_local())
+    except Conflict as exc:
+        return exc
+    return None
+
+
+def limit(member: Member, user: User, kind: str = OrderKind.ADD) -> int:
+    """The most pools one order of ``kind`` may count for ``member`` (a form's maximum)."""
+    maximum = _maximum(member, user, OrderKind(kind))
+    if kind == OrderKind.REDUCE:
+        return removable_pools(member)
+    return maximum
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an order would change, shown before it is confirmed."""
+
+    kind: str
+    pools: int
+    probes: int
+    subscribed_before: int
+    subscribed_after: int
+    yearly_cents: int  # added (a reduction: removed) to the yearly contribution
+    this_year_cents: int  # an addition: this year's amount (pro rata); a reduction: 0
+    months: int
+    prorata: bool
+    effective_on: date | None  # a reduction: the next 1 January
+    note: str | None
+
+
+def preview(
+    member: Member,
+    user: User,
+    *,
+    pools: object,
+    kind: str = OrderKind.ADD,
+    note: object = None,
+    now: datetime | None = None,
+) -> Preview:
+    """Check an order as :func:`place` will and say what it changes; stores nothing."""
+    kind = parse_kind(kind)
+    count = parse_pools(pools, _maximum(member, user, kind))
+    text = _text(note, "note", NOTE_MAX)
+    today = today_local(now)
+    subscription = _check_orderable(member, user, kind, today)
+    rules = pricing.current_rules()
+    if kind == OrderKind.REDUCE:
+        _check_reducible(member, count)
+        probes = count * subscription.pool_size
+        return Preview(
+            kind=kind,
+            pools=count,
+            probes=probes,
+            subscribed_before=subscription.probes,
+            subscribed_after=subscription.probes - probes,
+            yearly_cents=probes * rules.price_per_probe_cents,
+            this_year_cents=0,
+            months=0,
+            prorata=rules.prorata,
+            effective_on=next_january(today),
+            note=text,
+        )
+    quote = pricing.quote(rules, count, today)
+    return Preview(
+        kind=kind,
+        pools=count,
+        probes=quote.probes,
+        subscribed_before=subscription.probes,
+        subscribed_after=subscription.probes + quote.probes,
+        yearly_cents=quote.yearly_cents,
+        this_year_cents=quote.this_year_cents,
+        months=quote.months,
+        prorata=rules.prorata,
+        effective_on=None,
+        note=text,
+    )
 
 
 def _by_key(member: Member, key: str) -> PoolOrder | None:
@@ -345,7 +488,7 @@ def _refused(order: PoolOrder) -> Conflict:
     db.session.refresh(order)
     who = order.decided_by.name or order.decided_by.email if order.decided_by else None
     messages = {
-        OrderState.CANCELLED: _("Cette commande a été annulée par le membre."),
+        OrderState.CANCELLED: _("Cette commande a été annulée."),
         OrderState.REJECTED: _("Cette commande a déjà été refusée."),
         OrderState.APPROVED: _("Cette commande a déjà été acceptée."),
         OrderState.ACTIVE: _("Cette commande a déjà été acceptée ; elle est en service."),
@@ -451,18 +594,24 @@ def cancel(order_id: int, user: User, now: datetime | None = None) -> PoolOrder:
     return order
 
 
-def _activate(order: PoolOrder, moment: datetime) -> None:
-    """In force: the subscription counts it (in the caller's transaction)."""
+def _activate(order: PoolOrder, moment: datetime) -> bool:
+    """In force: the subscription counts it (in the caller's transaction).
+
+    Only an ``approved`` order is put in force, by one conditional ``UPDATE``: two
+    workers (or a worker and an approval) never count it twice. False if another did.
+    """
+    moved = db.session.execute(
+        update(PoolOrder)
+        .where(PoolOrder.id == order.id, PoolOrder.state == OrderState.APPROVED)
+        .values(state=OrderState.ACTIVE, activated_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        return False
     db.session.execute(
         update(Subscription)
         .where(Subscription.member_id == order.member_id)
         .values(pools=Subscription.pools + order.signed_pools)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(PoolOrder)
-        .where(PoolOrder.id == order.id)
-        .values(state=OrderState.ACTIVE, activated_at=moment)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(order)
@@ -476,6 +625,7 @@ def _activate(order: PoolOrder, moment: datetime) -> None:
         pools=order.signed_pools,
         **{"from": OrderState.APPROVED},
     )
+    return True
 
 
 def activate_due(now: datetime | None = None) -> int:
@@ -489,10 +639,9 @@ def activate_due(now: datetime | None = None) -> int:
             .order_by(PoolOrder.id)
         )
     )
-    for order in due:
-        _activate(order, moment)
+    count = sum(_activate(order, moment) for order in due)
     db.session.commit()
-    return len(due)
+    return count
 
 
 # -- telling --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from webapp.presenters import overview as overview_view
 from webapp.services import deliveries
 from webapp.services import demo
 from webapp.services import members as member_service
+from webapp.services import orders
 from webapp.services import overview
 from webapp.services.errors import ValidationError
 from webapp.sources.base import UnknownHost
@@ -43,6 +44,8 @@ def index():
         faults=demo.faults() if demo.enabled() else {},
         # Delivery health (alerts): syndicate administrators only.
         delivery_health=alerts_view.health_view(deliveries.health()) if access.is_admin() else None,
+        orders_waiting=orders.waiting_count(),
+        current_year=orders.today_local().year,
     )
 
 

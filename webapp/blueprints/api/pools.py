@@ -17,6 +17,7 @@ from webapp.errors import json_error
 from webapp.presenters import orders as orders_view
 from webapp.services import orders
 from webapp.services.errors import Conflict
+from webapp.services.errors import PermissionDenied
 from webapp.services.errors import ValidationError
 
 
@@ -53,7 +54,7 @@ def pool_order_create(slug: str):
             current_user,
             pools=payload.get("pools"),
             key=request.headers.get("Idempotency-Key"),
-            kind=payload.get("kind", "add") if payload.get("kind") in ("add", "reduce") else "add",
+            kind=payload.get("kind", "add"),
             note=payload.get("note"),
         )
     except ValidationError as exc:
@@ -81,6 +82,8 @@ def pool_order_reject(order_id: int):
     """Refuse a requested order with ``{"reason": "…"}`` (syndicate admins)."""
     _check_csrf()
     orders.get(order_id, current_user)
+    if not current_user.is_admin:  # before the body: a member's user learns nothing more
+        raise PermissionDenied(order_id)
     payload = _body()
     if payload is None:
         return json_error(400, "bad_json", 'Corps JSON attendu : {"reason": "…"}.')
