@@ -26,6 +26,8 @@ def with_agreement(member, *, renewal_on=date(2030, 12, 31)):
         signed_on=date(2024, 1, 15),
         renewal_on=renewal_on,
         package_probes=100,
+        document_name="convention.pdf",
+        document=b"%PDF-1.7\n%test\n",
     )
     return member
 
@@ -123,16 +125,26 @@ def test_bad_counts_get_a_french_error_on_the_field(client, login_as, member, po
     assert order_count(member) == 0
 
 
-def test_a_huge_note_or_markup_is_refused_with_nothing_stored(client, login_as, member):
+def test_a_huge_note_is_refused_and_markup_is_kept_as_text(client, login_as, member):
     login_as("member_admin", member)
     key, token = open_form(client, member)
     long = submit(client, member, key, token, "confirm", note="x" * 100_000)
     assert long.status_code == 400
     assert "2000 caractères au plus" in long.get_data(as_text=True)
-    markup = submit(client, member, key, token, "confirm", note="<script>alert(1)</script>")
-    assert markup.status_code == 400
-    assert "<script>alert(1)</script>" not in markup.get_data(as_text=True)
     assert order_count(member) == 0
+    script = "<script>alert(1)</script> & « merci »"
+    review = submit(client, member, key, token, "review", note=script)
+    assert review.status_code == 200
+    assert "<script>alert(1)</script>" not in review.get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; « merci »" in review.get_data(as_text=True)
+    done = submit(client, member, key, token, "confirm", note=script)
+    assert done.status_code == 303
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert db.session.scalar(select(PoolOrder.note).where(PoolOrder.member_id == member.id)) == (
+        script
+    )
 
 
 def test_a_missing_csrf_token_stores_nothing(client, login_as, member):

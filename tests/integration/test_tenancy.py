@@ -1,13 +1,19 @@
 """Tenant isolation, proved on every route of the URL map (not a hand-picked list)."""
 
 import re
+from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
 from tests.factories import make_user
+from webapp.extensions import db
+from webapp.models import Member
+from webapp.services import agreements
+from webapp.services import orders
 from webapp.services import tokens
 
 VIEWER_FORBIDDEN_API = {"/api/v1/members/<slug>/contributions/<year>"}
@@ -47,7 +53,27 @@ def member_samples(slug: str) -> dict:
     source = demo._source()
     router = source.host_by_name(f"{slug}-routeur")
     problem = next(p for p in source.problems() if p.hostid == router.hostid)
-    return {"hostid": router.hostid, "eventid": problem.eventid, "year": "2026"}
+    # Its agreement and a pool order waiting for the syndicate (the order pages' ids).
+    member = db.session.scalar(select(Member).where(Member.slug == slug))
+    agreement = agreements.record(
+        member,
+        make_user("admin"),
+        signed_on=date(2025, 1, 15),
+        renewal_on=date(2030, 12, 31),
+        package_probes=100,
+        document_name="convention.pdf",
+        document=b"%PDF-1.7\n%test\n",
+    )
+    order, _created = orders.place(
+        member, make_user("member_admin", member=member), pools=1, key=f"tenancy-{slug}"
+    )
+    return {
+        "hostid": router.hostid,
+        "eventid": problem.eventid,
+        "year": "2026",
+        "order_id": str(order.id),
+        "agreement_id": str(agreement.id),
+    }
 
 
 def test_the_url_map_has_member_routes(app):
