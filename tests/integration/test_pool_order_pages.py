@@ -312,3 +312,34 @@ def test_support_staff_see_the_queue_but_cannot_decide(client, login_as, member)
 def test_members_cannot_reach_the_queue(client, login_as, member):
     login_as("member_admin", member)
     assert client.get("/admin/commandes").status_code in (403, 404)
+
+
+def test_an_approved_reduction_is_put_in_force_on_1_january_once_by_the_workers(app):
+    from datetime import UTC
+    from datetime import datetime
+
+    from webapp.services import notify
+
+    member = with_agreement(factories.make_member(pools=3))
+    buyer = factories.make_user("member_admin", member)
+    order, _ = orders.place(member, buyer, pools=1, key="r", kind="reduce")
+    orders.approve(order.id, factories.make_user("admin"))
+    db.session.refresh(order)
+    assert order.state == "approved"
+    assert member.subscription.pools == 3  # this year is unchanged
+    first, second = notify.Worker(app, channels={}), notify.Worker(app, channels={})
+    before = datetime(order.effective_on.year - 1, 12, 31, 12, 0, tzinfo=UTC)
+    assert first.activate_orders_hourly(before) == 0
+    assert first.activate_orders_hourly(before) is None  # checked this hour already
+    new_year = datetime(order.effective_on.year, 1, 1, 0, 5, tzinfo=UTC)
+    assert first.activate_orders_hourly(new_year) == 1
+    assert second.activate_orders_hourly(new_year) == 0  # another worker: never twice
+    db.session.expire_all()
+    assert db.session.get(PoolOrder, order.id).state == "active"
+    assert member.subscription.pools == 2
+    kinds = list(
+        db.session.scalars(
+            select(AuditEvent.kind).where(AuditEvent.kind == AuditKind.ORDER_ACTIVATED)
+        )
+    )
+    assert kinds == [AuditKind.ORDER_ACTIVATED]
