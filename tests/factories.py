@@ -52,3 +52,23 @@ def make_user(role: str = "viewer", member: Member | None = None, **overrides) -
     user.password_hash = _hash_cache[password]
     db.session.commit()
     return user
+
+
+TINY_PDF = b"%PDF-1.7\n%test\n"
+
+
+def make_agreement(member: Member, **overrides):
+    """A current supervision agreement of ``member`` (without one, no pool can be ordered)."""
+    from datetime import date
+
+    from webapp.services import agreements
+
+    values = {
+        "signed_on": date(2024, 1, 15),
+        "renewal_on": date(2030, 12, 31),
+        "package_probes": 100,
+        "document_name": "convention.pdf",
+        "document": TINY_PDF,
+    }
+    values.update(overrides)
+    return agreements.record(member, make_user("admin"), **values)

@@ -21,7 +21,6 @@ from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
 from webapp.extensions import db
 from webapp.models import PoolOrder
-from webapp.services import agreements
 from webapp.services import orders
 
 pytestmark = pytest.mark.browser
@@ -29,15 +28,8 @@ pytestmark = pytest.mark.browser
 
 def _member(slug: str = "sarralbe"):
     member = factories.demo_member(slug)
-    agreements.record(
-        member,
-        factories.make_user("admin"),
-        signed_on=date(2025, 1, 15),
-        renewal_on=date(2030, 12, 31),
-        package_probes=100,
-        reference=f"CONV-2025-{slug[:3].upper()}",
-        document_name="convention.pdf",
-        document=b"%PDF-1.7\n%test\n",
+    factories.make_agreement(
+        member, signed_on=date(2025, 1, 15), reference=f"CONV-2025-{slug[:3].upper()}"
     )
     return member
 
@@ -69,7 +61,8 @@ def test_a_member_admin_orders_two_pools_from_the_meter(page, viewport, shoot, p
     page.get_by_role("button", name="Voir le montant").click()
     expect(page.get_by_role("heading", name="Vérifiez avant de confirmer")).to_be_visible()
     expect(page.get_by_text("Vous commandez 2 pools, soit 100 sondes de plus.")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Contribution annuelle : \+ 100,00\s€ par an\."))).to_be_visible()
+    yearly = re.compile(r"Contribution annuelle : \+ 100,00\s€ par an\.")
+    expect(page.get_by_text(yearly)).to_be_visible()
     expect(page.get_by_text(re.compile(r"Montant pour \d{4} : \d+,\d\d\s€"))).to_be_visible()
     assert _orders_of(sarralbe) == 0  # nothing is ordered before the confirmation
     _check(page, f"commande, confirmation ({viewport})")

@@ -20,7 +20,6 @@ import pytest
 
 from tests import factories
 from tests.conftest import csrf_from
-from webapp.services import agreements
 from webapp.services import contributions
 from webapp.services import tokens
 
@@ -55,15 +54,7 @@ def bearer(user) -> dict:
 
 def with_agreement(member):
     """A current supervision agreement, without which no order can be placed."""
-    agreements.record(
-        member,
-        factories.make_user("admin"),
-        signed_on=date(2024, 1, 15),
-        renewal_on=date(2030, 12, 31),
-        package_probes=100,
-        document_name="convention.pdf",
-        document=b"%PDF-1.7\n%test\n",
-    )
+    factories.make_agreement(member)
     return member
 
 

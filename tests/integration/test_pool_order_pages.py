@@ -15,20 +15,11 @@ from webapp.extensions import db
 from webapp.models import AuditEvent
 from webapp.models import PoolOrder
 from webapp.models.choices import AuditKind
-from webapp.services import agreements
 from webapp.services import orders
 
 
 def with_agreement(member, *, renewal_on=date(2030, 12, 31)):
-    agreements.record(
-        member,
-        factories.make_user("admin"),
-        signed_on=date(2024, 1, 15),
-        renewal_on=renewal_on,
-        package_probes=100,
-        document_name="convention.pdf",
-        document=b"%PDF-1.7\n%test\n",
-    )
+    factories.make_agreement(member, renewal_on=renewal_on)
     return member
 
 

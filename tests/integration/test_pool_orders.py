@@ -16,7 +16,6 @@ from webapp.extensions import db
 from webapp.models import AuditEvent
 from webapp.models import Delivery
 from webapp.models import PoolOrder
-from webapp.services import agreements
 from webapp.services import orders
 from webapp.services import tokens
 from webapp.services.errors import Conflict
@@ -28,16 +27,7 @@ def bearer(user) -> dict:
 
 
 def with_agreement(member):
-    admin = factories.make_user("admin")
-    agreements.record(
-        member,
-        admin,
-        signed_on=date(2024, 1, 15),
-        renewal_on=date(2030, 12, 31),
-        package_probes=100,
-        document_name="convention.pdf",
-        document=b"%PDF-1.7\n%test\n",
-    )
+    factories.make_agreement(member)
     return member
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
+from tests.factories import make_agreement
 from tests.factories import make_user
 from webapp.extensions import db
 from webapp.models import Member
-from webapp.services import agreements
 from webapp.services import orders
 from webapp.services import tokens
 
@@ -55,15 +55,7 @@ def member_samples(slug: str) -> dict:
     problem = next(p for p in source.problems() if p.hostid == router.hostid)
     # Its agreement and a pool order waiting for the syndicate (the order pages' ids).
     member = db.session.scalar(select(Member).where(Member.slug == slug))
-    agreement = agreements.record(
-        member,
-        make_user("admin"),
-        signed_on=date(2025, 1, 15),
-        renewal_on=date(2030, 12, 31),
-        package_probes=100,
-        document_name="convention.pdf",
-        document=b"%PDF-1.7\n%test\n",
-    )
+    agreement = make_agreement(member, signed_on=date(2025, 1, 15))
     order, _created = orders.place(
         member, make_user("member_admin", member=member), pools=1, key=f"tenancy-{slug}"
     )
