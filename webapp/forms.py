@@ -328,3 +328,45 @@ class AlertRuleForm(FlaskForm):
 
 class MuteForm(FlaskForm):
     hours = StringField(_l("Durée"))
+
+
+# ---- supervision agreements (/admin/membres/<slug>/conventions) -----------------------------
+# The form reads the dates, the package and the file; webapp.services.agreements checks them
+# (renewal after signing, minimum package, PDF, size), the same way for a new or edited one.
+# These imports belong at the top of the module (kept here while other forms are edited).
+
+from flask_wtf.file import FileField  # noqa: E402
+from wtforms import DateField  # noqa: E402
+from wtforms import IntegerField  # noqa: E402
+from wtforms.validators import InputRequired  # noqa: E402
+
+
+def _given():
+    """Something typed in (0 and an invalid date count: their own check speaks)."""
+    return InputRequired(message=_l("Ce champ est obligatoire."))
+
+
+class AgreementForm(FlaskForm):
+    reference = StringField(
+        _l("Référence de la convention"),
+        validators=[Optional(), PlainText()],
+        description=_l("Par exemple : CONV-2025-007 (80 caractères au plus)."),
+    )
+    signed_on = DateField(
+        _l("Signée le"),
+        validators=[_given()],
+        invalid_value_message=_l("Date invalide : indiquez le jour, le mois et l’année."),
+    )
+    renewal_on = DateField(
+        _l("À renouveler le"),
+        validators=[_given()],
+        invalid_value_message=_l("Date invalide : indiquez le jour, le mois et l’année."),
+        description=_l("La convention est en vigueur jusqu’à ce jour inclus."),
+    )
+    package_probes = IntegerField(
+        _l("Forfait (nombre de sondes)"),
+        validators=[_given()],
+        invalid_value_message=_l("Indiquez un nombre entier de sondes, par exemple 100."),
+    )
+    document = FileField(_l("Convention signée (PDF)"))  # its hint tells the size allowed
+    submit = SubmitField(_l("Enregistrer la convention"))
