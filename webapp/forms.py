@@ -245,14 +245,16 @@ class SupportForm(FlaskForm):
 
 # ---- pool orders (/membres/<slug>/commandes, /admin/commandes) ------------------------------
 # The pool count is checked by webapp.services.orders (shared with the API); the key makes a
-# double submit, a refresh or a back-and-resubmit return the same order.
+# double submit, a refresh or a back-and-resubmit return the same order. Notes and reasons are
+# free text, as through the API (« moins de 100 < prévu » is a sentence): stored as typed,
+# always rendered escaped.
 
 
 class PoolOrderForm(FlaskForm):
     pools = StringField(_l("Nombre de pools"))
     note = TextAreaField(
         _l("Message au syndicat (facultatif)"),
-        validators=[Optional(), _length(2000), PlainText(multiline=True)],
+        validators=[Optional(), _length(2000)],
     )
     key = HiddenField()
     step = HiddenField()
@@ -261,7 +263,7 @@ class PoolOrderForm(FlaskForm):
 class RejectOrderForm(FlaskForm):
     reason = TextAreaField(
         _l("Motif du refus"),
-        validators=[_required(), _length(2000), PlainText(multiline=True)],
+        validators=[_required(), _length(2000)],
         description=_l("Le membre le lira : dites ce qui manque ou ce qu’il peut faire."),
     )
     submit = SubmitField(_l("Refuser"))

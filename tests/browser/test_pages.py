@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from flask import url_for
@@ -19,10 +20,12 @@ from tests.browser.helpers import assert_accessible
 from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
+from webapp.extensions import db
 from webapp.live.monitor import get_monitor
 from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import kiosk
+from webapp.services import orders
 from webapp.services import unsubscribe
 
 pytestmark = pytest.mark.browser
@@ -55,6 +58,14 @@ PAGE_ROLES = {
     "admin.service": "admin",
     "probes.meter": "viewer",
     "probes.contribution": "member_admin",
+    "probes.orders_list": "member_admin",
+    "probes.order_new": "member_admin",
+    "probes.order_reduce": "member_admin",
+    "probes.order": "member_admin",
+    "probes.agreement": "member_admin",
+    "admin.orders": "admin",
+    "admin.agreements": "admin",
+    "admin.agreement_edit": "admin",
     "profile.index": "viewer",
     "maps.map": "viewer",
     "maps.node": "viewer",
@@ -146,14 +157,30 @@ def _user_for(role: str, member):
     return factories.make_user(role, member if role in ("viewer", "member_admin") else None)
 
 
+def _order_of(member):
+    """A current agreement and an order waiting for the syndicate (the order pages' states)."""
+    agreement = factories.make_agreement(
+        member, signed_on=date(2025, 1, 15), reference="CONV-2025-007"
+    )
+    if not member.subscription.pools:
+        member.subscription.pools = 2
+        db.session.commit()
+    buyer = factories.make_user("member_admin", member)
+    order, _created = orders.place(member, buyer, pools=2, key=f"pages-{member.id}", note="Vite")
+    return agreement, order
+
+
 def _visits(app, page, role: str, member) -> list[Visit]:
     invited = factories.make_user("viewer", member)
     host = next(h for h in get_monitor(app).source.hosts() if member.group_names[0] in h.groups)
+    agreement, order = _order_of(member) if role in ("member_admin", "admin") else (None, None)
     values = {
         "slug": member.slug,
         "token": accounts.make_password_token(invited),
         "hostid": host.hostid,
         "year": 2026,
+        "order_id": order.id if order else 0,
+        "agreement_id": agreement.id if agreement else 0,
     }
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):
@@ -200,6 +227,19 @@ def _visits(app, page, role: str, member) -> list[Visit]:
                 400,
             )
         )
+        orders_path = f"/membres/{member.slug}/commandes"
+        visits += [
+            Visit(
+                "probes-order_new-errors",
+                _submit_empty(page, f"{orders_path}/nouvelle?pools=", "Voir le montant"),
+                400,
+            ),
+            Visit(
+                "probes-order_reduce-review",
+                _submit_empty(page, f"{orders_path}/reduction", "Voir le montant"),
+                200,
+            ),
+        ]
     elif role == "admin":
         visits.append(
             Visit(

@@ -118,12 +118,12 @@ def test_stale_banner_when_source_stops(app, client, login, source):
     login(make_user("viewer", member=demo_member("sarralbe")))
     page = client.get("/membres/sarralbe/").get_data(as_text=True)
     assert "Données à jour" in page
-    assert 'data-stale-banner hidden' in page, "fresh data: the banner is there, hidden"
+    assert "data-stale-banner hidden" in page, "fresh data: the banner is there, hidden"
     monitor = get_monitor()
     source.set_outage(True)
     monitor.interval = 0
     monitor.last_success -= 3600
     page = client.get("/membres/sarralbe/").get_data(as_text=True)
-    assert 'data-stale-banner hidden' not in page
+    assert "data-stale-banner hidden" not in page
     assert "Données non actualisées depuis" in page and "Dernières données :" in page
     assert "Tout fonctionne normalement" in page, "the last known state stays on screen"
