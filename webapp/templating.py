@@ -79,8 +79,10 @@ def register(app: Flask) -> None:
     def common():
         return {
             "current_locale": str(get_locale() or "fr"),
+            # Rendered only (they post elsewhere): never read this request's body, which
+            # may be the one refused as too large while its error page renders.
             "language_form": LanguageForm(
-                lang=str(get_locale() or "fr"), next=request.full_path.rstrip("?")
+                formdata=None, lang=str(get_locale() or "fr"), next=request.full_path.rstrip("?")
             ),
-            "logout_form": ConfirmForm(),
+            "logout_form": ConfirmForm(formdata=None),
         }

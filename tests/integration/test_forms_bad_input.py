@@ -181,3 +181,14 @@ def test_valid_forms_do_store(app, client, login):
     )
     assert response.status_code == 302
     assert db.session.execute(select(Member).where(Member.slug == "commune-x")).scalar_one()
+
+
+def test_a_body_over_the_limit_on_a_page_is_the_413_page_not_a_500(client, login_as):
+    member = demo_member("sarralbe")
+    login_as("viewer", member)
+    response = client.post(
+        f"/membres/{member.slug}/support/nouvelle",
+        data={"message": "x" * (2 * 1024 * 1024)},
+    )
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True)
