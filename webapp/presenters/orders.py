@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 
-from flask import current_app
-from flask import url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -22,8 +20,8 @@ from webapp.models.choices import OrderKind
 from webapp.models.choices import OrderState
 from webapp.models.member import as_utc
 from webapp.presenters import clock
+from webapp.presenters.agreements import agreement_status
 from webapp.presenters.contributions import euros
-from webapp.services import agreements
 from webapp.services import orders
 from webapp.services import overview
 from webapp.services import pricing
@@ -272,20 +270,8 @@ def member_orders_page(member: Member, user: User) -> dict:
     """Context of ``/membres/<slug>/commandes``."""
     can_manage = scoping.can_administer(user, member)
     subscription = member.subscription
-    agreement = agreements.current(member, orders.today_local())
     return {
-        "agreement": agreement,
-        "agreement_sentence": _(
-            "Convention %(reference)s signée le %(signed)s, en vigueur jusqu’au %(renewal)s.",
-            reference=agreement.reference or "",
-            signed=day(agreement.signed_on),
-            renewal=day(agreement.renewal_on),
-        )
-        if agreement
-        else None,
-        "agreement_url": url_for("probes.agreement", slug=member.slug)
-        if "probes.agreement" in current_app.view_functions
-        else None,
+        "agreement_status": agreement_status(member, orders.today_local()),
         "orders": [order_view(o, can_manage) for o in orders.of_member(member)],
         "can_manage": can_manage,
         "blocker": orders.blocker(member, user) if can_manage else None,
