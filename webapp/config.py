@@ -64,6 +64,14 @@ class BaseConfig:
     SERVICE_YEARLY_COST_EUR = 3300  # the hosting share, per year
     SERVICE_START_YEAR = 2024
     AGREEMENT_MAX_BYTES = 10 * 1024 * 1024  # a signed agreement's PDF
+    # Support requests: categories (code=Label;…, default panne, lenteur, demande de sonde,
+    # question, autre), targets per urgency in minutes (urgency=response/resolution;…),
+    # reopening delay, attachments (photos and PDF) and where they are kept.
+    SUPPORT_CATEGORIES: dict | str | None = None
+    SUPPORT_TARGETS: dict | str | None = None  # default critical 30/240, high 120/1440, …
+    SUPPORT_REOPEN_DAYS = 7
+    SUPPORT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    SUPPORT_ATTACHMENTS_DIR: str | None = None  # default: instance/attachments (never static)
     AUDIT_RETENTION_DAYS = 365  # audit lines older than this are purged (daily)
     # Accounts
     PASSWORD_RESET_MAX_AGE = 3600

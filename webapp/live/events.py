@@ -21,11 +21,17 @@ import socketio as socketio_server
 
 NAMESPACE = "/live"
 WALL_ROOM = "wall"
+SUPPORT_ROOM = "support"  # the syndicate's staff looking at the support queue
 
 
 def member_room(slug: str) -> str:
     """The room of one member's live clients."""
     return f"member:{slug}"
+
+
+def support_request_room(request_id: int) -> str:
+    """The room of the pages showing one support request's thread (either side)."""
+    return f"support-request:{request_id}"
 
 
 class Publisher(Protocol):

@@ -13,6 +13,8 @@ from webapp.models.pools import PoolOrder
 from webapp.models.pools import ProbeUsageDay
 from webapp.models.subscription import Subscription
 from webapp.models.support import KioskLink
+from webapp.models.support import SupportAttachment
+from webapp.models.support import SupportEntry
 from webapp.models.support import SupportRequest
 from webapp.models.user import ApiToken
 from webapp.models.user import Membership
@@ -34,6 +36,8 @@ __all__ = [
     "PoolOrder",
     "ProbeUsageDay",
     "Subscription",
+    "SupportAttachment",
+    "SupportEntry",
     "SupportRequest",
     "User",
 ]

@@ -95,13 +95,84 @@ ROLE_LABELS = {
 
 
 class SupportStatus(enum.StrEnum):
-    OPEN = "open"
+    """A support request's life: new → in progress ⇄ waiting for the member → resolved → closed."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_MEMBER = "waiting_member"  # the clock of support stops meanwhile
+    RESOLVED = "resolved"  # the member may reopen it for SUPPORT_REOPEN_DAYS
     CLOSED = "closed"
 
 
-SUPPORT_STATUS_LABELS = {
-    SupportStatus.OPEN: _l("Ouverte"),
-    SupportStatus.CLOSED: _l("Clôturée"),
+# Label, CSS modifier, icon (never colour alone), as STATE_DISPLAY.
+SUPPORT_STATUS_DISPLAY = {
+    SupportStatus.NEW: (_l("Nouvelle"), "warning", "●"),
+    SupportStatus.IN_PROGRESS: (_l("En cours"), "info", "▶"),
+    SupportStatus.WAITING_MEMBER: (_l("En attente du membre"), "warning", "…"),
+    SupportStatus.RESOLVED: (_l("Résolue"), "ok", "✓"),
+    SupportStatus.CLOSED: (_l("Fermée"), "unknown", "–"),
+}
+SUPPORT_STATUS_LABELS = {status: label for status, (label, _c, _i) in SUPPORT_STATUS_DISPLAY.items()}
+# Statuses in which a request is still on support's (or the member's) desk.
+SUPPORT_OPEN_STATUSES = (
+    SupportStatus.NEW,
+    SupportStatus.IN_PROGRESS,
+    SupportStatus.WAITING_MEMBER,
+)
+
+
+class SupportUrgency(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SUPPORT_URGENCY_LABELS = {
+    SupportUrgency.LOW: _l("Basse"),
+    SupportUrgency.NORMAL: _l("Normale"),
+    SupportUrgency.HIGH: _l("Haute"),
+    SupportUrgency.CRITICAL: _l("Critique"),
+}
+SUPPORT_URGENCY_RANK = {urgency: rank for rank, urgency in enumerate(SupportUrgency)}
+
+# Default categories (SUPPORT_CATEGORIES may replace them): code -> label.
+SUPPORT_CATEGORY_LABELS = {
+    "outage": _l("Panne"),
+    "slowness": _l("Lenteur"),
+    "probe": _l("Demande de sonde"),
+    "question": _l("Question"),
+    "other": _l("Autre"),
+}
+
+
+class SupportEntryKind(enum.StrEnum):
+    """One line of a request's thread."""
+
+    OPENED = "opened"
+    COMMENT = "comment"  # seen by both sides
+    NOTE = "note"  # internal: the syndicate's staff only
+    STATUS = "status"
+    ASSIGNED = "assigned"
+    ATTACHMENT = "attachment"
+    RATING = "rating"
+    LINKED = "linked"  # a member added to an open request for the same incident
+
+
+class SupportChannel(enum.StrEnum):
+    """How a request reached the syndicate."""
+
+    PORTAL = "portal"
+    PHONE = "phone"  # opened by support staff on a member's behalf
+    EMAIL = "email"
+    API = "api"
+
+
+SUPPORT_CHANNEL_LABELS = {
+    SupportChannel.PORTAL: _l("Portail"),
+    SupportChannel.PHONE: _l("Téléphone"),
+    SupportChannel.EMAIL: _l("Courriel"),
+    SupportChannel.API: _l("API"),
 }
 
 
@@ -153,7 +224,12 @@ class AuditKind(enum.StrEnum):
     ORDER_ACTIVATED = "order_activated"
     AGREEMENT_RECORDED = "agreement_recorded"
     AGREEMENT_CHANGED = "agreement_changed"
+    SUPPORT_OPENED = "support_opened"
     SUPPORT_STATUS = "support_status"
+    SUPPORT_ASSIGNED = "support_assigned"
+    SUPPORT_COMMENTED = "support_commented"
+    SUPPORT_ATTACHMENT = "support_attachment"
+    SUPPORT_RATED = "support_rated"
 
 
 AUDIT_KIND_LABELS = {
@@ -173,5 +249,10 @@ AUDIT_KIND_LABELS = {
     AuditKind.ORDER_ACTIVATED: _l("Commande en service"),
     AuditKind.AGREEMENT_RECORDED: _l("Convention enregistrée"),
     AuditKind.AGREEMENT_CHANGED: _l("Convention modifiée"),
+    AuditKind.SUPPORT_OPENED: _l("Demande de support ouverte"),
     AuditKind.SUPPORT_STATUS: _l("Demande de support : statut"),
+    AuditKind.SUPPORT_ASSIGNED: _l("Demande de support : attribution"),
+    AuditKind.SUPPORT_COMMENTED: _l("Demande de support : message"),
+    AuditKind.SUPPORT_ATTACHMENT: _l("Demande de support : pièce jointe"),
+    AuditKind.SUPPORT_RATED: _l("Demande de support : avis"),
 }

@@ -60,6 +60,7 @@ def tell(
     body: str,
     path: str | None = None,
     link_label: str | None = None,
+    channels: Iterable[str] = CHANNELS,
 ) -> int:
     """Queue ``subject``/``body`` for each user, on the portal and by e-mail (caller commits).
 
@@ -77,7 +78,7 @@ def tell(
         if user.id in seen:
             continue
         seen.add(user.id)
-        for channel in CHANNELS:
+        for channel in channels:
             row = outbox.enqueue(
                 key=f"{key}:{channel}:{user.id}",
                 user=user,

@@ -17,7 +17,7 @@ from webapp.live.status import MemberStatus
 from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.models import SupportRequest
-from webapp.models.choices import SupportStatus
+from webapp.models.choices import SUPPORT_OPEN_STATUSES
 from webapp.services import overview
 from webapp.services.errors import MemberNotFound
 
@@ -33,7 +33,7 @@ STATE_RANK = {
 def _count_open_requests() -> dict[int, int]:
     rows = db.session.execute(
         select(SupportRequest.member_id, func.count())
-        .where(SupportRequest.status == SupportStatus.OPEN)
+        .where(SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
         .group_by(SupportRequest.member_id)
     ).all()
     return {member_id: count for member_id, count in rows}
@@ -56,7 +56,7 @@ def open_requests_tile(member: Member) -> dict:
     count = db.session.scalar(
         select(func.count())
         .select_from(SupportRequest)
-        .where(SupportRequest.member_id == member.id, SupportRequest.status == SupportStatus.OPEN)
+        .where(SupportRequest.member_id == member.id, SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
     )
     return {"slug": member.slug, "open_requests": count}
 

@@ -137,6 +137,21 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class HostEvent:
+    """A problem a host had (or has): what a support request opened from it keeps.
+
+    ``ended_at`` is ``None`` while the problem is still firing.
+    """
+
+    eventid: str
+    hostid: str
+    name: str
+    severity: Severity
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Dependency:
     """``hostid`` depends on ``depends_on`` (from trigger dependencies)."""
 
@@ -231,4 +246,11 @@ class MonitoringSource(Protocol):
 
     def acknowledge(self, eventids: list[str], message: str, *, close: bool = False) -> None:
         """Acknowledge problems, with a message (Zabbix ``event.acknowledge``)."""
+        ...
+
+    def host_events(self, hostid: str, since: datetime) -> list[HostEvent]:
+        """Return the problems of ``hostid`` that started, or were still firing, since ``since``.
+
+        Newest first; resolved ones carry their end.
+        """
         ...
