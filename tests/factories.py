@@ -72,3 +72,11 @@ def make_agreement(member: Member, **overrides):
     }
     values.update(overrides)
     return agreements.record(member, make_user("admin"), **values)
+
+
+def make_support_request(member: Member, author: User, **fields):
+    """A support request opened through the service (subject, message; any other field)."""
+    from webapp.services import support
+
+    values = {"subject": "Caméra", "message": "Elle ne répond plus.", **fields}
+    return support.open_request(member, author, support.parse_new(values))

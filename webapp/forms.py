@@ -29,6 +29,7 @@ from wtforms.validators import ValidationError
 
 from webapp.models.choices import MEMBER_KIND_LABELS
 from webapp.models.choices import MEMBER_ROLE_LABELS
+from webapp.models.choices import SUPPORT_URGENCY_LABELS
 from webapp.services import phones
 from webapp.services.errors import ValidationError as ServiceValidationError
 
@@ -233,14 +234,64 @@ class LanguageForm(FlaskForm):
 
 
 class SupportForm(FlaskForm):
-    subject = StringField(_l("Objet"), validators=[_required(), _length(160), PlainText()])
+    """A new support request (member side; staff add the member and who called).
+
+    Subject and description are free text, as through the API: stored as typed, always
+    rendered escaped; :func:`webapp.services.support.parse_new` checks them for both.
+    Category choices come from the configuration (set by the view).
+    """
+
+    subject = StringField(_l("Objet"))
     message = TextAreaField(
         _l("Votre demande"),
-        validators=[_required(), _length(4000), PlainText(multiline=True)],
         description=_l("Décrivez ce que vous constatez : depuis quand, où, ce qui ne marche pas."),
     )
+    category = SelectField(_l("Catégorie"), choices=[], validate_choice=False)
+    urgency = RadioField(
+        _l("Urgence"),
+        choices=[SelectChoice(u.value, label) for u, label in SUPPORT_URGENCY_LABELS.items()],
+        default="normal",
+        validate_choice=False,
+        description=_l("Critique : le service est arrêté pour tout le monde."),
+    )
+    contact = StringField(
+        _l("Qui a appelé (nom, téléphone)"),
+        description=_l("Facultatif : la personne à rappeler."),
+    )
+    member = SelectField(_l("Membre"), choices=[], validate_choice=False)
     hostid = HiddenField()
     submit = SubmitField(_l("Envoyer la demande"))
+
+
+class SupportCommentForm(FlaskForm):
+    """A reply in a request's thread; ``internal`` (staff only) makes it a note."""
+
+    body = TextAreaField(_l("Votre message"))
+    internal = BooleanField(_l("Note interne (visible du support seulement)"))
+    version = HiddenField()
+    submit = SubmitField(_l("Envoyer"))
+
+
+class SupportStatusForm(FlaskForm):
+    """A change of status; ``resolution`` tells the member what was done."""
+
+    status = HiddenField()
+    resolution = TextAreaField(
+        _l("Ce qui a été fait"),
+        description=_l("En français simple : le membre le reçoit tel quel."),
+    )
+    version = HiddenField()
+
+
+class SupportAssignForm(FlaskForm):
+    assignee = SelectField(_l("Attribuée à"), choices=[], validate_choice=False)
+    version = HiddenField()
+    submit = SubmitField(_l("Attribuer"))
+
+
+class SupportRatingForm(FlaskForm):
+    rating = HiddenField()
+    comment = TextAreaField(_l("Un mot sur la réponse (facultatif)"))
 
 
 # ---- pool orders (/membres/<slug>/commandes, /admin/commandes) ------------------------------

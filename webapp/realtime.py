@@ -32,6 +32,7 @@ from webapp.live.events import WALL_ROOM
 from webapp.live.events import member_room
 from webapp.services import kiosk
 from webapp.services import overview
+from webapp.services import support
 from webapp.services import wall
 from webapp.services.errors import MemberNotFound
 from webapp.services.errors import NotFound
@@ -146,6 +147,29 @@ def on_subscribe_wall(data=None):
     if viewer == access.KIOSK:
         _watch_kiosk(request.sid, session[access.KIOSK_SESSION_KEY])
     return {"ok": True, **overview.source_state()}
+
+
+@socketio.on("subscribe_support", namespace=NAMESPACE)
+def on_subscribe_support(data=None):
+    """The support queue (staff) or one request's thread (whoever may read it)."""
+    if not current_user.is_authenticated or not isinstance(data, dict):
+        return {"ok": False, "error": "bad_request"}
+    if data.get("queue") is True:
+        if not current_user.is_staff:
+            return {"ok": False, "error": "not_found"}
+        room = events.SUPPORT_ROOM
+    else:
+        request_id = data.get("request")
+        if not isinstance(request_id, int) or isinstance(request_id, bool) or not 0 < request_id < 2**31:
+            return {"ok": False, "error": "bad_request"}
+        try:
+            found = support.get_for(current_user, request_id)
+        except NotFound:
+            return {"ok": False, "error": "not_found"}
+        room = events.support_request_room(found.id)
+    if not _join(room):
+        return {"ok": False, "error": "disconnected"}
+    return {"ok": True}
 
 
 # Kiosk sockets of this process (per app): sid -> kiosk link id. A revoked link's

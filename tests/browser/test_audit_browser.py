@@ -78,7 +78,7 @@ def _busy_journal() -> None:
             "support@syndicat.fr",
             bitche,
             "support 5",
-            {"from": "open", "to": "closed"},
+            {"from": "new", "to": "closed"},
         ),
     ]
     for n, (kind, actor, member, target, detail) in enumerate(rows):

@@ -19,6 +19,7 @@ from tests.browser.helpers import run_poller
 from tests.browser.helpers import socket_events
 from tests.browser.helpers import wait_socket_event
 from tests.factories import make_member
+from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.live import events
 from webapp.services import demo
@@ -53,8 +54,8 @@ def estate(app):
         for m in DEMO_MEMBERS
     }
     author = make_user("viewer", member=members["bitche"])
-    support.create_request(members["bitche"], author, subject="Imprimante", message="Bourrage")
-    support.create_request(members["bitche"], author, subject="Wi-Fi", message="Lent")
+    make_support_request(members["bitche"], author, subject="Imprimante", message="Bourrage")
+    make_support_request(members["bitche"], author, subject="Wi-Fi", message="Lent")
     return members
 
 

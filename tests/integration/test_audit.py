@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import make_member
+from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.extensions import db as _db
 from webapp.models import AuditEvent
@@ -251,7 +252,7 @@ def test_kiosk_link_creation_and_revocation_are_recorded(app, client, login):
 def test_support_status_change_is_recorded(app, client, login):
     member = make_member()
     author = make_user("viewer", member)
-    request = support.create_request(member, author, subject="Caméra", message="Éteinte")
+    request = make_support_request(member, author, subject="Caméra", message="Éteinte")
     staff = login(make_user("support"))
     token = csrf_from(client, "/support")
     client.post(f"/support/{request.id}/cloturer", data={"csrf_token": token})
@@ -262,7 +263,7 @@ def test_support_status_change_is_recorded(app, client, login):
         member.id,
         f"support {request.id}",
     )
-    assert row.detail == {"from": "open", "to": "closed"}
+    assert row.detail == {"from": "new", "to": "closed"}
 
 
 def test_token_service_outside_a_request_has_no_address(app):

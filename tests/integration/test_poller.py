@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.factories import demo_member
+from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.extensions import db
 from webapp.live import events as live_events
@@ -121,7 +122,7 @@ def test_open_requests_reach_the_wall_from_the_portal_the_poller_reads_no_suppor
     try:
         poller.cycle()
         user = make_user("member_admin", member=members[0])
-        request = support.create_request(members[0], user, subject="Caméra", message="Éteinte")
+        request = make_support_request(members[0], user, subject="Caméra", message="Éteinte")
         ((tile,),) = [data["tiles"] for data, _ in portal.named("wall.update")]
         assert tile == {"slug": "sarralbe", "open_requests": 1}, "after the commit"
         support.close(request.id, make_user("support"))

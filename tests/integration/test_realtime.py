@@ -4,8 +4,12 @@ from datetime import UTC
 from datetime import datetime
 
 from tests.factories import demo_member
+from tests.factories import make_support_request
 from tests.factories import make_user
+from webapp.extensions import db
 from webapp.extensions import socketio
+from webapp.models import Member
+from webapp.models import User
 from webapp.live.events import NAMESPACE
 from webapp.live.poller import Poller
 from webapp.services import demo
@@ -225,8 +229,8 @@ def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app, m
     from webapp.live import events as live_events
     from webapp.services import support as support_service
 
-    member = demo_member("sarralbe")
-    user = make_user("member_admin", member=member)
+    member_id = demo_member("sarralbe").id
+    user_id = make_user("member_admin", member=db.session.get(Member, member_id)).id
     events = []
     # The poller's events and the portal's (support publishes the count after its commit).
     monkeypatch.setattr(
@@ -236,7 +240,9 @@ def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app, m
     poller.cycle()
     poller.cycle()
     events.clear()
-    support_service.create_request(
+    # Read again: the cycles end the session they ran in.
+    member, user = db.session.get(Member, member_id), db.session.get(User, user_id)
+    make_support_request(
         member, user, subject="Caméra du parking", message="Elle ne répond plus."
     )
     poller.cycle()

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import csrf_from
 from tests.factories import demo_member
+from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.extensions import socketio
 from webapp.live.events import NAMESPACE
@@ -100,7 +101,7 @@ def test_anonymous_gets_not_found(app, client, members):
 
 def test_tiles_are_sorted_worst_first_after_a_failure(app, client, login, members):
     staff = login(make_user("support"))
-    support.create_request(members[1], staff, subject="Imprimante", message="Bourrage")
+    make_support_request(members[1], staff, subject="Imprimante", message="Bourrage")
     before = tile_slugs(client.get("/mur/tuiles").get_data(as_text=True))
     assert before == ["bitche", "cc-saulnois", "sarralbe"], "all fine: by name"
     demo.fail("sarralbe-routeur")

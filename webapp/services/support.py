@@ -158,6 +158,13 @@ def reopen_delay() -> timedelta:
     return timedelta(days=float(current_app.config.get("SUPPORT_REOPEN_DAYS", 7)))
 
 
+def can_reopen(request: SupportRequest, now: datetime | None = None) -> bool:
+    """Whether the member may still reopen ``request`` (resolved, within the delay)."""
+    if request.status != SupportStatus.RESOLVED or request.resolved_at is None:
+        return False
+    return (now or utcnow()) - as_utc(request.resolved_at) <= reopen_delay()
+
+
 # -- who is asking --------------------------------------------------------------------
 
 
@@ -192,6 +199,8 @@ def _text(value: object, name: str, maximum: int, *, required: bool = True) -> s
     if value is not None and not isinstance(value, str):
         raise ValidationError({name: _("Ce champ attend du texte.")})
     text = (value or "").strip()
+    if "\x00" in text:
+        raise ValidationError({name: _("Caractère non autorisé dans le texte.")})
     if not text:
         if required:
             raise ValidationError({name: _("Ce champ est obligatoire.")})
@@ -469,10 +478,13 @@ def _check_version(request: SupportRequest, expected: int | None) -> None:
         )
 
 
-def _commit(request: SupportRequest) -> None:
-    """Commit the request's change; a change made meanwhile elsewhere is a Conflict."""
+def _commit(request: SupportRequest, *, flush_only: bool = False) -> None:
+    """Commit (or flush) the request's change; a change made meanwhile elsewhere is a Conflict."""
     try:
-        db.session.commit()
+        if flush_only:
+            db.session.flush()
+        else:
+            db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise Conflict(
@@ -508,7 +520,7 @@ def add_comment(
         request.first_response_at = now
     if side != STAFF and request.status == SupportStatus.WAITING_MEMBER:
         _move(request, user, SupportStatus.IN_PROGRESS, now=now, by=SYSTEM)
-    db.session.flush()
+    _commit(request, flush_only=True)
     audit.record(
         AuditKind.SUPPORT_COMMENTED,
         actor=user,
@@ -590,8 +602,7 @@ def change_status(
         text = _text(resolution, "resolution", BODY_MAX)
     if (side == MEMBER_ADMIN and request.status == SupportStatus.RESOLVED
             and to == SupportStatus.IN_PROGRESS):
-        resolved_at = as_utc(request.resolved_at) if request.resolved_at else now
-        if now - resolved_at > reopen_delay():
+        if not can_reopen(request, now):
             raise Conflict(
                 "reopen_too_late",
                 _("Cette demande a été résolue il y a plus de %(days)d jours : ouvrez-en une nouvelle.",
@@ -602,7 +613,7 @@ def change_status(
     if text is not None:
         request.resolution = text
     entry = _move(request, user, to, now=now, by=side, body=text)
-    db.session.flush()
+    _commit(request, flush_only=True)
     audit.record(
         AuditKind.SUPPORT_STATUS,
         actor=user,
