@@ -337,7 +337,7 @@ def member_list(member, page) -> dict:
     now = utcnow()
     return {
         "member": member,
-        "page": page,
+        "results": page,
         "rows": [row_of(r, now) for r in page.items],
     }
 
@@ -398,7 +398,7 @@ def queue(filters: support.QueueFilters, user: User, *, errors: dict | None = No
     return {
         "filters": filters,
         "errors": errors or {},
-        "page": page,
+        "results": page,
         "rows": [row_of(r, now) for r in page.items],
         "counts": counts,
         "live_texts": live.connection_texts(),
