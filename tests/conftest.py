@@ -69,6 +69,7 @@ def _base_config(url: str, tmp: Path) -> dict:
     config.update(
         DATABASE_URL=url,
         DEMO_STATE_FILE=str(tmp / "demo-state.json"),
+        SUPPORT_ATTACHMENTS_DIR=str(tmp / "attachments"),
         DEMO_INCIDENTS=False,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
     )

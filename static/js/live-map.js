@@ -47,7 +47,33 @@ function start(root) {
   // refetched after each update: the same words as a reload, never a stale number.
   const refreshTexts = coalesce(async () => {
     await patchParts(root.dataset.summaryUrl, document);
+    markCare();
   });
+  // "Support is on it": the nodes the summary says support covers carry the marker.
+  function markCare() {
+    const part = document.querySelector("[data-live-part=summary][data-care-nodes]");
+    if (!part) return;
+    const covered = new Set(part.dataset.careNodes.split(" ").filter(Boolean));
+    root.querySelectorAll("g.node[data-node]").forEach((g) => {
+      const on = covered.has(g.dataset.node);
+      if (on === g.hasAttribute("data-care")) return;
+      g.toggleAttribute("data-care", on);
+      let mark = g.querySelector(".node__care");
+      if (on && !mark) {
+        const box = g.querySelector(".node__box");
+        mark = document.createElementNS("http://www.w3.org/2000/svg", "text");
+        mark.setAttribute("class", "node__care");
+        mark.setAttribute("aria-hidden", "true");
+        mark.setAttribute("text-anchor", "end");
+        mark.setAttribute("x", String(Number(box.getAttribute("x")) + Number(box.getAttribute("width")) - 8));
+        mark.setAttribute("y", String(Number(box.getAttribute("y")) + 18));
+        mark.textContent = "🛠\uFE0E";
+        g.insertBefore(mark, g.querySelector(".node__state"));
+      } else if (!on && mark) {
+        mark.remove();
+      }
+    });
+  }
   // The node panel, when open, is the server's too (problems, cause, since when).
   let panelNode = null;
   const refreshPanel = coalesce(async () => {
@@ -105,6 +131,12 @@ function start(root) {
     apply(data);
   });
   socket.on("source", (state) => freshness.heard(state));
+  // A support request opened, answered or closed: the summary's "support is on it" moves.
+  socket.on("support.update", (data) => {
+    if (!data || data.member !== slug || paused) return;
+    refreshTexts();
+    if (panelNode) refreshPanel();
+  });
 
   pauseButton.addEventListener("click", () => {
     paused = !paused;

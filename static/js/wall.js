@@ -93,6 +93,7 @@ function startWall(root) {
       severity: d.severity === "" ? null : Number(d.severity), since: d.since || null,
       incidents: Number(d.incidents), open_requests: Number(d.requests),
       unacked_high: unackedOf(tile),
+      due: d.due ? d.due.split(" ") : [], care_since: d.careSince || null,
     };
   }
 
@@ -112,6 +113,8 @@ function startWall(root) {
     d.since = data.since || "";
     d.incidents = String(data.incidents);
     d.requests = String(data.open_requests);
+    d.due = (data.due || []).join(" ");
+    d.careSince = data.care_since || "";
     d.unacked = (data.unacked_high || []).join(" ");
     setText(tile.querySelector("[data-tile-name]"), data.name);
     setText(tile.querySelector("[data-tile-glyph]"), state.glyph);
@@ -122,12 +125,31 @@ function startWall(root) {
     since.hidden = !data.since;
     const requests = tile.querySelector("[data-tile-requests]");
     setText(requests, plural(i18n.requests, data.open_requests));
-    requests.classList.toggle("tile__requests--some", data.open_requests > 0);
+    requests.parentElement.classList.toggle("tile__requests--some", data.open_requests > 0);
+    patchSupport(tile);
     const unacked = tile.querySelector("[data-tile-unacked]");
     const count = (data.unacked_high || []).length;
     setText(unacked.querySelector("[data-tile-unacked-text]"), plural(i18n.unacked, count));
     unacked.hidden = count === 0;
   }
+
+  // Requests fall overdue with time alone: counted on this clock, every few seconds.
+  function patchSupport(tile) {
+    const d = tile.dataset;
+    const now = Date.now();
+    const late = (d.due ? d.due.split(" ") : []).filter((at) => Date.parse(at) < now).length;
+    const overdue = tile.querySelector("[data-tile-overdue]");
+    if (overdue) {
+      setText(overdue.querySelector("[data-tile-overdue-text]"), plural(i18n.overdue, late));
+      overdue.hidden = late === 0;
+    }
+    const care = tile.querySelector("[data-tile-care]");
+    if (care) {
+      setText(care, d.careSince ? fill(i18n.care, { since: clock.since(d.careSince) }) : "");
+      care.hidden = !d.careSince;
+    }
+  }
+  setInterval(() => list.querySelectorAll("[data-tile]").forEach(patchSupport), 5000);
 
   function compare(a, b) {
     const ka = sortKey(a);

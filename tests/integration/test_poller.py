@@ -124,10 +124,13 @@ def test_open_requests_reach_the_wall_from_the_portal_the_poller_reads_no_suppor
         user = make_user("member_admin", member=members[0])
         request = make_support_request(members[0], user, subject="Caméra", message="Éteinte")
         ((tile,),) = [data["tiles"] for data, _ in portal.named("wall.update")]
-        assert tile == {"slug": "sarralbe", "open_requests": 1}, "after the commit"
+        assert (tile["slug"], tile["open_requests"], len(tile["due"])) == ("sarralbe", 1, 1), (
+            "after the commit, with when it falls overdue"
+        )
+        assert tile["care_since"] is None, "nobody from support has answered yet"
         support.close(request.id, make_user("support"))
         assert portal.named("wall.update")[-1][0]["tiles"] == [
-            {"slug": "sarralbe", "open_requests": 0}
+            {"slug": "sarralbe", "open_requests": 0, "due": [], "care_since": None}
         ]
         statements.clear()
         poller.forget()  # a cycle that computes every tile again

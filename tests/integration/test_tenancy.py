@@ -10,9 +10,11 @@ from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
 from tests.factories import make_agreement
+from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.extensions import db
 from webapp.models import Member
+from webapp.services import attachments
 from webapp.services import orders
 from webapp.services import tokens
 
@@ -59,9 +61,14 @@ def member_samples(slug: str) -> dict:
     order, _created = orders.place(
         member, make_user("member_admin", member=member), pools=1, key=f"tenancy-{slug}"
     )
+    author = make_user("viewer", member=member)
+    request = make_support_request(member, author, hostid=router.hostid)
+    attachment = attachments.add(request, author, b"%PDF-1.4\n%%EOF\n", "x.pdf")
     return {
         "hostid": router.hostid,
         "eventid": problem.eventid,
+        "request_id": str(request.id),
+        "attachment_id": str(attachment.id),
         "year": "2026",
         "order_id": str(order.id),
         "agreement_id": str(agreement.id),

@@ -17,8 +17,10 @@ from webapp.live.status import MemberStatus
 from webapp.models import Member
 from webapp.models.choices import ROLE_LABELS
 from webapp.presenters import overview
+from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import maps
+from webapp.services import overview as overview_service
 from webapp.sources.base import Metric
 
 
@@ -249,6 +251,9 @@ def node_context(member: Member, hostid: str) -> dict:
         if detail.metrics_unavailable
         else None,
         "role_label": ROLE_LABELS.get(detail.node.role, ROLE_LABELS["other"]),
+        "care": support_view.node_care(member, overview_service.status_of(member), detail.node.id)
+        if detail.node.state != "ok"
+        else None,
     }
 
 
@@ -304,7 +309,7 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
         "state": str(summary.overall),
         "summary": {
             "headline": wording.headline(summary),
-            "sentences": wording.sentences(summary),
+            "sentences": wording.sentences(summary, support_view.care_sentences(member, summary)),
             "incidents": len(summary.incidents),
             # The same vocabulary as the nodes' states, and the sentence pages show.
             "counts": {str(k): v for k, v in summary.counts.items()},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from webapp.live import diff
 from webapp.live.status import MemberStatus
 from webapp.models import Member
+from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import billing
 from webapp.services import overview
@@ -50,9 +51,11 @@ def member_page(member: Member) -> dict:
     }
     if status is not None:
         nodes = [n for n in status.member_map.nodes if n.id != status.member_map.root]
+        care = support_view.care_sentences(member, status.summary)  # "support is on it"
         context.update(
             headline=wording.headline(status.summary),
-            sentences=wording.sentences(status.summary),
+            sentences=wording.sentences(status.summary, care),
+            care_nodes=" ".join(sorted(care)),
             state_summary=wording.state_counts(status.summary),
             nodes=nodes,
             labels={n.id: n.label for n in status.member_map.nodes},

@@ -28,6 +28,7 @@ from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 from webapp.presenters import clock
 from webapp.presenters import live
+from webapp.services import attachments
 from webapp.services import support
 
 URGENCY_CSS = {
@@ -119,6 +120,38 @@ def care_sentence(care: support.Care | None, acknowledged_at: datetime | None = 
     return None
 
 
+def care_sentences(member, summary, now: datetime | None = None) -> dict[str, str]:
+    """Incident root -> « Le support du syndicat s'en occupe depuis 20 h 15 » (or the request
+    that waits), for the incidents support acknowledged or an open request covers."""
+    if summary is None or not summary.incidents:
+        return {}
+    covering = support.care_of(member)
+    result = {}
+    for incident in summary.incidents:
+        care = covering.get(incident.root)
+        if care is None:
+            care = next((covering[h] for h in getattr(incident, "affected", ()) if h in covering), None)
+        acknowledged_at = getattr(incident, "acknowledged_at", None)
+        if incident.acknowledged and acknowledged_at is None and (care is None or not care.answered):
+            result[incident.root] = _("Le support du syndicat s’en occupe.")
+            continue
+        sentence = care_sentence(care, acknowledged_at if incident.acknowledged else None, now)
+        if sentence:
+            result[incident.root] = sentence + "."
+    return result
+
+
+def node_care(member, status, node_id: str, now: datetime | None = None) -> str | None:
+    """The care sentence of the incident a node belongs to (its own, or its cause's)."""
+    if status is None:
+        return None
+    care = care_sentences(member, status.summary, now)
+    node = next((n for n in status.member_map.nodes if n.id == node_id), None)
+    if node is None:
+        return None
+    return care.get(node.id) or (care.get(node.cause) if node.cause else None)
+
+
 @dataclass(frozen=True)
 class RequestRow:
     """One request in a list (the member's, the queue)."""
@@ -192,6 +225,8 @@ def _entry_sentence(entry: SupportEntry) -> str | None:
             return _("A attribué la demande à %(name)s.", name=detail["to"])
         return _("A retiré l’attribution de la demande.")
     if kind == SupportEntryKind.ATTACHMENT:
+        if detail.get("name"):
+            return _("A joint le fichier « %(name)s ».", name=detail["name"])
         return _("A joint un fichier.")
     if kind == SupportEntryKind.RATING:
         if detail.get("rating") == support.SATISFIED:
@@ -373,6 +408,7 @@ def thread(req: SupportRequest, user: User, *, staff_view: bool, errors: dict | 
         "facts": facts(req, staff=staff_view),
         "context": context_view(req),
         "entries": [entry_view(e) for e in entries],
+        "attachments": attachments.visible(user, req),
         "actions": actions(req, user, now),
         "can_comment": req.status != SupportStatus.CLOSED,
         "can_rate": (not user.is_staff and req.rating is None and req.resolved_at is not None

@@ -6,6 +6,7 @@ The server and wall.js write the same sentences: :func:`tile` for the server,
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 
 from flask import url_for
@@ -34,6 +35,11 @@ def tile(data: dict, viewer: str) -> dict:
         "incidents_text": _count(INCIDENTS, data["incidents"]),
         "since_text": clock.since(since) if since else "",
         "requests_text": _count(REQUESTS, data["open_requests"]),
+        "overdue": _overdue(data.get("due") or []),
+        "overdue_text": _count(OVERDUE, _overdue(data.get("due") or [])),
+        "care_text": _("Le support s’en occupe %(since)s",
+                       since=clock.since(datetime.fromisoformat(data["care_since"])))
+        if data.get("care_since") else "",
         "unacked_text": ngettext(
             "%(n)s problème grave non acquitté",
             "%(n)s problèmes graves non acquittés",
@@ -47,6 +53,13 @@ def tile(data: dict, viewer: str) -> dict:
 # and wall.js (n === 1) always pick the same form.
 INCIDENTS = (_l("Aucun incident"), "%(n)s incident", "%(n)s incidents")
 REQUESTS = (_l("Aucune demande ouverte"), "%(n)s demande ouverte", "%(n)s demandes ouvertes")
+OVERDUE = (_l("Aucune en retard"), "%(n)s en retard", "%(n)s en retard")
+
+
+def _overdue(due: list[str]) -> int:
+    """How many of a tile's requests are past their due time now (the wall's own count)."""
+    now = datetime.now(UTC)
+    return sum(1 for at in due if datetime.fromisoformat(at) < now)
 
 
 def _count(forms: tuple, n: int) -> str:
@@ -70,6 +83,8 @@ def texts() -> dict:
         **live_texts.texts(),
         "incidents": _plural(INCIDENTS[1], INCIDENTS[2], INCIDENTS[0]),
         "requests": _plural(REQUESTS[1], REQUESTS[2], REQUESTS[0]),
+        "overdue": _plural(OVERDUE[1], OVERDUE[2], OVERDUE[0]),
+        "care": _("Le support s’en occupe %(since)s", since="{since}"),
         "unacked": _plural(
             "%(n)s problème grave non acquitté", "%(n)s problèmes graves non acquittés"
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -71,8 +72,14 @@ def headline(summary: Summary) -> str:
     return " · ".join(parts)
 
 
-def sentences(summary: Summary) -> list[str]:
-    return [incident_sentence(incident) for incident in summary.incidents]
+def sentences(summary: Summary, care: Mapping[str, str] | None = None) -> list[str]:
+    """One sentence per incident; ``care`` (root -> « Le support … s'en occupe … ») follows it."""
+    care = care or {}
+    return [
+        f"{incident_sentence(incident)} {care[incident.root]}" if incident.root in care
+        else incident_sentence(incident)
+        for incident in summary.incidents
+    ]
 
 
 def state_counts(summary: Summary) -> str:

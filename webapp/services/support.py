@@ -236,10 +236,10 @@ def parse_new(values: Mapping[str, object]) -> NewRequest:
         except ValidationError as exc:
             errors.update(exc.errors)
     category = values.get("category") or "question"
-    if category not in categories():
+    if not isinstance(category, str) or category not in categories():
         errors["category"] = _("Choisissez une catégorie de la liste.")
     urgency = values.get("urgency") or SupportUrgency.NORMAL
-    if urgency not in set(SupportUrgency):
+    if not isinstance(urgency, str) or urgency not in set(SupportUrgency):
         errors["urgency"] = _("Choisissez une urgence de la liste.")
     hostid = values.get("hostid") or None
     if hostid is not None and (not isinstance(hostid, str) or len(hostid) > 32):
@@ -592,7 +592,7 @@ def change_status(
             _("Une demande « %(from)s » ne peut pas passer à « %(to)s ».",
               **{"from": SUPPORT_STATUS_LABELS[SupportStatus(request.status)],
                  "to": SUPPORT_STATUS_LABELS[SupportStatus(to)]}),
-            status=request.status,
+            current_status=request.status,
         )
     if side not in allowed:
         raise PermissionDenied(f"{side} may not move a request from {request.status} to {to}")
@@ -675,6 +675,7 @@ def assign(
     request.updated_at = now
     _entry(request, user, SupportEntryKind.ASSIGNED, body=None, now=now, internal=True,
            detail={"from": before, "to": assignee.name if assignee else None})
+    _commit(request, flush_only=True)
     audit.record(
         AuditKind.SUPPORT_ASSIGNED,
         actor=user,
@@ -713,11 +714,11 @@ def rate(
         raise Conflict("not_resolved", _("Vous pourrez donner votre avis une fois la demande résolue."))
     if request.rating is not None:
         raise Conflict("already_rated", _("Votre avis sur cette demande est déjà enregistré. Merci !"))
-    if satisfied not in (True, False, SATISFIED, UNSATISFIED):
+    if not (satisfied is True or satisfied is False or satisfied in (SATISFIED, UNSATISFIED)):
         raise ValidationError({"rating": _("Choisissez « satisfait » ou « pas satisfait ».")})
     text = _text(comment, "comment", RATING_COMMENT_MAX, required=False)
     now = now or utcnow()
-    value = SATISFIED if satisfied in (True, SATISFIED) else UNSATISFIED
+    value = SATISFIED if satisfied is True or satisfied == SATISFIED else UNSATISFIED
     request.rating = value
     request.rating_comment = text
     request.rated_at = now

@@ -18,6 +18,8 @@ from webapp.live.status import member_status
 from webapp.models import Member
 from webapp.models import SupportRequest
 from webapp.models.choices import SUPPORT_OPEN_STATUSES
+from webapp.models.choices import SupportStatus
+from webapp.models.member import as_utc
 from webapp.services import overview
 from webapp.services.errors import MemberNotFound
 
@@ -30,35 +32,54 @@ STATE_RANK = {
 }
 
 
-def _count_open_requests() -> dict[int, int]:
-    rows = db.session.execute(
-        select(SupportRequest.member_id, func.count())
-        .where(SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
-        .group_by(SupportRequest.member_id)
-    ).all()
-    return {member_id: count for member_id, count in rows}
+def _support_parts(member_ids: list[int] | None = None) -> dict[int, dict]:
+    """The portal's part of tiles: open requests, when each is due, since when support is on it.
+
+    ``due``: the instants (ISO, UTC) at which open requests not waiting for the member fall
+    overdue (first response, else resolution): the wall counts those already past on its
+    own clock, so a request falling overdue shows without any event. ``care_since``: the
+    earliest first response among open requests (support is on it), else None.
+    """
+    query = select(SupportRequest).where(SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
+    if member_ids is not None:
+        query = query.where(SupportRequest.member_id.in_(member_ids))
+    parts: dict[int, dict] = {}
+    for row in db.session.execute(query).scalars():
+        part = parts.setdefault(row.member_id, {"open_requests": 0, "due": [], "care_since": None})
+        part["open_requests"] += 1
+        if row.status != SupportStatus.WAITING_MEMBER:
+            due = row.response_due_at if row.first_response_at is None else row.resolution_due_at
+            if due is not None:
+                part["due"].append(as_utc(due).isoformat())
+        if row.first_response_at is not None:
+            since = as_utc(row.first_response_at).isoformat()
+            if part["care_since"] is None or since < part["care_since"]:
+                part["care_since"] = since
+    for part in parts.values():
+        part["due"].sort()
+    return parts
 
 
-def tile_data(member, status: MemberStatus | None, open_requests: int | None = None) -> dict:
-    """The JSON-able data of one member's tile (without ``open_requests`` when None).
+def _empty_support_part() -> dict:
+    return {"open_requests": 0, "due": [], "care_since": None}
+
+
+def tile_data(member, status: MemberStatus | None, support: dict | None = None) -> dict:
+    """The JSON-able data of one member's tile (without the portal's part when None).
 
     The poller sends tiles without it (it reads no portal table): ``wall.update`` tiles
     may be partial, and a wall keeps what a tile does not carry.
     """
     tile = _tile_state(member, status)
-    if open_requests is not None:
-        tile["open_requests"] = open_requests
+    if support is not None:
+        tile.update(support)
     return tile
 
 
 def open_requests_tile(member: Member) -> dict:
     """The part of a member's tile that the portal owns: its open support requests."""
-    count = db.session.scalar(
-        select(func.count())
-        .select_from(SupportRequest)
-        .where(SupportRequest.member_id == member.id, SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
-    )
-    return {"slug": member.slug, "open_requests": count}
+    part = _support_parts([member.id]).get(member.id) or _empty_support_part()
+    return {"slug": member.slug, **part}
 
 
 def _tile_state(member, status: MemberStatus | None) -> dict:
@@ -112,7 +133,7 @@ class WallState:
 
 def current_state() -> WallState:
     """The tiles of every member from the latest snapshot (pages, fragment and API)."""
-    counts = _count_open_requests()
+    parts = _support_parts()
     members = db.session.execute(select(Member).order_by(Member.name)).scalars().all()
     monitor = get_monitor()
     snapshot = monitor.current()
@@ -122,7 +143,7 @@ def current_state() -> WallState:
         status = None
         if snapshot is not None:
             status = member_status(member, snapshot, stale_after_s=stale_after)
-        tiles.append(tile_data(member, status, counts.get(member.id, 0)))
+        tiles.append(tile_data(member, status, parts.get(member.id) or _empty_support_part()))
     # The last read that succeeded (a read finding nothing new keeps the older snapshot).
     read_at = None
     if snapshot is not None:

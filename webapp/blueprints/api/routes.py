@@ -20,6 +20,7 @@ from webapp.errors import json_error
 from webapp.extensions import csrf
 from webapp.presenters import maps
 from webapp.presenters import overview as overview_view
+from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import overview
 from webapp.services import push
@@ -103,7 +104,9 @@ def member(slug: str):
             "state": row.state,
             "summary": {
                 "headline": row.headline,
-                "sentences": wording.sentences(summary) if summary else [],
+                "sentences": wording.sentences(summary, support_view.care_sentences(member, summary))
+                if summary
+                else [],
                 "incidents": [
                     {
                         "root": i.root,
