@@ -225,6 +225,10 @@ def analyse(
                 problems=tuple(own[node]),
                 folded=tuple(folded),
                 acknowledged=all(p.acknowledged for p in own[node]),
+                acknowledged_at=min(
+                    (p.acknowledged_at for p in own[node] if p.acknowledged_at is not None),
+                    default=None,
+                ),
             )
         )
     incidents.sort(key=lambda i: (-i.severity, i.since, i.label.casefold(), str(i.root)))
@@ -317,6 +321,7 @@ def summarise(result: MemberMap, *, now: datetime | None = None) -> Summary:
                 affected_count=len(inc.affected),
                 problem_count=len(inc.problems) + len(inc.folded),
                 acknowledged=inc.acknowledged,
+                acknowledged_at=inc.acknowledged_at,
             )
         )
     return Summary(

@@ -201,7 +201,11 @@ class HostInfo:
 
 @dataclass(frozen=True, slots=True)
 class ProblemInfo:
-    """A problem firing now on a host (``severity`` is coerced to :class:`Severity`)."""
+    """A problem firing now on a host (``severity`` is coerced to :class:`Severity`).
+
+    ``acknowledged_at`` is when it was first acknowledged (``None``: not
+    acknowledged, or unknown).
+    """
 
     eventid: str
     hostid: str
@@ -210,6 +214,7 @@ class ProblemInfo:
     since: datetime
     acknowledged: bool = False
     suppressed: bool = False
+    acknowledged_at: datetime | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -288,6 +293,9 @@ class Incident:
     ``problems`` are the root's own problems (worst first); ``folded`` are the
     problems of the ``affected`` nodes, which are not reported separately.
     ``since`` is the start of the earliest root problem at ``severity``.
+    ``acknowledged`` is true when every root problem is acknowledged;
+    ``acknowledged_at`` is the earliest acknowledgement time among the root
+    problems (``None`` when none is acknowledged, or their times are unknown).
     """
 
     root: str
@@ -301,6 +309,7 @@ class Incident:
     problems: tuple[ProblemInfo, ...] = ()
     folded: tuple[ProblemInfo, ...] = ()
     acknowledged: bool = False
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +400,7 @@ class IncidentSummary:
     affected_count: int
     problem_count: int
     acknowledged: bool
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,7 @@ def _compute(
             since=p.since,
             acknowledged=p.acknowledged,
             suppressed=p.suppressed,
+            acknowledged_at=p.acknowledged_at,
         )
         for hostid in ids
         for p in snapshot.problems_by_host.get(hostid, ())

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import datetime
 from typing import Protocol
 from typing import runtime_checkable
@@ -25,6 +26,7 @@ __all__ = [
     "ChangeSet",
     "Dependency",
     "Host",
+    "HostEvent",
     "HostGroup",
     "Interface",
     "Maintenance",
@@ -36,6 +38,7 @@ __all__ = [
     "SourceError",
     "SourceUnavailable",
     "UnknownHost",
+    "as_utc",
 ]
 
 
@@ -123,7 +126,11 @@ class Host:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A problem currently firing (or just resolved, in a :class:`ChangeSet`)."""
+    """A problem currently firing (or just resolved, in a :class:`ChangeSet`).
+
+    ``acknowledged_at`` is the time of the first acknowledgement of a problem
+    acknowledged now (``None`` when it is not, or when the source cannot tell).
+    """
 
     eventid: str
     hostid: str
@@ -134,6 +141,7 @@ class Problem:
     acknowledged: bool = False
     suppressed: bool = False
     tags: tuple[tuple[str, str], ...] = ()
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +257,20 @@ class MonitoringSource(Protocol):
         ...
 
     def host_events(self, hostid: str, since: datetime) -> list[HostEvent]:
-        """Return the problems of ``hostid`` that started, or were still firing, since ``since``.
+        """Return the problems of ``hostid`` that started at or after ``since``, and those
+        still firing now whenever they started.
 
-        Newest first; resolved ones carry their end.
+        Newest first (by start); resolved ones carry their end, firing ones
+        ``ended_at=None`` (a problem :meth:`problems` returns now is among them).
+        An unknown host has none. A naive ``since`` is taken as UTC.
         """
         ...
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware datetime; a naive one is taken as UTC (how Vigie stores them).
+
+    >>> as_utc(datetime(2026, 1, 5, 8, 0)).isoformat()
+    '2026-01-05T08:00:00+00:00'
+    """
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -30,3 +30,27 @@ def test_a_malformed_payload_is_refused_not_read_as_a_state(tmp_path):
     for payload in (zlib.compress(wrong), zlib.compress(good[:-7]), b"not zlib"):
         with pytest.raises((msgspec.DecodeError, zlib.error)):
             decode(payload)
+
+
+def test_acknowledgement_times_travel_and_older_payloads_still_decode(tmp_path):
+    import zlib
+
+    import msgspec
+
+    source = DemoSource(state_file=tmp_path / "s.json", incidents=False)
+    source.fail("sarralbe-routeur")
+    (problem,) = source.problems()
+    source.acknowledge([problem.eventid], "Pris en charge")
+    snapshot = read_snapshot(source)
+    (acked,) = snapshot.problems
+    assert acked.acknowledged_at is not None and acked.acknowledged_at.tzinfo is not None
+    copy = decode(encode(snapshot))
+    assert copy == snapshot and copy.problems[0].acknowledged_at == acked.acknowledged_at
+
+    # A snapshot written before problems had an acknowledgement time: read with None.
+    raw = msgspec.msgpack.decode(zlib.decompress(encode(snapshot)))
+    for row in raw[2]:
+        del row["acknowledged_at"]
+    old = decode(zlib.compress(msgspec.msgpack.encode(raw)))
+    assert old.problems[0].acknowledged and old.problems[0].acknowledged_at is None
+    assert old.hosts == snapshot.hosts

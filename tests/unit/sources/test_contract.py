@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.unit.sources import zabbix_replay
 from webapp.sources.base import ChangeSet
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
+from webapp.sources.base import HostEvent
 from webapp.sources.base import HostGroup
 from webapp.sources.base import Metric
 from webapp.sources.base import MonitoringSource
@@ -32,6 +35,9 @@ from webapp.sources.zabbix import ZabbixSource
 #: Recording replaces the replayed answers with the real Zabbix's (see zabbix_replay.py).
 RECORD = os.environ.get("VIGIE_RECORD_ZABBIX") == "1"
 _RECORDING: dict = {}
+
+#: A fixed start for host_events: the recordings hold the exact parameters of each call.
+EVENTS_SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _demo(tmp_path):
@@ -155,6 +161,43 @@ def test_changes_start_full_then_go_incremental(source):
     assert {p.eventid for p in first.opened} == {p.eventid for p in source.problems()}
     second = source.changes(first.cursor)
     assert isinstance(second, ChangeSet) and not second.full
+
+
+def test_host_events_are_typed_and_newest_first(source):
+    router = next(h for h in source.hosts() if h.host == "sarralbe-routeur")
+    events = source.host_events(router.hostid, EVENTS_SINCE)
+    assert all(isinstance(e, HostEvent) and e.hostid == router.hostid for e in events)
+    assert len({e.eventid for e in events}) == len(events)
+    for event in events:
+        assert isinstance(event.severity, Severity) and event.name
+        assert event.started_at.tzinfo is not None
+        assert event.started_at >= EVENTS_SINCE or event.ended_at is None
+        assert event.ended_at is None or event.started_at <= event.ended_at
+    starts = [e.started_at for e in events]
+    assert starts == sorted(starts, reverse=True)
+    assert source.host_events("999999999", EVENTS_SINCE) == []
+
+
+def test_host_events_hold_the_problems_firing_now(source):
+    if source.name == "demo":
+        source.fail("sarralbe-routeur")
+        assert source.problems()
+    for problem in source.problems():
+        for since in (problem.since, problem.since + timedelta(seconds=1)):
+            events = {e.eventid: e for e in source.host_events(problem.hostid, since)}
+            assert problem.eventid in events, "started since, or still firing"
+            assert events[problem.eventid].ended_at is None
+            assert events[problem.eventid].started_at == problem.since
+
+
+def test_acknowledgement_times_are_aware_and_only_on_acknowledged_problems(source):
+    if source.name == "demo":
+        source.fail("sarralbe-routeur")
+        source.acknowledge([source.problems()[0].eventid], "Pris en charge")
+        assert any(p.acknowledged_at for p in source.problems())
+    for problem in source.problems():
+        if problem.acknowledged_at is not None:
+            assert problem.acknowledged and problem.acknowledged_at.tzinfo is not None
 
 
 def test_unreachable_source_raises(source, tmp_path):

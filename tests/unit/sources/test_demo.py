@@ -205,6 +205,139 @@ def test_full_changes_carry_acknowledgements(tmp_path):
     assert source.problems()[0].acknowledged
 
 
+def test_acknowledge_records_when_first_acknowledged(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    source.fail("bitche-box")
+    (problem,) = source.problems()
+    assert problem.acknowledged_at is None
+    clock.now += timedelta(minutes=3)
+    source.acknowledge([problem.eventid], "vu")
+    clock.now += timedelta(minutes=10)
+    source.acknowledge([problem.eventid], "toujours en cours")  # the first time stays
+    (acked,) = source.problems()
+    assert acked.acknowledged and acked.acknowledged_at == T0 + timedelta(minutes=3)
+    assert source.changes(None).opened[0].acknowledged_at == acked.acknowledged_at
+    assert source.state.read()["acks"][problem.eventid][0] == "toujours en cours"
+
+
+def test_acknowledgements_of_older_state_files_are_still_read(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    source.fail("bitche-box")
+    (problem,) = source.problems()
+    # Older versions kept the bare message, without a time.
+    source.state.update(lambda data: data.setdefault("acks", {}).update({problem.eventid: "vu"}))
+    (acked,) = source.problems()
+    assert acked.acknowledged and acked.acknowledged_at is None
+    source.acknowledge([problem.eventid], "encore")  # a time is not made up afterwards
+    assert source.problems()[0].acknowledged_at is None
+
+
+def test_host_events_hold_injected_faults_firing_and_repaired(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    box = source.host_by_name("bitche-box")
+    source.fail("bitche-box")
+    clock.now += timedelta(minutes=30)
+    source.repair("bitche-box")
+    clock.now += timedelta(minutes=30)
+    source.warn("bitche-box")
+    clock.now += timedelta(minutes=30)
+    source.fail("bitche-box")
+    (warning, fault) = sorted(source.problems(), key=lambda p: p.since)
+
+    events = source.host_events(box.hostid, T0 - timedelta(days=1))
+
+    assert [(e.started_at, e.ended_at) for e in events] == [
+        (T0 + timedelta(minutes=90), None),
+        (T0 + timedelta(minutes=60), None),
+        (T0, T0 + timedelta(minutes=30)),
+    ], "newest first, the repaired one with its end"
+    assert [e.eventid for e in events[:2]] == [fault.eventid, warning.eventid]
+    assert {e.hostid for e in events} == {box.hostid}
+    assert events[2].name == fault.name and events[2].severity is Severity.HIGH
+    # Since after the repair: only what fires now (started before, still firing).
+    later = source.host_events(box.hostid, T0 + timedelta(minutes=61))
+    assert [e.eventid for e in later] == [fault.eventid, warning.eventid]
+    assert source.host_events(source.host_by_name("sarralbe-box").hostid, T0) == []
+    assert source.host_events("no-such-host", T0) == []
+
+
+def test_host_events_leave_out_repairs_of_older_state_files(tmp_path):
+    clock = Clock()
+    source = DemoSource(state_file=tmp_path / "s.json", clock=clock, incidents=False)
+    source.fail("bitche-box")
+    source.repair("bitche-box")
+    # An older version wrote the history entry without the repair time: the end is unknown.
+    source.state.update(lambda data: data.pop("repaired_at"))
+    assert source.state.read()["history"]
+    assert source.host_events(source.host_by_name("bitche-box").hostid, T0) == []
+    clock.now += timedelta(seconds=5)
+    source.fail("bitche-box")
+    source.repair("bitche-box")  # a later repair is timed
+    (event,) = source.host_events(source.host_by_name("bitche-box").hostid, T0)
+    assert event.started_at == event.ended_at == T0 + timedelta(seconds=5)
+
+
+def test_repair_times_are_forgotten_with_their_history_entries(monkeypatch):
+    from webapp.sources.demo import state as state_module
+
+    monkeypatch.setattr(state_module, "_HISTORY_KEPT", 5)
+    state = DemoState(None)
+    for n in range(8):
+        state.set_faults(["10100"], failed=True, now=float(n))
+        state.set_faults(["10100"], failed=False, now=n + 0.5)
+    data = state.read()
+    assert len(data["repaired_at"]) == len(data["history"]) == 5
+    assert state_module.repairs(data)[-1] == ("10100", 7.0, 7.5)
+
+
+def test_host_events_agree_with_problems_over_a_day_of_natural_incidents():
+    clock = Clock()
+    source = DemoSource(clock=clock)
+    day = [T0 + timedelta(minutes=7 * i) for i in range(206)]
+    seen_ended = False
+    for host in source.hosts():
+        events = source.host_events(host.hostid, T0 - timedelta(hours=1))
+        assert events == sorted(events, key=lambda e: (e.started_at, e.eventid), reverse=True)
+        assert len({e.eventid for e in events}) == len(events)
+        for event in events:
+            assert event.started_at >= T0 - timedelta(hours=1) or event.ended_at is None
+            assert event.ended_at is None or event.started_at < event.ended_at <= T0
+    for moment in day[::10]:
+        clock.now = moment
+        firing = {}
+        for problem in source.problems():
+            firing.setdefault(problem.hostid, set()).add(problem.eventid)
+        for host in source.hosts():
+            events = source.host_events(host.hostid, moment - timedelta(hours=6))
+            assert {e.eventid for e in events if e.ended_at is None} == firing.get(
+                host.hostid, set()
+            ), (host.host, moment)
+            seen_ended |= any(e.ended_at is not None for e in events)
+    assert seen_ended, "the day had incidents that ended"
+
+
+def test_natural_host_events_end_when_problems_stop_showing_them():
+    clock = Clock()
+    source = DemoSource(clock=clock)
+    nas = next(h for h in source.hosts() if h.tag("role") == "nas")
+    events = source.host_events(nas.hostid, T0 - timedelta(days=2))
+    ended = next(e for e in events if e.ended_at is not None)
+    clock.now = ended.started_at + (ended.ended_at - ended.started_at) / 2
+    assert ended.eventid in {p.eventid for p in source.problems() if p.hostid == nas.hostid}
+    clock.now = ended.ended_at + timedelta(seconds=1)
+    assert ended.eventid not in {p.eventid for p in source.problems()}
+
+
+def test_natural_host_events_go_back_a_year_at_most():
+    source = DemoSource(clock=Clock())
+    nas = next(h for h in source.hosts() if h.tag("role") == "nas")
+    events = source.host_events(nas.hostid, datetime(2000, 1, 1))  # naive: UTC
+    assert events and min(e.started_at for e in events) >= T0 - timedelta(days=366)
+
+
 # A process of its own: N of them fail M distinct hosts each, one fail() at a time, all
 # together, on one state file (like the CLI, the admin page and the poller do).
 _FAILING_PROCESS = """

@@ -491,8 +491,24 @@ def test_malformed_payload_is_a_plain_source_error(make, fake, answer):
         ("problem.get", [dict(PROBLEMS[0], severity="9")], lambda s: s.problems()),
         ("maintenance.get", [{"maintenanceid": "7"}], lambda s: s.maintenances()),
         ("event.get", [{"eventid": "x"}], lambda s: s.changes("5")),
+        (
+            "problem.get",
+            [dict(PROBLEMS[0], acknowledges=[{"clock": "1700000500"}])],
+            lambda s: s.problems(),
+        ),
+        ("event.get", [{"eventid": "9300"}], lambda s: s.host_events("10501", SINCE)),
     ],
-    ids=["group", "host", "host-not-list", "problem", "severity", "maintenance", "event"],
+    ids=[
+        "group",
+        "host",
+        "host-not-list",
+        "problem",
+        "severity",
+        "maintenance",
+        "event",
+        "acknowledge",
+        "host-event",
+    ],
 )
 def test_missing_fields_are_source_errors_not_key_errors(make, fake, method, answer, call):
     script_full_read(fake)
@@ -748,6 +764,164 @@ def test_problems_of_vanished_triggers_are_skipped(make, fake):
     problems = make(groups_prefix=None).problems()
 
     assert [p.eventid for p in problems] == ["9001"]
+
+
+def test_problems_read_when_they_were_first_acknowledged(make, fake):
+    acknowledged = dict(
+        PROBLEMS[0],
+        acknowledges=[  # newest first, as Zabbix sorts them
+            {"clock": "1700000900", "action": "6"},  # acknowledge + message
+            {"clock": "1700000700", "action": "2"},  # acknowledge
+            {"clock": "1700000500", "action": "4"},  # a message only
+        ],
+    )
+    commented = dict(PROBLEMS[1], acknowledges=[{"clock": "1700000300", "action": "4"}])
+    unacknowledged = dict(  # acknowledged, then unacknowledged (16): not acknowledged now
+        PROBLEMS[1],
+        eventid="8991",
+        acknowledges=[
+            {"clock": "1700000400", "action": "16"},
+            {"clock": "1700000200", "action": "2"},
+        ],
+    )
+    fake.on("problem.get", [acknowledged, commented, unacknowledged])
+    fake.on("trigger.get", TRIGGER_HOSTS)
+
+    problems = {p.eventid: p for p in make(groups_prefix=None).problems()}
+
+    assert fake.params("problem.get")["selectAcknowledges"] == ["clock", "action"]
+    assert problems["9001"].acknowledged_at == datetime(2023, 11, 14, 22, 25, tzinfo=UTC)
+    assert problems["8990"].acknowledged_at is None
+    assert problems["8991"].acknowledged_at is None
+    # Acknowledged, but read without its updates (an event.get delta): the time is unknown.
+    fake.handlers["problem.get"] = [[PROBLEMS[0]]]
+    assert make(groups_prefix=None).problems()[0].acknowledged_at is None
+
+
+# -- host events ------------------------------------------------------------------------
+
+SINCE = datetime(2023, 11, 14, 22, 0, 0, 400_000, tzinfo=UTC)  # 1699999200.4
+
+HOST_EVENTS = [
+    {
+        "eventid": "9300",
+        "clock": "1700003000",
+        "name": "Routeur injoignable",
+        "severity": "4",
+        "r_eventid": "0",
+    },
+    {
+        "eventid": "9200",
+        "clock": "1700002000",
+        "name": "Disque plein",
+        "severity": "2",
+        "r_eventid": "9250",
+    },
+    {
+        "eventid": "9100",
+        "clock": "1700001000",
+        "name": "Lien coupé",
+        "severity": "5",
+        "r_eventid": "9150",
+    },  # its recovery event was housekept
+]
+OLDER_PROBLEMS = [
+    {"eventid": "8000", "clock": "1699990000", "name": "Toner presque vide", "severity": "1"}
+]
+
+
+def test_host_events_request_and_parsing(make, fake):
+    fake.on("hostgroup.get", GROUPS)
+    fake.on(
+        "event.get",
+        lambda p: [{"eventid": "9250", "clock": "1700002600"}] if "eventids" in p else HOST_EVENTS,
+    )
+    fake.on("problem.get", OLDER_PROBLEMS)
+
+    events = make().host_events("10501", SINCE)
+
+    assert fake.methods() == [
+        "apiinfo.version",
+        "hostgroup.get",
+        "event.get",
+        "problem.get",
+        "event.get",
+    ]
+    assert fake.params("event.get", 0) == {
+        "output": ["eventid", "clock", "name", "severity", "r_eventid"],
+        "source": 0,
+        "object": 0,
+        "hostids": ["10501"],
+        "groupids": ["21", "22"],
+        "value": 1,
+        "time_from": 1699999201,  # whole seconds, none before since
+        "sortfield": ["clock", "eventid"],
+        "sortorder": "DESC",
+        "limit": 1000,
+    }
+    assert fake.params("problem.get") == {
+        "output": ["eventid", "clock", "name", "severity"],
+        "source": 0,
+        "object": 0,
+        "hostids": ["10501"],
+        "groupids": ["21", "22"],
+        "recent": False,
+        "time_till": 1699999200,
+    }
+    assert fake.params("event.get", 1) == {
+        "output": ["eventid", "clock"],
+        "source": 0,
+        "object": 0,
+        "eventids": ["9150", "9250"],
+    }
+    assert [(e.eventid, e.hostid, e.severity, e.started_at, e.ended_at) for e in events] == [
+        ("9300", "10501", Severity.HIGH, datetime(2023, 11, 14, 23, 3, 20, tzinfo=UTC), None),
+        (
+            "9200",
+            "10501",
+            Severity.WARNING,
+            datetime(2023, 11, 14, 22, 46, 40, tzinfo=UTC),
+            datetime(2023, 11, 14, 22, 56, 40, tzinfo=UTC),
+        ),
+        (
+            "8000",
+            "10501",
+            Severity.INFORMATION,
+            datetime(2023, 11, 14, 19, 26, 40, tzinfo=UTC),
+            None,
+        ),
+    ]
+    assert events[0].name == "Routeur injoignable"
+
+
+def test_host_events_without_an_ended_problem_cost_two_calls(make, fake):
+    fake.on("event.get", HOST_EVENTS[:1])
+    fake.on("problem.get", [])
+    source = make(groups_prefix=None)
+
+    (event,) = source.host_events("10501", SINCE.replace(tzinfo=None))  # naive: UTC
+
+    assert event.eventid == "9300" and event.ended_at is None
+    assert fake.methods() == ["apiinfo.version", "event.get", "problem.get"]
+    assert fake.params("event.get")["time_from"] == 1699999201
+    assert "groupids" not in fake.params("event.get")
+    assert "groupids" not in fake.params("problem.get")
+
+
+def test_host_events_outside_the_visible_groups_cost_nothing(make, fake):
+    fake.on("hostgroup.get", [{"groupid": "4", "name": "membres/wrong-case"}])
+
+    assert make().host_events("10501", SINCE) == []
+    assert "event.get" not in fake.methods()
+
+
+def test_host_events_failures_are_not_hidden(make, fake):
+    fake.on("event.get", requests.ConnectionError("refused"))
+    with pytest.raises(SourceUnavailable):
+        make(groups_prefix=None).host_events("10501", SINCE)
+    fake.on("event.get", RpcError('No permissions to call "event.get".'))
+    with pytest.raises(SourceError, match="event.get"):
+        make(groups_prefix=None).host_events("10501", SINCE)
 
 
 # -- dependencies -----------------------------------------------------------------------

@@ -288,6 +288,27 @@ def test_acknowledged_incident(office, t0, make_problem):
     assert result.incidents[0].acknowledged
 
 
+def test_incident_acknowledged_at_is_the_earliest_of_its_root_problems(office, t0, make_problem):
+    early, late = t0 - timedelta(minutes=20), t0 - timedelta(minutes=5)
+    problems = [
+        make_problem("rtr", acknowledged=True, acknowledged_at=late),
+        make_problem("rtr", Severity.WARNING, acknowledged=True, acknowledged_at=early),
+        # Behind the router: folded into its incident, its acknowledgement is not the root's.
+        make_problem("d03", acknowledged=True, acknowledged_at=t0 - timedelta(hours=2)),
+    ]
+    result = analyse(office, problems, now=t0, stale_after_s=STALE)
+    (incident,) = result.incidents
+    assert incident.acknowledged and incident.acknowledged_at == early
+    assert summarise(result).incidents[0].acknowledged_at == early
+    # One root problem acknowledged out of two: not acknowledged, but since that time.
+    partly = analyse(office, [problems[0], make_problem("rtr")], now=t0, stale_after_s=STALE)
+    assert not partly.incidents[0].acknowledged
+    assert partly.incidents[0].acknowledged_at == late
+    none = analyse(office, [make_problem("rtr"), problems[2]], now=t0, stale_after_s=STALE)
+    assert none.incidents[0].acknowledged_at is None
+    assert summarise(none).incidents[0].acknowledged_at is None
+
+
 def test_incident_since_is_the_start_of_the_worst_problem(office, t0, make_problem):
     problems = [
         make_problem("rtr", Severity.WARNING, since=t0 - timedelta(days=3)),

@@ -10,6 +10,9 @@ Problems come from two places:
   page) into the shared state file (:mod:`.state`), so that another process can
   drive the demo shown by the web process.
 
+Both kinds have a past: :meth:`DemoSource.host_events` replays the time model
+over the last year and reads the repaired faults the state file remembers.
+
 The same file can also simulate an outage of the whole source
 (``flask vigie demo outage on``), which makes every call raise
 :class:`SourceUnavailable`, like an unreachable Zabbix.
@@ -30,6 +33,7 @@ from webapp.sources.base import Availability
 from webapp.sources.base import ChangeSet
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
+from webapp.sources.base import HostEvent
 from webapp.sources.base import HostGroup
 from webapp.sources.base import Maintenance
 from webapp.sources.base import Metric
@@ -37,6 +41,7 @@ from webapp.sources.base import Problem
 from webapp.sources.base import Severity
 from webapp.sources.base import SourceUnavailable
 from webapp.sources.base import UnknownHost
+from webapp.sources.base import as_utc
 from webapp.sources.demo.estate import INCIDENTS
 from webapp.sources.demo.estate import ROLE_PROFILE
 from webapp.sources.demo.estate import WARNING_KINDS
@@ -45,14 +50,23 @@ from webapp.sources.demo.estate import keyed_hash
 from webapp.sources.demo.estate import keyed_unit
 from webapp.sources.demo.state import WARNING_KEY
 from webapp.sources.demo.state import DemoState
+from webapp.sources.demo.state import ack_times
 from webapp.sources.demo.state import fault_times
 from webapp.sources.demo.state import fault_times_at
+from webapp.sources.demo.state import repairs
 
 __all__ = ["SLOT_SECONDS", "DemoSource"]
 
 logger = logging.getLogger(__name__)
 
 SLOT_SECONDS = 900
+
+#: How far back :meth:`DemoSource.host_events` replays natural incidents (Zabbix's
+#: default housekeeping keeps trigger events a year).
+NATURAL_HISTORY_S = 365 * 86400
+
+# A natural incident starts up to this long after its slot begins.
+_MAX_OFFSET_S = 300
 
 
 class DemoSource:
@@ -148,7 +162,7 @@ class DemoSource:
     def acknowledge(self, eventids: list[str], message: str, *, close: bool = False) -> None:
         """Acknowledge problems (kept in the state file, like Zabbix keeps them)."""
         self._check()
-        self.state.acknowledge(eventids, message)
+        self.state.acknowledge(eventids, message, now=self.clock().timestamp())
 
     def set_outage(self, down: bool) -> None:
         """Simulate the whole source being unreachable (or back)."""
@@ -172,22 +186,33 @@ class DemoSource:
 
     # -- time model ---------------------------------------------------------------------
 
+    def _natural_kind(self, host: Host) -> tuple[str | None, float]:
+        """The kind of natural incident ``host`` has (``None``: none) and its odds per slot."""
+        _, probability, kind = ROLE_PROFILE[self._role[host.hostid]]
+        return (kind if self.incidents else None), probability
+
+    def _natural_span(
+        self, host: Host, candidate: int, probability: float
+    ) -> tuple[float, float] | None:
+        """Start and end of the natural incident of ``host`` in slot ``candidate``, if any."""
+        if keyed_unit(self.seed, host.hostid, candidate) >= probability:
+            return None
+        offset = keyed_unit(self.seed, "o", host.hostid, candidate) * _MAX_OFFSET_S
+        start = candidate * SLOT_SECONDS + offset
+        duration = 240 + keyed_unit(self.seed, "d", host.hostid, candidate) * SLOT_SECONDS
+        return start, start + duration
+
     def _natural(self, host: Host, now: float) -> list[Problem]:
-        role = self._role[host.hostid]
-        _, probability, kind = ROLE_PROFILE[role]
-        if not self.incidents or kind is None:
+        kind, probability = self._natural_kind(host)
+        if kind is None:
             return []
         slot = int(now // SLOT_SECONDS)
         found = []
         for candidate in (slot - 1, slot):
-            if keyed_unit(self.seed, host.hostid, candidate) >= probability:
-                continue
-            offset = keyed_unit(self.seed, "o", host.hostid, candidate) * 300
-            start = candidate * SLOT_SECONDS + offset
-            duration = 240 + keyed_unit(self.seed, "d", host.hostid, candidate) * SLOT_SECONDS
-            if start <= now < start + duration:
+            span = self._natural_span(host, candidate, probability)
+            if span is not None and span[0] <= now < span[1]:
                 name, severity = INCIDENTS[kind]
-                found.append(self._problem(host, kind, name, severity, start, candidate))
+                found.append(self._problem(host, kind, name, severity, span[0], candidate))
         return found
 
     def _problem(
@@ -204,20 +229,40 @@ class DemoSource:
             tags=(("scope", "availability" if severity >= Severity.HIGH else "capacity"),),
         )
 
+    def _injected(self, host: Host, key: str, since: float) -> Problem:
+        """The problem of the fault (or warning, under ``WARNING_KEY``) stored as ``key``."""
+        if key.startswith(WARNING_KEY):
+            kind = WARNING_KINDS.get(self._role[host.hostid], "slow")
+            name, severity = INCIDENTS[kind]
+            return self._problem(host, kind, name, severity, since, ("w", since))
+        name, severity = INCIDENTS["fault"]
+        return self._problem(host, "fault", name, severity, since, since)
+
     def _problems_at(self, now: float, faults: dict[str, float]) -> list[Problem]:
         problems = []
         for host in self._hosts:
             problems.extend(self._natural(host, now))
-            if host.hostid in faults:
-                name, severity = INCIDENTS["fault"]
-                since = faults[host.hostid]
-                problems.append(self._problem(host, "fault", name, severity, since, since))
-            if WARNING_KEY + host.hostid in faults:
-                kind = WARNING_KINDS.get(self._role[host.hostid], "slow")
-                name, severity = INCIDENTS[kind]
-                since = faults[WARNING_KEY + host.hostid]
-                problems.append(self._problem(host, kind, name, severity, since, ("w", since)))
+            for key in (host.hostid, WARNING_KEY + host.hostid):
+                if key in faults:
+                    problems.append(self._injected(host, key, faults[key]))
         return problems
+
+    @staticmethod
+    def _with_acks(problems: Iterable[Problem], data: dict) -> list[Problem]:
+        """``problems`` with the acknowledgements of the state read ``data``."""
+        acks = ack_times(data)
+        return [
+            replace(
+                p,
+                acknowledged=p.eventid in acks,
+                acknowledged_at=(
+                    datetime.fromtimestamp(acks[p.eventid], UTC)
+                    if acks.get(p.eventid) is not None
+                    else None
+                ),
+            )
+            for p in problems
+        ]
 
     def _down_hosts(self, problems: Iterable[Problem]) -> set[str]:
         """Hosts that stopped answering, and every host behind them."""
@@ -273,11 +318,10 @@ class DemoSource:
     def problems(self, groups: Iterable[str] | None = None) -> list[Problem]:
         data = self._check()
         faults = fault_times(data)
-        acks = data.get("acks", {})
         selected = {host.hostid for host in self._selected(groups)}
         problems = self._problems_at(self.clock().timestamp(), faults)
         return sorted(
-            (replace(p, acknowledged=p.eventid in acks) for p in problems if p.hostid in selected),
+            self._with_acks((p for p in problems if p.hostid in selected), data),
             key=lambda p: (p.since, p.eventid),
         )
 
@@ -345,11 +389,7 @@ class DemoSource:
         now = self.clock()
         data = self._check()
         faults = fault_times(data)
-        acks = data.get("acks", {})
-        current = [
-            replace(p, acknowledged=p.eventid in acks)
-            for p in self._problems_at(now.timestamp(), faults)
-        ]
+        current = self._with_acks(self._problems_at(now.timestamp(), faults), data)
         # Cursor: the time (for natural incidents) and the sequence number of the last
         # injected change (a fault written at any moment is after the cursor's number).
         next_cursor = f"{now.timestamp()!r}:{data.get('seq', 0)}"
@@ -366,6 +406,64 @@ class DemoSource:
         opened = tuple(p for p in current if p.eventid not in before)
         closed = tuple(sorted(before - now_ids))
         return ChangeSet(cursor=next_cursor, opened=opened, closed=closed, read_at=now)
+
+    def host_events(self, hostid: str, since: datetime) -> list[HostEvent]:
+        """Return the problems of ``hostid`` that started since ``since``, or still fire.
+
+        What the demo can tell: its natural incidents over the last year at most
+        (:data:`NATURAL_HISTORY_S`; they are a function of time), the injected
+        faults and warnings firing now, and the repaired ones the state file still
+        remembers with their repair time. A problem :meth:`problems` returns now
+        has ``ended_at=None``. Newest first; an unknown host has none.
+
+        Parameters
+        ----------
+        hostid : str
+        since : datetime
+            Naive: UTC.
+
+        Returns
+        -------
+        list of HostEvent
+        """
+        data = self._check()
+        now = self.clock().timestamp()
+        host = self._by_id.get(str(hostid))
+        if host is None:
+            return []
+        start = as_utc(since).timestamp()
+        found: dict[str, HostEvent] = {}
+
+        def keep(problem: Problem, ended_at: float | None) -> None:
+            found[problem.eventid] = HostEvent(
+                eventid=problem.eventid,
+                hostid=problem.hostid,
+                name=problem.name,
+                severity=problem.severity,
+                started_at=problem.since,
+                ended_at=None if ended_at is None else datetime.fromtimestamp(int(ended_at), UTC),
+            )
+
+        kind, probability = self._natural_kind(host)
+        if kind is not None:
+            name, severity = INCIDENTS[kind]
+            slot = int(now // SLOT_SECONDS)
+            first = int((max(start, now - NATURAL_HISTORY_S) - _MAX_OFFSET_S) // SLOT_SECONDS)
+            for candidate in range(min(first, slot - 1), slot + 1):
+                span = self._natural_span(host, candidate, probability)
+                if span is None or span[0] > now:
+                    continue
+                firing = now < span[1]  # as _natural() has it
+                if firing or int(span[0]) >= start:
+                    problem = self._problem(host, kind, name, severity, span[0], candidate)
+                    keep(problem, None if firing else span[1])
+        for key, failed_at, repaired_at in repairs(data):
+            if key.removeprefix(WARNING_KEY) == host.hostid and int(failed_at) >= start:
+                keep(self._injected(host, key, failed_at), repaired_at)
+        for key, failed_at in fault_times(data).items():  # firing: whenever it started
+            if key.removeprefix(WARNING_KEY) == host.hostid:
+                keep(self._injected(host, key, failed_at), None)
+        return sorted(found.values(), key=lambda e: (e.started_at, e.eventid), reverse=True)
 
 
 def _replace_host(host: Host, available: Availability, last: datetime) -> Host:

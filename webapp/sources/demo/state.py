@@ -2,12 +2,14 @@
 
 ``flask vigie demo fail HOST`` (a CLI process), the admin page (a web worker)
 and the poller all read and change the same file: injected faults and warnings,
-acknowledgements, the simulated outage, the sequence number of the last change
-and the history of repaired faults (so that ``changes(cursor)`` can report a
-recovery). A change is a read-modify-write held under an exclusive file lock
-(``filelock``) next to the state file, and written atomically (a temporary file
-renamed over it), so two processes changing it at once both keep their change and
-a reader never sees half a file.
+acknowledgements (with the time of the first one), the simulated outage, the
+sequence number of the last change and the history of repaired faults with their
+repair times (so that ``changes(cursor)`` can report a recovery, and
+``host_events`` when it happened). Older files, whose acknowledgements and repairs
+carry no time, are still read. A change is a read-modify-write held under an
+exclusive file lock (``filelock``) next to the state file, and written atomically
+(a temporary file renamed over it), so two processes changing it at once both keep
+their change and a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ from pathlib import Path
 
 from filelock import FileLock
 
-__all__ = ["WARNING_KEY", "DemoState"]
+__all__ = [
+    "WARNING_KEY",
+    "DemoState",
+    "ack_entry",
+    "ack_times",
+    "fault_entry",
+    "fault_times",
+    "fault_times_at",
+    "repairs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -141,17 +152,28 @@ class DemoState:
                     history.append([key, since, failed_seq, data["seq"]])
                     changed += 1
             del history[: -max(_HISTORY_KEPT, len(keys))]
+            # When each repair happened, by its change number (history entries keep the
+            # four fields older files have); numbers no entry refers to are forgotten.
+            repaired_at = data.setdefault("repaired_at", {})
+            if not failed and changed:
+                repaired_at[str(data["seq"])] = now
+            kept = {str(entry[3]) for entry in history}
+            for seq in [seq for seq in repaired_at if seq not in kept]:
+                del repaired_at[seq]
 
         self.update(change)
         return changed
 
-    def acknowledge(self, eventids: Iterable[str], message: str) -> None:
-        """Keep ``message`` as the acknowledgement of each event."""
+    def acknowledge(self, eventids: Iterable[str], message: str, *, now: float) -> None:
+        """Keep ``message`` as the acknowledgement of each event, and when it was first
+        acknowledged (a later acknowledgement replaces the message, not the time)."""
 
         def change(data: dict) -> None:
             acks = data.setdefault("acks", {})
             for eventid in eventids:
-                acks[str(eventid)] = message
+                before = acks.get(str(eventid))
+                first = now if before is None else ack_entry(before)[1]
+                acks[str(eventid)] = [message, first]
             # Forget acknowledgements of long-gone events.
             if len(acks) > _ACKS_KEPT:
                 for key in list(acks)[: len(acks) - _ACKS_KEPT]:
@@ -173,6 +195,33 @@ def fault_entry(value) -> tuple[float, int]:
     if isinstance(value, list | tuple):
         return float(value[0]), int(value[1])
     return float(value), 0
+
+
+def ack_entry(value) -> tuple[str, float | None]:
+    """A stored acknowledgement: ``[message, time]`` (a bare message in older state files,
+    whose time is unknown)."""
+    if isinstance(value, list | tuple):
+        return str(value[0]), None if value[1] is None else float(value[1])
+    return str(value), None
+
+
+def ack_times(data: dict) -> dict[str, float | None]:
+    """The acknowledged events of a state read: ``{eventid: first acknowledged at}``."""
+    return {eventid: ack_entry(value)[1] for eventid, value in data.get("acks", {}).items()}
+
+
+def repairs(data: dict) -> list[tuple[str, float, float]]:
+    """The repaired faults still remembered: ``(key, since, repaired at)``, oldest first.
+
+    Repairs written by older versions, which kept no time, are left out.
+    """
+    repaired_at = data.get("repaired_at", {})
+    found = []
+    for key, since, _failed_seq, repaired_seq in data.get("history", []):
+        at = repaired_at.get(str(repaired_seq))
+        if at is not None:
+            found.append((key, float(since), float(at)))
+    return found
 
 
 def fault_times(data: dict) -> dict[str, float]:

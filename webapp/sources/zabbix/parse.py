@@ -20,6 +20,7 @@ from typing import Any
 
 from webapp.sources.base import Availability
 from webapp.sources.base import Host
+from webapp.sources.base import HostEvent
 from webapp.sources.base import Interface
 from webapp.sources.base import Maintenance
 from webapp.sources.base import Metric
@@ -28,13 +29,16 @@ from webapp.sources.base import Severity
 from webapp.sources.base import SourceError
 
 __all__ = [
+    "ACKNOWLEDGE_FIELDS",
     "EVENT_OBJECT_TRIGGER",
     "EVENT_SOURCE_TRIGGER",
     "PROBLEM_FIELDS",
     "TAG_FIELDS",
+    "acknowledged_at",
     "collation_key",
     "host",
     "host_availability",
+    "host_event",
     "hostids",
     "id_key",
     "maintenance",
@@ -56,6 +60,11 @@ EVENT_OBJECT_TRIGGER = 0
 #: Fields requested for what :func:`tags` and :func:`problem` read.
 TAG_FIELDS = ["tag", "value"]
 PROBLEM_FIELDS = ["eventid", "objectid", "name", "severity", "clock", "acknowledged", "suppressed"]
+#: Fields of the problem updates (``selectAcknowledges``) :func:`acknowledged_at` reads.
+ACKNOWLEDGE_FIELDS = ["clock", "action"]
+
+#: Problem update ``action`` bit of an acknowledgement (Zabbix 6.0).
+_ACTION_ACKNOWLEDGE = 2
 
 _INTERFACE_TYPES = {"1": "agent", "2": "snmp", "3": "ipmi", "4": "jmx"}
 _AVAILABILITY = {
@@ -198,6 +207,27 @@ def host(
     )
 
 
+def acknowledged_at(row: Mapping[str, Any]) -> datetime | None:
+    """When a problem acknowledged now was first acknowledged, from its ``acknowledges``.
+
+    The earliest update whose ``action`` has the acknowledge bit (2); ``None``
+    when the problem is not acknowledged, or was read without its updates.
+
+    >>> acknowledged_at({"acknowledged": "1", "acknowledges": [
+    ...     {"clock": "1700000900", "action": "6"}, {"clock": "1700000500", "action": "4"},
+    ...     {"clock": "1700000700", "action": "2"}]}).isoformat()
+    '2023-11-14T22:25:00+00:00'
+    """
+    if str(row.get("acknowledged", "0")) != "1":
+        return None
+    clocks = [
+        int(update["clock"])
+        for update in row.get("acknowledges") or ()
+        if int(update["action"]) & _ACTION_ACKNOWLEDGE
+    ]
+    return utc(min(clocks)) if clocks else None
+
+
 def problem(row: Mapping[str, Any], hostid: str) -> Problem:
     """Parse a ``problem.get`` or problem ``event.get`` row, on ``hostid``."""
     return Problem(
@@ -210,6 +240,19 @@ def problem(row: Mapping[str, Any], hostid: str) -> Problem:
         acknowledged=str(row.get("acknowledged", "0")) == "1",
         suppressed=str(row.get("suppressed", "0")) == "1",
         tags=tags(row),
+        acknowledged_at=acknowledged_at(row),
+    )
+
+
+def host_event(row: Mapping[str, Any], hostid: str, ended_at: datetime | None) -> HostEvent:
+    """Parse a problem ``event.get`` (or ``problem.get``) row of host ``hostid``."""
+    return HostEvent(
+        eventid=str(row["eventid"]),
+        hostid=hostid,
+        name=str(row["name"]),
+        severity=Severity(int(row["severity"])),
+        started_at=utc(row["clock"]),
+        ended_at=ended_at,
     )
 
 

@@ -32,6 +32,7 @@ All datetimes are timezone-aware UTC.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -48,14 +50,17 @@ from cachetools import TTLCache
 from webapp.sources.base import ChangeSet
 from webapp.sources.base import Dependency
 from webapp.sources.base import Host
+from webapp.sources.base import HostEvent
 from webapp.sources.base import HostGroup
 from webapp.sources.base import Maintenance
 from webapp.sources.base import Metric
 from webapp.sources.base import Problem
 from webapp.sources.base import SourceConfigError
 from webapp.sources.base import SourceError
+from webapp.sources.base import as_utc
 from webapp.sources.zabbix import parse
 from webapp.sources.zabbix.cursor import EventCursor
+from webapp.sources.zabbix.parse import ACKNOWLEDGE_FIELDS
 from webapp.sources.zabbix.parse import EVENT_OBJECT_TRIGGER
 from webapp.sources.zabbix.parse import EVENT_SOURCE_TRIGGER
 from webapp.sources.zabbix.parse import TAG_FIELDS
@@ -90,6 +95,11 @@ _HOST_ROWS_MAX = 200_000
 
 #: From this many host groups, :meth:`ZabbixSource.hosts` reads two halves at once.
 _HOST_READ_SPLIT_GROUPS = 64
+
+#: Problem events :meth:`ZabbixSource.host_events` reads at most (the newest ones).
+HOST_EVENTS_MAX = 1000
+
+_HOST_EVENT_FIELDS = ["eventid", "clock", "name", "severity", "r_eventid"]
 
 
 class ZabbixSource:
@@ -139,8 +149,8 @@ class ZabbixSource:
     ``version``         1 ``apiinfo.version`` (no login)
     ``host_groups``     1 ``hostgroup.get``
     ``hosts``           1 ``host.get`` (2 at once from 64 groups: see :meth:`hosts`)
-    ``problems``        1 ``problem.get`` + 1 ``trigger.get`` for triggers not
-                        seen before (0 once warm)
+    ``problems``        1 ``problem.get`` (with the acknowledgement updates) + 1
+                        ``trigger.get`` for triggers not seen before (0 once warm)
     ``dependencies``    0 within the TTL, else 1 ``trigger.get`` + 1
                         ``trigger.get`` for unseen dependency triggers
     ``maintenances``    1 ``host.get`` + 1 ``maintenance.get`` (0 if no host is
@@ -150,6 +160,8 @@ class ZabbixSource:
     ``changes(None)``   1 ``event.get`` + the cost of ``problems()``
     ``changes(cursor)`` 1 ``event.get`` + 1 ``event.get`` if something recovered
     ``acknowledge``     1 ``event.acknowledge``
+    ``host_events``     1 ``event.get`` + 1 ``problem.get`` + 1 ``event.get`` if
+                        some of the problems ended
     ==================  ==========================================================
 
     Methods taking group names add one ``hostgroup.get`` when the name -> id
@@ -490,7 +502,9 @@ class ZabbixSource:
         would even drop problems still open while their trigger is OK (manual
         close, tag correlation). The trigger -> host map comes from one batched
         ``trigger.get`` for triggers never seen before. A trigger spanning
-        several hosts is reported on the lowest host id.
+        several hosts is reported on the lowest host id. ``acknowledged_at``
+        is the clock of the earliest acknowledge action among the problem's
+        updates (``selectAcknowledges``, two fields of each).
 
         Parameters
         ----------
@@ -510,6 +524,7 @@ class ZabbixSource:
             "object": EVENT_OBJECT_TRIGGER,
             "recent": False,
             "selectTags": TAG_FIELDS,
+            "selectAcknowledges": ACKNOWLEDGE_FIELDS,
             "sortfield": ["eventid"],
             "sortorder": "ASC",
         }
@@ -814,6 +829,106 @@ class ZabbixSource:
         ChangeSet
         """
         return self._events.changes(cursor)
+
+    def host_events(self, hostid: str, since: datetime) -> list[HostEvent]:
+        """Return the problems of ``hostid`` that started since ``since``, or are still open.
+
+        One ``event.get`` of the host's problem events (trigger events,
+        ``value`` 1) from ``since``, newest first, at most
+        :data:`HOST_EVENTS_MAX` of them; one ``problem.get`` of the host's
+        problems opened before ``since`` and still unresolved; then, if some of
+        the events are resolved (``r_eventid``), one ``event.get`` of those
+        recovery events for their clocks (``ended_at``). A resolved event
+        whose recovery event is gone (housekeeping) is left out. With
+        ``groups_prefix``, a host outside the visible groups has no events.
+
+        Parameters
+        ----------
+        hostid : str
+        since : datetime
+            Naive: UTC.
+
+        Returns
+        -------
+        list of HostEvent
+            Newest first.
+        """
+        groupids = self._resolve(None)
+        if groupids == []:
+            return []
+        hostid = str(hostid)
+        # Clocks are whole seconds: clock >= since <=> clock >= ceil(since).
+        time_from = math.ceil(as_utc(since).timestamp())
+        base: dict[str, Any] = {
+            "source": EVENT_SOURCE_TRIGGER,
+            "object": EVENT_OBJECT_TRIGGER,
+            "hostids": [hostid],
+        }
+        if groupids is not None:
+            base["groupids"] = groupids
+        events = parse.rows(
+            self._call(
+                "event.get",
+                {
+                    **base,
+                    "output": _HOST_EVENT_FIELDS,
+                    "value": 1,
+                    "time_from": time_from,
+                    "sortfield": ["clock", "eventid"],
+                    "sortorder": "DESC",
+                    "limit": HOST_EVENTS_MAX,
+                },
+            ),
+            "event.get",
+        )
+        with parse.parsing("event.get"):
+            recoveries = sorted({str(row["r_eventid"]) for row in events} - {"0", ""}, key=id_key)
+        older = parse.rows(
+            self._call(
+                "problem.get",
+                {
+                    **base,
+                    "output": ["eventid", "clock", "name", "severity"],
+                    "recent": False,
+                    "time_till": time_from - 1,
+                },
+            ),
+            "problem.get",
+        )
+        ended: dict[str, datetime] = {}
+        if recoveries:
+            rows = parse.rows(
+                self._call(
+                    "event.get",
+                    {
+                        "output": ["eventid", "clock"],
+                        "source": EVENT_SOURCE_TRIGGER,
+                        "object": EVENT_OBJECT_TRIGGER,
+                        "eventids": recoveries,
+                    },
+                ),
+                "event.get",
+            )
+            with parse.parsing("event.get"):
+                ended = {str(row["eventid"]): parse.utc(row["clock"]) for row in rows}
+        found: dict[str, HostEvent] = {}
+        with parse.parsing("event.get"):
+            for row in events:
+                recovery = str(row["r_eventid"])
+                if recovery in ("0", ""):
+                    found[str(row["eventid"])] = parse.host_event(row, hostid, None)
+                elif recovery in ended:
+                    found[str(row["eventid"])] = parse.host_event(row, hostid, ended[recovery])
+                else:
+                    logger.warning(
+                        "Zabbix event %s: recovery event %s not found; left out",
+                        row["eventid"],
+                        recovery,
+                    )
+        with parse.parsing("problem.get"):
+            for row in older:
+                found.setdefault(str(row["eventid"]), parse.host_event(row, hostid, None))
+        return sorted(found.values(), key=lambda e: (e.started_at, id_key(e.eventid)), reverse=True)
 
     # -- beyond the protocol ------------------------------------------------------------
 
