@@ -26,6 +26,7 @@ from webapp.services import accounts
 from webapp.services import demo
 from webapp.services import kiosk
 from webapp.services import orders
+from webapp.services import support
 from webapp.services import unsubscribe
 
 pytestmark = pytest.mark.browser
@@ -72,6 +73,11 @@ PAGE_ROLES = {
     "support.member_requests": "viewer",
     "support.new": "viewer",
     "support.queue": "admin",
+    "support.member_request": "viewer",
+    "support.member_stats": "viewer",
+    "support.staff_request": "admin",
+    "support.staff_new": "admin",
+    "support.stats": "admin",
     "wall.index": "admin",
     "wall.member": "admin",
     "wall.links": "admin",
@@ -110,6 +116,8 @@ def page_routes(app) -> dict[str, str]:
             continue  # files, checked by their own tests
         if rule.endpoint in FRAGMENTS or rule.endpoint in REDIRECTS:
             continue
+        if rule.endpoint in ("support.member_attachment", "support.staff_attachment"):
+            continue  # file downloads, checked by their own tests
         routes[rule.endpoint] = rule
     return routes
 
@@ -174,6 +182,13 @@ def _visits(app, page, role: str, member) -> list[Visit]:
     invited = factories.make_user("viewer", member)
     host = next(h for h in get_monitor(app).source.hosts() if member.group_names[0] in h.groups)
     agreement, order = _order_of(member) if role in ("member_admin", "admin") else (None, None)
+    request = None
+    if role != ANONYMOUS:
+        request = factories.make_support_request(
+            member, invited, subject="La caméra du parking ne répond plus", hostid=host.hostid,
+            urgency="high", category="outage",
+        )
+        support.add_comment(request, factories.make_user("support"), "Nous regardons.")
     values = {
         "slug": member.slug,
         "token": accounts.make_password_token(invited),
@@ -181,6 +196,7 @@ def _visits(app, page, role: str, member) -> list[Visit]:
         "year": 2026,
         "order_id": order.id if order else 0,
         "agreement_id": agreement.id if agreement else 0,
+        "request_id": request.id if request else 0,
     }
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):

@@ -334,3 +334,45 @@ def test_the_queue_filters_searches_sorts_and_pages(app, client, login):
     overdue = page(client, "/support?overdue=1")
     assert "1 demande correspond aux filtres" in overdue and "1 en retard" in overdue
     assert "En retard : réponse attendue" in overdue
+
+
+def test_alert_messages_say_support_is_on_it(app, source):
+    from webapp.models import Incident
+    from webapp.services import alerts
+
+    member = demo_member("sarralbe")
+    demo.fail(ROUTER)
+    router = source.host_by_name(ROUTER)
+    incident = Incident(member_id=member.id, key=router.hostid, hostid=router.hostid,
+                        cause="Routeur mairie", severity=4, dependents=3, down=True,
+                        opened_at=utcnow())
+    assert "support" not in alerts.opening_text(member, [incident], utcnow()).body
+    req = make_support_request(member, make_user("viewer", member=member), hostid=router.hostid)
+    assert "Une demande au support est ouverte depuis" in alerts.opening_text(
+        member, [incident], utcnow()
+    ).body
+    support.add_comment(req, make_user("support"), "Nous appelons l’opérateur.")
+    body = alerts.opening_text(member, [incident], utcnow()).body
+    assert "Le support du syndicat s’en occupe depuis" in body
+
+
+def test_the_summary_says_support_is_on_it_once_support_answered(app, client, login, source):
+    member = demo_member("sarralbe")
+    viewer = login(make_user("viewer", member=member))
+    demo.fail(ROUTER)
+    router, camera = camera_behind_router(source, member)
+    home = page(client, "/membres/sarralbe/")
+    assert "support" not in home.split('id="member-summary"')[1].split("</section>")[0]
+    req = make_support_request(member, viewer, hostid=camera.id)
+    summary = page(client, "/membres/sarralbe/").split('id="member-summary"')[1]
+    assert "Une demande au support est ouverte depuis" in summary
+    assert f'data-care-nodes="{router.hostid}"' in summary[:200]
+    support.change_status(req, make_user("support"), "in_progress")
+    api = client.get("/api/v1/members/sarralbe/map").get_json()
+    assert any("Le support du syndicat s’en occupe depuis" in s for s in api["summary"]["sentences"])
+    carte = page(client, "/membres/sarralbe/carte")
+    assert f'data-node="{router.hostid}"' in carte and "node__care" in carte
+    panel = page(client, f"/membres/sarralbe/equipements/{camera.id}")
+    assert "Le support du syndicat s’en occupe depuis" in panel
+    support.change_status(req, make_user("support"), "resolved", resolution="Box redémarrée")
+    assert "s’en occupe" not in page(client, "/membres/sarralbe/").split('id="member-summary"')[1][:2000]

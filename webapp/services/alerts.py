@@ -52,8 +52,10 @@ from webapp.models.alerts import IncidentState
 from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 from webapp.presenters import clock
+from webapp.presenters import support as support_words
 from webapp.services import alert_rules
 from webapp.services import outbox
+from webapp.services import support
 from webapp.services.alert_rules import Rule
 
 logger = logging.getLogger(__name__)
@@ -571,10 +573,13 @@ def opening_text(member: Member, incidents: list[Incident], now: datetime) -> Te
         short = _(
             "%(num)d problèmes, dont %(first)s", num=len(incidents), first=_short(first, since)
         )
+    care = support.care_of(member)  # "support is on it": an open request covers it
+    on_it = [care[i.hostid] for i in incidents if i.hostid in care]
     body = "\n".join(
         [
             *lines,
             _("Depuis %(time)s.", time=clock.time_of_day(started)),
+            *([support_words.care_sentence(on_it[0], now=now) + "."] if on_it else []),
             _("Vigie vous préviendra dès que ce sera réparé."),
         ]
     )
