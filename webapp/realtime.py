@@ -39,6 +39,7 @@ from webapp.services.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
+
 def async_mode(configured: str | None = None) -> str:
     """``gevent`` in a gevent-patched process (gunicorn ``-k gevent``), else ``threading``.
 
@@ -160,7 +161,11 @@ def on_subscribe_support(data=None):
         room = events.SUPPORT_ROOM
     else:
         request_id = data.get("request")
-        if not isinstance(request_id, int) or isinstance(request_id, bool) or not 0 < request_id < 2**31:
+        if (
+            not isinstance(request_id, int)
+            or isinstance(request_id, bool)
+            or not 0 < request_id < 2**31
+        ):
             return {"ok": False, "error": "bad_request"}
         try:
             found = support.get_for(current_user, request_id)

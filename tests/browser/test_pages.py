@@ -185,8 +185,12 @@ def _visits(app, page, role: str, member) -> list[Visit]:
     request = None
     if role != ANONYMOUS:
         request = factories.make_support_request(
-            member, invited, subject="La caméra du parking ne répond plus", hostid=host.hostid,
-            urgency="high", category="outage",
+            member,
+            invited,
+            subject="La caméra du parking ne répond plus",
+            hostid=host.hostid,
+            urgency="high",
+            category="outage",
         )
         support.add_comment(request, factories.make_user("support"), "Nous regardons.")
     values = {

@@ -24,7 +24,6 @@ from tests.factories import make_user
 from webapp.live import events
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.services import support
 from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("viewport", ["wall"], indirect=True)]

@@ -25,7 +25,6 @@ from webapp.models import User
 from webapp.models.choices import AuditKind
 from webapp.services import audit
 from webapp.services import notify
-from webapp.services import support
 from webapp.services import tokens
 
 BOM = "\ufeff".encode()

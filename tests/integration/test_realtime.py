@@ -8,10 +8,10 @@ from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.extensions import db
 from webapp.extensions import socketio
-from webapp.models import Member
-from webapp.models import User
 from webapp.live.events import NAMESPACE
 from webapp.live.poller import Poller
+from webapp.models import Member
+from webapp.models import User
 from webapp.services import demo
 
 
@@ -227,7 +227,6 @@ def test_updates_that_could_not_be_sent_are_sent_next_cycle(app, source, caplog)
 
 def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app, monkeypatch):
     from webapp.live import events as live_events
-    from webapp.services import support as support_service
 
     member_id = demo_member("sarralbe").id
     user_id = make_user("member_admin", member=db.session.get(Member, member_id)).id
@@ -242,9 +241,7 @@ def test_a_new_support_request_reaches_the_wall_while_the_estate_is_quiet(app, m
     events.clear()
     # Read again: the cycles end the session they ran in.
     member, user = db.session.get(Member, member_id), db.session.get(User, user_id)
-    make_support_request(
-        member, user, subject="Caméra du parking", message="Elle ne répond plus."
-    )
+    make_support_request(member, user, subject="Caméra du parking", message="Elle ne répond plus.")
     poller.cycle()
     (tiles,) = [data["tiles"] for event, data in events if event == "wall.update"]
     assert [(t["slug"], t["open_requests"]) for t in tiles] == [("sarralbe", 1)]

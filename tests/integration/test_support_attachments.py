@@ -68,7 +68,8 @@ def viewer(member):
 @pytest.fixture
 def req(member, viewer):
     return support.open_request(
-        member, viewer,
+        member,
+        viewer,
         support.parse_new({"subject": "La borne Wi-Fi de la mairie", "message": "Elle clignote."}),
     )
 
@@ -93,8 +94,12 @@ def api_url(req) -> str:
 def post_multipart(client, url: str, data: dict, headers: dict | None = None):
     """Send ``data`` as a browser would, encoded in memory (see test_agreement_pages)."""
     boundary, body = encode_multipart(data)
-    return client.post(url, data=body, headers=headers or {},
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        url,
+        data=body,
+        headers=headers or {},
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def upload_page(client, url: str, content: bytes, name: str, **fields):
@@ -114,10 +119,13 @@ def upload_api(client, req, content: bytes, name: str, headers: dict, **fields):
 
 def rows(req) -> list[SupportAttachment]:
     db.session.expire_all()
-    return list(db.session.scalars(
-        select(SupportAttachment).where(SupportAttachment.request_id == req.id)
-        .order_by(SupportAttachment.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(SupportAttachment)
+            .where(SupportAttachment.request_id == req.id)
+            .order_by(SupportAttachment.id)
+        )
+    )
 
 
 def stored_files(folder: Path) -> list[Path]:
@@ -128,9 +136,10 @@ def signed_in(app, user):
     """A browser of its own, signed in as ``user`` through the real form."""
     browser = app.test_client()
     token = csrf_from(browser, "/connexion")
-    response = browser.post("/connexion", data={"email": user.email,
-                                                "password": factories.PASSWORD,
-                                                "csrf_token": token})
+    response = browser.post(
+        "/connexion",
+        data={"email": user.email, "password": factories.PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302
     return browser
 
@@ -179,29 +188,38 @@ def webp() -> bytes:
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HTML_AS_JPG = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-SVG = (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-       b"<script>alert(1)</script><rect width='10' height='10'/></svg>")
+SVG = (
+    b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script><rect width='10' height='10'/></svg>"
+)
 
 
 def png_bomb(side: int = 30_000) -> bytes:
     """A one-colour PNG of side×side pixels (900 megapixels), a few hundred kilobytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit greyscale
     row = b"\x00" * (1 + (side + 7) // 8)
     compressor = zlib.compressobj(9)
     data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 # ---- what is accepted, what is kept -----------------------------------------------------
 
 
-def test_a_phone_photo_comes_back_without_exif_nor_gps_and_the_right_way_up(app, req, viewer,
-                                                                           storage):
+def test_a_phone_photo_comes_back_without_exif_nor_gps_and_the_right_way_up(
+    app, req, viewer, storage
+):
     original = phone_jpeg()
     source = Image.open(io.BytesIO(original))
     assert source.getexif().get_ifd(ExifTags.IFD.GPSInfo), "the test photo carries a GPS position"
@@ -230,7 +248,11 @@ def test_a_png_with_text_is_kept_as_a_png_without_it(app, req, viewer):
     _row, path = attachments.open_for(viewer, req, row.id)
     image = Image.open(io.BytesIO(path.read_bytes()))
     assert (row.content_type, image.format, image.size, image.mode) == (
-        "image/png", "PNG", (40, 20), "RGBA")
+        "image/png",
+        "PNG",
+        (40, 20),
+        "RGBA",
+    )
     assert "Comment" not in image.info
     assert b"49.1" not in path.read_bytes()
 
@@ -297,14 +319,16 @@ def test_an_empty_file_and_one_over_the_limit_are_refused(app, req, viewer):
     assert rows(req) == []
 
 
-def test_a_decompression_bomb_is_refused_before_any_pixel_is_decoded(app, req, viewer, storage,
-                                                                   monkeypatch):
+def test_a_decompression_bomb_is_refused_before_any_pixel_is_decoded(
+    app, req, viewer, storage, monkeypatch
+):
     bomb = png_bomb()
     assert len(bomb) < 1 * MIB  # 900 megapixels in a small file
     decoded = []
     original_load = ImageFile.ImageFile.load
-    monkeypatch.setattr(ImageFile.ImageFile, "load",
-                        lambda self: decoded.append(self.size) or original_load(self))
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or original_load(self)
+    )
     tracemalloc.start()
     started = time.monotonic()
     try:
@@ -448,8 +472,7 @@ def test_another_requests_attachment_is_not_found(app, client, login, member, re
     assert client.get(f"/membres/{member.slug}/support/{2**40}/pieces-jointes/1").status_code == 404
 
 
-def test_a_member_never_downloads_nor_sees_an_internal_attachment(app, client, login, req,
-                                                                  viewer):
+def test_a_member_never_downloads_nor_sees_an_internal_attachment(app, client, login, req, viewer):
     staff = factories.make_user("support")
     hidden = attachments.add(req, staff, PDF, "diagnostic-interne.pdf", internal=True)
     public = attachments.add(req, staff, PDF, "reponse.pdf")
@@ -458,8 +481,12 @@ def test_a_member_never_downloads_nor_sees_an_internal_attachment(app, client, l
     assert client.get(member_url(req, f"/{public.id}")).status_code == 200
     assert client.get(staff_url(req, f"/{hidden.id}")).status_code == 403
     with app.test_request_context():
-        html = render_template("support/_attachments.html", req=req, staff_view=False,
-                               attachments=attachments.visible(viewer, req))
+        html = render_template(
+            "support/_attachments.html",
+            req=req,
+            staff_view=False,
+            attachments=attachments.visible(viewer, req),
+        )
     assert "reponse.pdf" in html and "diagnostic-interne" not in html
     thread = client.get(f"/membres/{req.member.slug}/support/{req.id}")
     assert "diagnostic-interne" not in thread.get_data(as_text=True)
@@ -468,13 +495,15 @@ def test_a_member_never_downloads_nor_sees_an_internal_attachment(app, client, l
 # ---- the pages --------------------------------------------------------------------------
 
 
-def test_a_member_uploads_from_the_page_and_is_sent_back_to_the_thread(app, client, login, req,
-                                                                     viewer):
+def test_a_member_uploads_from_the_page_and_is_sent_back_to_the_thread(
+    app, client, login, req, viewer
+):
     login(viewer)
     response = upload_page(client, member_url(req), phone_jpeg(), "IMG_2041.jpg")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(
-        f"/membres/{req.member.slug}/support/{req.id}#pieces-jointes")
+        f"/membres/{req.member.slug}/support/{req.id}#pieces-jointes"
+    )
     assert flashes(client) == ["« IMG_2041.jpg » est joint à la demande."]
     [row] = rows(req)
     assert row.uploaded_by_id == viewer.id and row.internal is False
@@ -485,15 +514,17 @@ def test_a_refused_file_is_told_on_the_thread(app, client, login, req, viewer):
     response = upload_page(client, member_url(req), HTML_AS_JPG, "photo.jpg")
     assert response.status_code == 303
     assert any(REFUSED_TYPE in message for message in flashes(client))
-    missing = post_multipart(client, member_url(req),
-                             {"csrf_token": csrf_from(client, "/profil/alertes")})
+    missing = post_multipart(
+        client, member_url(req), {"csrf_token": csrf_from(client, "/profil/alertes")}
+    )
     assert missing.status_code == 303
     assert flashes(client) == ["Choisissez un fichier à joindre."]
     assert rows(req) == []
 
 
-def test_the_member_route_ignores_internal_and_the_staff_route_marks_it(app, client, login, req,
-                                                                        viewer):
+def test_the_member_route_ignores_internal_and_the_staff_route_marks_it(
+    app, client, login, req, viewer
+):
     login(viewer)
     upload_page(client, member_url(req), PDF, "a.pdf", internal="y")
     client = signed_in(app, factories.make_user("support"))
@@ -538,8 +569,7 @@ def test_fifty_megabytes_are_a_clear_413_page(app, client, login, req, viewer, s
     assert rows(req) == [] and stored_files(storage) == []
 
 
-def test_the_upload_routes_take_ten_megabytes_other_forms_keep_one(app, client, login, req,
-                                                                   viewer):
+def test_the_upload_routes_take_ten_megabytes_other_forms_keep_one(app, client, login, req, viewer):
     assert app.config["MAX_CONTENT_LENGTH"] == MIB
     login(viewer)
     big = PDF[:-6] + b"%" * (3 * MIB) + b"\n%%EOF\n"
@@ -559,14 +589,20 @@ def test_the_partials_render_the_list_and_an_accessible_form(app, req, viewer):
     attachments.add(req, viewer, webp(), "capture.webp")
     staff = factories.make_user("support")
     with app.test_request_context():
-        listing = render_template("support/_attachments.html", req=req, staff_view=False,
-                                  attachments=attachments.visible(viewer, req))
+        listing = render_template(
+            "support/_attachments.html",
+            req=req,
+            staff_view=False,
+            attachments=attachments.visible(viewer, req),
+        )
         form = render_template("support/_attachment_form.html", req=req, staff_view=False)
-        staff_form = render_template("support/_attachment_form.html", request_=req,
-                                     staff_view=True)
-        staff_listing = render_template("support/_attachments.html", request_=req,
-                                        staff_view=True,
-                                        attachments=attachments.visible(staff, req))
+        staff_form = render_template("support/_attachment_form.html", request_=req, staff_view=True)
+        staff_listing = render_template(
+            "support/_attachments.html",
+            request_=req,
+            staff_view=True,
+            attachments=attachments.visible(staff, req),
+        )
     assert 'id="pieces-jointes"' in listing
     assert "facture.pdf" in listing and "Document PDF" in listing and "1,4 ko" in listing
     assert "Image WebP" in listing
@@ -607,8 +643,10 @@ def test_the_api_refuses_bad_files_as_json(app, client, req, viewer):
     assert none.status_code == 400 and none.json["error"]["field"] == "file"
     odd = upload_api(client, req, PDF, "a.pdf", headers, internal="peut-être")
     assert odd.status_code == 400 and odd.json["error"]["field"] == "internal"
-    assert client.post(f"/api/v1/support-requests/{2**40}/attachments",
-                       headers=headers).status_code == 404
+    assert (
+        client.post(f"/api/v1/support-requests/{2**40}/attachments", headers=headers).status_code
+        == 404
+    )
     assert rows(req) == []
 
 

@@ -21,6 +21,7 @@ from webapp.models.choices import AuditKind
 from webapp.models.member import utcnow
 from webapp.services import demo
 from webapp.services import support
+from webapp.services.errors import Conflict
 
 ROUTER = "sarralbe-routeur"
 
@@ -29,8 +30,9 @@ def switch(client, user):
     """Sign the test client out, then in as ``user`` (the login page refuses a signed-in user)."""
     client.post("/deconnexion", data={"csrf_token": csrf_from(client, "/profil/")})
     token = csrf_from(client, "/connexion")
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD,
-                                               "csrf_token": token})
+    response = client.post(
+        "/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     return user
 
@@ -70,10 +72,18 @@ def test_a_viewer_opens_a_request_from_a_failed_node_and_its_state_is_kept(
     url = f"/membres/sarralbe/support/nouvelle?equipement={camera.id}"
     form = page(client, url)
     assert camera.label in form and "Urgence" in form and "Catégorie" in form
-    response = post(client, "/membres/sarralbe/support/nouvelle", {
-        "subject": "La caméra ne répond plus", "message": "Depuis 8 h.", "category": "outage",
-        "urgency": "high", "hostid": camera.id,
-    }, url)
+    response = post(
+        client,
+        "/membres/sarralbe/support/nouvelle",
+        {
+            "subject": "La caméra ne répond plus",
+            "message": "Depuis 8 h.",
+            "category": "outage",
+            "urgency": "high",
+            "hostid": camera.id,
+        },
+        url,
+    )
     assert response.status_code == 302
     req = db.session.scalars(select(SupportRequest)).one()
     assert response.headers["Location"].endswith(f"/membres/sarralbe/support/{req.id}")
@@ -88,9 +98,12 @@ def test_a_viewer_opens_a_request_from_a_failed_node_and_its_state_is_kept(
     assert "L’équipement à l’ouverture" in thread and "Injoignable" in thread
     # Support is told, on the portal and by e-mail; the opening is audited.
     assert {d.channel for d in deliveries(staff)} == {"portal", "email"}
-    assert db.session.scalars(
-        select(AuditEvent).where(AuditEvent.kind == AuditKind.SUPPORT_OPENED)
-    ).one().actor_id == viewer.id
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.kind == AuditKind.SUPPORT_OPENED))
+        .one()
+        .actor_id
+        == viewer.id
+    )
 
 
 def test_an_open_request_for_the_same_incident_is_offered_first(app, client, login, source):
@@ -98,8 +111,12 @@ def test_an_open_request_for_the_same_incident_is_offered_first(app, client, log
     login(make_user("viewer", member=member))
     demo.fail(ROUTER)
     router, camera = camera_behind_router(source, member)
-    first = make_support_request(member, make_user("member_admin", member=member),
-                                 subject="Plus d'internet", hostid=router.hostid)
+    first = make_support_request(
+        member,
+        make_user("member_admin", member=member),
+        subject="Plus d'internet",
+        hostid=router.hostid,
+    )
     form = page(client, f"/membres/sarralbe/support/nouvelle?equipement={camera.id}")
     assert "Une demande est déjà ouverte pour cette panne." in form
     assert f"/membres/sarralbe/support/{first.id}#repondre" in form
@@ -118,14 +135,22 @@ def test_the_whole_conversation_from_new_to_rating(app, client, login):
     queue = page(client, "/support")
     assert "Wi-Fi lent" in queue and "1 demande ouverte" in queue and "1 à attribuer" in queue
     version = db.session.get(SupportRequest, req.id).version
-    assert post(client, f"{staff_url}/attribuer", {"assignee": "me", "version": version},
-                staff_url).status_code == 302
+    assert (
+        post(
+            client, f"{staff_url}/attribuer", {"assignee": "me", "version": version}, staff_url
+        ).status_code
+        == 302
+    )
     assert db.session.get(SupportRequest, req.id).assignee_id == agent.id
     assert "Wi-Fi lent" in page(client, "/support?assignee=me")
     assert "Wi-Fi lent" not in page(client, "/support?assignee=none")
     post(client, f"{staff_url}/repondre", {"body": "Quel bâtiment ?"}, staff_url)
-    post(client, f"{staff_url}/repondre", {"body": "Client connu, borne ancienne", "internal": "y"},
-         staff_url)
+    post(
+        client,
+        f"{staff_url}/repondre",
+        {"body": "Client connu, borne ancienne", "internal": "y"},
+        staff_url,
+    )
     version = db.session.get(SupportRequest, req.id).version
     post(client, f"{staff_url}/statut", {"status": "waiting_member", "version": version}, staff_url)
     row = db.session.get(SupportRequest, req.id)
@@ -134,18 +159,27 @@ def test_the_whole_conversation_from_new_to_rating(app, client, login):
     switch(client, admin)
     thread = page(client, member_url)
     assert "Quel bâtiment ?" in thread
-    assert "borne ancienne" not in thread and "Note interne" not in thread, "internal stays internal"
+    assert "borne ancienne" not in thread and "Note interne" not in thread, (
+        "internal stays internal"
+    )
     assert "Client connu" not in " ".join(d.body for d in deliveries(admin))
     post(client, f"{member_url}/repondre", {"body": "La mairie, 1er étage"}, member_url)
     assert db.session.get(SupportRequest, req.id).status == "in_progress", "the member answered"
 
     switch(client, agent)
     version = db.session.get(SupportRequest, req.id).version
-    refused = post(client, f"{staff_url}/statut", {"status": "resolved", "version": version},
-                   staff_url)
-    assert refused.status_code == 400 and "Ce champ est obligatoire." in refused.get_data(as_text=True)
-    post(client, f"{staff_url}/statut", {"status": "resolved", "version": version,
-                                         "resolution": "Borne remplacée à l’étage."}, staff_url)
+    refused = post(
+        client, f"{staff_url}/statut", {"status": "resolved", "version": version}, staff_url
+    )
+    assert refused.status_code == 400 and "Ce champ est obligatoire." in refused.get_data(
+        as_text=True
+    )
+    post(
+        client,
+        f"{staff_url}/statut",
+        {"status": "resolved", "version": version, "resolution": "Borne remplacée à l’étage."},
+        staff_url,
+    )
     assert db.session.get(SupportRequest, req.id).status == "resolved"
     told = [d for d in deliveries(admin) if "Borne remplacée" in d.body]
     assert {d.channel for d in told} >= {"portal", "email", "push"}, "their own request: push too"
@@ -219,8 +253,9 @@ def test_two_agents_at_once_lose_nothing(app, client, login):
     support.change_status(req, first, "in_progress", expected_version=seen)
     login(second)
     url = f"/support/{req.id}"
-    response = post(client, f"{url}/statut", {"status": "resolved", "resolution": "Fait",
-                                              "version": seen}, url)
+    response = post(
+        client, f"{url}/statut", {"status": "resolved", "resolution": "Fait", "version": seen}, url
+    )
     assert response.status_code == 409
     assert "modifiée entre-temps" in response.get_data(as_text=True)
     row = db.session.get(SupportRequest, req.id)
@@ -232,19 +267,27 @@ def test_two_agents_at_once_lose_nothing(app, client, login):
     assert "Second agent" in bodies and "Premier agent" in bodies
 
 
-@pytest.mark.parametrize("subject,message,error", [
-    ("", "Texte", "Ce champ est obligatoire."),
-    ("   ", "Texte", "Ce champ est obligatoire."),
-    ("x" * 100_000, "Texte", "160 caractères au plus"),
-    ("Objet", "y" * 100_000, "10000 caractères au plus"),
-])
-def test_bad_subjects_and_messages_are_refused_in_french(app, client, login, subject, message,
-                                                         error):
+@pytest.mark.parametrize(
+    "subject,message,error",
+    [
+        ("", "Texte", "Ce champ est obligatoire."),
+        ("   ", "Texte", "Ce champ est obligatoire."),
+        ("x" * 100_000, "Texte", "160 caractères au plus"),
+        ("Objet", "y" * 100_000, "10000 caractères au plus"),
+    ],
+)
+def test_bad_subjects_and_messages_are_refused_in_french(
+    app, client, login, subject, message, error
+):
     member = make_member()
     login(make_user("viewer", member=member))
     url = f"/membres/{member.slug}/support/nouvelle"
-    response = post(client, url, {"subject": subject, "message": message, "category": "other",
-                                  "urgency": "low"}, url)
+    response = post(
+        client,
+        url,
+        {"subject": subject, "message": message, "category": "other", "urgency": "low"},
+        url,
+    )
     assert response.status_code == 400
     assert error in response.get_data(as_text=True)
     assert db.session.scalars(select(SupportRequest)).first() is None
@@ -258,8 +301,11 @@ def test_markup_is_stored_as_typed_and_escaped_everywhere(app, client, login):
     req = make_support_request(member, admin, subject=f"Objet {script}", message=f"Texte {script}")
     support.add_comment(req, agent, f"Réponse {script}")
     login(admin)
-    for user, url in ((admin, f"/membres/{member.slug}/support/{req.id}"),
-                      (agent, f"/support/{req.id}"), (agent, "/support")):
+    for user, url in (
+        (admin, f"/membres/{member.slug}/support/{req.id}"),
+        (agent, f"/support/{req.id}"),
+        (agent, "/support"),
+    ):
         switch(client, user)
         html = page(client, url)
         assert "<script>alert" not in html and "&lt;script&gt;alert" in html
@@ -276,12 +322,19 @@ def test_another_member_and_huge_ids_are_404(app, client, login):
     member, other = make_member(), make_member()
     req = make_support_request(member, make_user("member_admin", member=member))
     login(make_user("member_admin", member=other))
-    for url in (f"/membres/{other.slug}/support/{req.id}", f"/membres/{member.slug}/support/{req.id}",
-                f"/membres/{other.slug}/support/{'9' * 25}"):
+    for url in (
+        f"/membres/{other.slug}/support/{req.id}",
+        f"/membres/{member.slug}/support/{req.id}",
+        f"/membres/{other.slug}/support/{'9' * 25}",
+    ):
         assert client.get(url).status_code == 404
     token_url = f"/membres/{other.slug}/support"
-    assert post(client, f"/membres/{other.slug}/support/{req.id}/repondre", {"body": "x"},
-                token_url).status_code == 404
+    assert (
+        post(
+            client, f"/membres/{other.slug}/support/{req.id}/repondre", {"body": "x"}, token_url
+        ).status_code
+        == 404
+    )
     switch(client, make_user("support"))
     assert client.get(f"/support/{'9' * 25}").status_code == 404
     assert post(client, f"/support/{'9' * 25}/cloturer", {}, "/support").status_code == 404
@@ -293,16 +346,36 @@ def test_staff_open_a_request_on_a_members_behalf(app, client, login):
     agent = login(make_user("support"))
     form = page(client, f"/support/nouvelle?membre={member.slug}")
     assert "Qui a appelé" in form
-    response = post(client, "/support/nouvelle", {
-        "member": member.slug, "contact": "M. le maire, 03 87 00 00 00", "subject": "Appel",
-        "message": "Plus de téléphone à l’accueil.", "category": "outage", "urgency": "high",
-    }, "/support/nouvelle")
+    response = post(
+        client,
+        "/support/nouvelle",
+        {
+            "member": member.slug,
+            "contact": "M. le maire, 03 87 00 00 00",
+            "subject": "Appel",
+            "message": "Plus de téléphone à l’accueil.",
+            "category": "outage",
+            "urgency": "high",
+        },
+        "/support/nouvelle",
+    )
     assert response.status_code == 302
     req = db.session.scalars(select(SupportRequest)).one()
-    assert (req.channel, req.author_id, req.contact) == ("phone", agent.id, "M. le maire, 03 87 00 00 00")
+    assert (req.channel, req.author_id, req.contact) == (
+        "phone",
+        agent.id,
+        "M. le maire, 03 87 00 00 00",
+    )
     assert any(d.channel == "email" for d in deliveries(admin)), "the member is told"
-    assert post(client, "/support/nouvelle", {"member": "inconnu", "subject": "x", "message": "y"},
-                "/support/nouvelle").status_code == 400
+    assert (
+        post(
+            client,
+            "/support/nouvelle",
+            {"member": "inconnu", "subject": "x", "message": "y"},
+            "/support/nouvelle",
+        ).status_code
+        == 400
+    )
     switch(client, admin)
     assert client.get("/support/nouvelle").status_code == 403
 
@@ -312,9 +385,13 @@ def test_the_queue_filters_searches_sorts_and_pages(app, client, login):
     agent = make_user("support")
     for n in range(30):
         member = members[n % 3]
-        make_support_request(member, make_user("viewer", member=member), subject=f"Demande {n:02d}",
-                             message="Imprimante HS" if n == 7 else "Autre chose",
-                             urgency="critical" if n % 10 == 0 else "normal")
+        make_support_request(
+            member,
+            make_user("viewer", member=member),
+            subject=f"Demande {n:02d}",
+            message="Imprimante HS" if n == 7 else "Autre chose",
+            urgency="critical" if n % 10 == 0 else "normal",
+        )
     login(agent)
     first = page(client, "/support")
     assert "30 demandes correspondent aux filtres" in first and "page 1 sur 2" in first
@@ -328,7 +405,9 @@ def test_the_queue_filters_searches_sorts_and_pages(app, client, login):
     assert page(client, "/support?sort=nimporte", 400)
     assert page(client, "/support?page=abc", 400)
     # Overdue: a critical request unanswered past its 30 minutes.
-    late = db.session.scalars(select(SupportRequest).where(SupportRequest.urgency == "critical")).first()
+    late = db.session.scalars(
+        select(SupportRequest).where(SupportRequest.urgency == "critical")
+    ).first()
     late.response_due_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
     overdue = page(client, "/support?overdue=1")
@@ -343,14 +422,22 @@ def test_alert_messages_say_support_is_on_it(app, source):
     member = demo_member("sarralbe")
     demo.fail(ROUTER)
     router = source.host_by_name(ROUTER)
-    incident = Incident(member_id=member.id, key=router.hostid, hostid=router.hostid,
-                        cause="Routeur mairie", severity=4, dependents=3, down=True,
-                        opened_at=utcnow())
+    incident = Incident(
+        member_id=member.id,
+        key=router.hostid,
+        hostid=router.hostid,
+        cause="Routeur mairie",
+        severity=4,
+        dependents=3,
+        down=True,
+        opened_at=utcnow(),
+    )
     assert "support" not in alerts.opening_text(member, [incident], utcnow()).body
     req = make_support_request(member, make_user("viewer", member=member), hostid=router.hostid)
-    assert "Une demande au support est ouverte depuis" in alerts.opening_text(
-        member, [incident], utcnow()
-    ).body
+    assert (
+        "Une demande au support est ouverte depuis"
+        in alerts.opening_text(member, [incident], utcnow()).body
+    )
     support.add_comment(req, make_user("support"), "Nous appelons l’opérateur.")
     body = alerts.opening_text(member, [incident], utcnow()).body
     assert "Le support du syndicat s’en occupe depuis" in body
@@ -369,10 +456,35 @@ def test_the_summary_says_support_is_on_it_once_support_answered(app, client, lo
     assert f'data-care-nodes="{router.hostid}"' in summary[:200]
     support.change_status(req, make_user("support"), "in_progress")
     api = client.get("/api/v1/members/sarralbe/map").get_json()
-    assert any("Le support du syndicat s’en occupe depuis" in s for s in api["summary"]["sentences"])
+    assert any(
+        "Le support du syndicat s’en occupe depuis" in s for s in api["summary"]["sentences"]
+    )
     carte = page(client, "/membres/sarralbe/carte")
     assert f'data-node="{router.hostid}"' in carte and "node__care" in carte
     panel = page(client, f"/membres/sarralbe/equipements/{camera.id}")
     assert "Le support du syndicat s’en occupe depuis" in panel
     support.change_status(req, make_user("support"), "resolved", resolution="Box redémarrée")
-    assert "s’en occupe" not in page(client, "/membres/sarralbe/").split('id="member-summary"')[1][:2000]
+    assert (
+        "s’en occupe"
+        not in page(client, "/membres/sarralbe/").split('id="member-summary"')[1][:2000]
+    )
+
+
+def test_the_worker_closes_resolved_requests_after_the_reopening_delay(app):
+    from webapp.services.notify import Worker
+
+    member = make_member()
+    admin = make_user("member_admin", member=member)
+    agent = make_user("support")
+    t0 = utcnow()
+    req = make_support_request(member, admin)
+    support.change_status(req, agent, "resolved", resolution="Fait", now=t0)
+    worker = Worker(app, channels={})
+    assert worker.close_resolved_requests_hourly(t0 + timedelta(days=6)) == 0
+    assert worker.close_resolved_requests_hourly(t0 + timedelta(days=6)) is None, "hourly"
+    assert support.can_reopen(db.session.get(SupportRequest, req.id), t0 + timedelta(days=6))
+    assert worker.close_resolved_requests_hourly(t0 + timedelta(days=8)) == 1
+    row = db.session.get(SupportRequest, req.id)
+    assert row.status == "closed" and row.entries[-1].detail["by"] == "system"
+    with pytest.raises(Conflict):  # closed: no move back
+        support.change_status(row, admin, "in_progress")

@@ -34,15 +34,29 @@ T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # a Monday morning in March (CET, U
 END_OF_MARCH = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)
 
 
-def make_request(member, created_at, *, urgency=SupportUrgency.NORMAL, response=None,
-                 resolved=None, waiting=0, status=None, closed=None, waiting_since=None,
-                 rating=None, subject="Imprimante") -> SupportRequest:
+def make_request(
+    member,
+    created_at,
+    *,
+    urgency=SupportUrgency.NORMAL,
+    response=None,
+    resolved=None,
+    waiting=0,
+    status=None,
+    closed=None,
+    waiting_since=None,
+    rating=None,
+    subject="Imprimante",
+) -> SupportRequest:
     """A request with explicit clocks; ``response`` and ``resolved`` are seconds after creation."""
     first = created_at + timedelta(seconds=response) if response is not None else None
     resolved_at = created_at + timedelta(seconds=resolved) if resolved is not None else None
     if status is None:
-        status = SupportStatus.RESOLVED if resolved_at else (
-            SupportStatus.IN_PROGRESS if first else SupportStatus.NEW)
+        status = (
+            SupportStatus.RESOLVED
+            if resolved_at
+            else (SupportStatus.IN_PROGRESS if first else SupportStatus.NEW)
+        )
     request = SupportRequest(
         member=member,
         subject=subject,
@@ -88,8 +102,9 @@ def test_three_requests_give_exact_median_and_p90(member):
     # third took 7 h, 2 of them waiting for the member).
     make_request(member, T0, response=10 * MIN, resolved=1 * HOUR)
     make_request(member, T0 + timedelta(days=1), response=20 * MIN, resolved=2 * HOUR)
-    make_request(member, T0 + timedelta(days=2), response=60 * MIN, resolved=7 * HOUR,
-                 waiting=2 * HOUR)
+    make_request(
+        member, T0 + timedelta(days=2), response=60 * MIN, resolved=7 * HOUR, waiting=2 * HOUR
+    )
 
     report = support_stats.member_report(member, 3, now=END_OF_MARCH)
     march = month(report, 2025, 3)
@@ -114,18 +129,30 @@ def test_percentiles_of_one_time_and_of_none():
 
 def test_waiting_for_the_member_never_counts_against_support(member):
     # Critical: 4 h to resolve. 5 h in all, 2 of them waiting: 3 h, within the target.
-    make_request(member, T0, urgency=SupportUrgency.CRITICAL, response=10 * MIN,
-                 resolved=5 * HOUR, waiting=2 * HOUR)
+    make_request(
+        member,
+        T0,
+        urgency=SupportUrgency.CRITICAL,
+        response=10 * MIN,
+        resolved=5 * HOUR,
+        waiting=2 * HOUR,
+    )
     figures = month(support_stats.member_report(member, 3, now=END_OF_MARCH), 2025, 3)
     assert figures.resolution_median == 3 * HOUR
     assert (figures.resolution_within, figures.resolution_judged) == (1, 1)
 
 
 def test_late_response_and_late_resolution_are_missed(member):
-    make_request(member, T0, urgency=SupportUrgency.CRITICAL, response=45 * MIN,
-                 resolved=5 * HOUR)  # 45 min > 30 min; 5 h > 4 h
-    make_request(member, T0 + timedelta(days=1), urgency=SupportUrgency.CRITICAL,
-                 response=30 * MIN, resolved=4 * HOUR)  # exactly on target: within
+    make_request(
+        member, T0, urgency=SupportUrgency.CRITICAL, response=45 * MIN, resolved=5 * HOUR
+    )  # 45 min > 30 min; 5 h > 4 h
+    make_request(
+        member,
+        T0 + timedelta(days=1),
+        urgency=SupportUrgency.CRITICAL,
+        response=30 * MIN,
+        resolved=4 * HOUR,
+    )  # exactly on target: within
     figures = month(support_stats.member_report(member, 3, now=END_OF_MARCH), 2025, 3)
     assert (figures.response_within, figures.response_judged) == (1, 2)
     assert (figures.resolution_within, figures.resolution_judged) == (1, 2)
@@ -137,12 +164,18 @@ def test_open_request_past_target_is_already_missed(member):
     # Unanswered for 2 h (critical: 30 min): a missed response; resolution 4 h not yet up.
     make_request(member, now - timedelta(hours=2), urgency=SupportUrgency.CRITICAL)
     # Answered, then waiting for the member since 5 h 40 min: 20 min of support time only.
-    make_request(member, now - timedelta(hours=6), urgency=SupportUrgency.CRITICAL,
-                 response=10 * MIN, status=SupportStatus.WAITING_MEMBER,
-                 waiting_since=now - timedelta(hours=5, minutes=40))
+    make_request(
+        member,
+        now - timedelta(hours=6),
+        urgency=SupportUrgency.CRITICAL,
+        response=10 * MIN,
+        status=SupportStatus.WAITING_MEMBER,
+        waiting_since=now - timedelta(hours=5, minutes=40),
+    )
     # In progress for 5 h (critical): the resolution target ran out an hour ago.
-    make_request(member, now - timedelta(hours=5), urgency=SupportUrgency.CRITICAL,
-                 response=5 * MIN)
+    make_request(
+        member, now - timedelta(hours=5), urgency=SupportUrgency.CRITICAL, response=5 * MIN
+    )
     figures = support_stats.member_report(member, 3, now=now).total
     assert figures.opened == 3 and figures.resolved == 0
     assert (figures.response_within, figures.response_judged) == (2, 3)
@@ -154,8 +187,9 @@ def test_open_request_past_target_is_already_missed(member):
 def test_closed_unanswered_counts_only_once_its_target_ran_out(member):
     # Withdrawn after 1 h (normal: 8 h to respond): not judged. Withdrawn after 2 days: missed.
     make_request(member, T0, status=SupportStatus.CLOSED, closed=T0 + timedelta(hours=1))
-    make_request(member, T0 + timedelta(days=3), status=SupportStatus.CLOSED,
-                 closed=T0 + timedelta(days=5))
+    make_request(
+        member, T0 + timedelta(days=3), status=SupportStatus.CLOSED, closed=T0 + timedelta(days=5)
+    )
     figures = month(support_stats.member_report(member, 3, now=END_OF_MARCH), 2025, 3)
     assert (figures.opened, figures.resolved) == (2, 0)
     assert (figures.response_within, figures.response_judged) == (0, 1)
@@ -169,7 +203,9 @@ def test_configured_targets_decide(app, member):
     assert (figures.response_within, figures.response_judged) == (0, 1)
     assert (figures.resolution_within, figures.resolution_judged) == (1, 1)
     assert support_stats.member_report(member, 3, now=END_OF_MARCH).targets["normal"] == (
-        5 * MIN, HOUR)
+        5 * MIN,
+        HOUR,
+    )
 
 
 def test_months_are_the_syndicate_s_months(member):
@@ -221,22 +257,35 @@ def test_through_the_service_clocks(member):
     """Opened, answered, waiting for the member, answered back, resolved: the real clocks."""
     viewer = factories.make_user("member_admin", member)
     agent = factories.make_user("support")
-    new = support.NewRequest(subject="Plus d’internet", message="La box clignote.",
-                             category="outage", urgency=SupportUrgency.CRITICAL)
+    new = support.NewRequest(
+        subject="Plus d’internet",
+        message="La box clignote.",
+        category="outage",
+        urgency=SupportUrgency.CRITICAL,
+    )
     request = support.open_request(member, viewer, new, now=T0)
     support.add_comment(request, agent, "Nous regardons.", now=T0 + timedelta(minutes=20))
-    support.change_status(request, agent, SupportStatus.WAITING_MEMBER,
-                          now=T0 + timedelta(minutes=30))
+    support.change_status(
+        request, agent, SupportStatus.WAITING_MEMBER, now=T0 + timedelta(minutes=30)
+    )
     support.add_comment(request, viewer, "Voici la photo.", now=T0 + timedelta(hours=2, minutes=30))
-    support.change_status(request, agent, SupportStatus.RESOLVED, resolution="Box changée.",
-                          now=T0 + timedelta(hours=5))
+    support.change_status(
+        request,
+        agent,
+        SupportStatus.RESOLVED,
+        resolution="Box changée.",
+        now=T0 + timedelta(hours=5),
+    )
     support.rate(request, viewer, True, now=T0 + timedelta(hours=6))
 
     figures = support_stats.member_report(member, 3, now=END_OF_MARCH).total
     assert figures.response_median == 20 * MIN
     assert figures.resolution_median == 3 * HOUR  # 5 h less 2 h waiting for the member
     assert (figures.response_within, figures.resolution_within, figures.resolution_judged) == (
-        1, 1, 1)
+        1,
+        1,
+        1,
+    )
     assert (figures.satisfied, figures.rated) == (1, 1)
 
 
@@ -251,7 +300,9 @@ def test_each_member_sees_only_its_own_numbers(member, other):
     staff = support_stats.staff_report(factories.make_user("support"), 3, now=END_OF_MARCH)
     assert staff.total.opened == 3
     assert [(m.slug, m.figures.opened) for m in staff.members] == [
-        ("remelfing", 1), ("sarreinsming", 2)]
+        ("remelfing", 1),
+        ("sarreinsming", 2),
+    ]
     assert staff.members[1].figures.response_median == 2 * HOUR
     one = support_stats.staff_report(factories.make_user("support"), 3, other, now=END_OF_MARCH)
     assert one.total.opened == 2 and [m.slug for m in one.members] == ["sarreinsming"]
@@ -372,8 +423,14 @@ def test_pages_need_a_sign_in(client, member):
 
 
 def test_empty_period_says_so_in_french(client, login_as, member):
-    make_request(member, utcnow() - timedelta(days=400), response=MIN, resolved=HOUR,
-                 status=SupportStatus.CLOSED, closed=utcnow() - timedelta(days=390))
+    make_request(
+        member,
+        utcnow() - timedelta(days=400),
+        response=MIN,
+        resolved=HOUR,
+        status=SupportStatus.CLOSED,
+        closed=utcnow() - timedelta(days=390),
+    )
     login_as("viewer", member)
     page = client.get("/membres/remelfing/support/statistiques?months=3").get_data(as_text=True)
     assert "Aucune demande de support sur cette période" in page
@@ -394,8 +451,11 @@ def test_bad_filters_are_a_400_in_french(client, login_as, member, query):
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Le formulaire contient des erreurs" in page
-    told = ("Période : Choisissez une période de la liste."
-            if "months" in query else "Membre : Choisissez un membre de la liste.")
+    told = (
+        "Période : Choisissez une période de la liste."
+        if "months" in query
+        else "Membre : Choisissez un membre de la liste."
+    )
     assert told in page
 
 

@@ -15,7 +15,6 @@ from webapp.live.monitor import get_monitor
 from webapp.live.poller import Poller
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.services import support
 
 WALL_PAGES = ["/mur", "/mur/tuiles", "/mur/membres/sarralbe", "/mur/liens"]
 KIOSK_URL = re.compile(r"https?://[^\s<\"]+/mur/kiosque/(mur_[\w-]+)")

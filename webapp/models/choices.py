@@ -112,7 +112,9 @@ SUPPORT_STATUS_DISPLAY = {
     SupportStatus.RESOLVED: (_l("Résolue"), "ok", "✓"),
     SupportStatus.CLOSED: (_l("Fermée"), "unknown", "–"),
 }
-SUPPORT_STATUS_LABELS = {status: label for status, (label, _c, _i) in SUPPORT_STATUS_DISPLAY.items()}
+SUPPORT_STATUS_LABELS = {
+    status: label for status, (label, _c, _i) in SUPPORT_STATUS_DISPLAY.items()
+}
 # Statuses in which a request is still on support's (or the member's) desk.
 SUPPORT_OPEN_STATUSES = (
     SupportStatus.NEW,

@@ -81,13 +81,17 @@ def due_of(request: SupportRequest, now: datetime | None = None) -> Due | None:
     if request.status not in (SupportStatus.NEW, SupportStatus.IN_PROGRESS):
         return None
     if request.first_response_at is None and request.response_due_at is not None:
-        at, late, early = (as_utc(request.response_due_at),
-                           _("En retard : réponse attendue %(since)s"),
-                           _("Réponse attendue avant %(when)s"))
+        at, late, early = (
+            as_utc(request.response_due_at),
+            _("En retard : réponse attendue %(since)s"),
+            _("Réponse attendue avant %(when)s"),
+        )
     elif request.resolution_due_at is not None:
-        at, late, early = (as_utc(request.resolution_due_at),
-                           _("En retard : résolution attendue %(since)s"),
-                           _("Résolution attendue avant %(when)s"))
+        at, late, early = (
+            as_utc(request.resolution_due_at),
+            _("En retard : résolution attendue %(since)s"),
+            _("Résolution attendue avant %(when)s"),
+        )
     else:
         return None
     if at < now:
@@ -101,8 +105,9 @@ def _short_moment(at: datetime, now: datetime) -> str:
     return clock.moment(at)
 
 
-def care_sentence(care: support.Care | None, acknowledged_at: datetime | None = None,
-                  now: datetime | None = None) -> str | None:
+def care_sentence(
+    care: support.Care | None, acknowledged_at: datetime | None = None, now: datetime | None = None
+) -> str | None:
     """« Le support du syndicat s'en occupe depuis 20 h 15 », or the request that waits.
 
     A problem acknowledged by support, or a request support has answered: support is on
@@ -130,9 +135,15 @@ def care_sentences(member, summary, now: datetime | None = None) -> dict[str, st
     for incident in summary.incidents:
         care = covering.get(incident.root)
         if care is None:
-            care = next((covering[h] for h in getattr(incident, "affected", ()) if h in covering), None)
+            care = next(
+                (covering[h] for h in getattr(incident, "affected", ()) if h in covering), None
+            )
         acknowledged_at = getattr(incident, "acknowledged_at", None)
-        if incident.acknowledged and acknowledged_at is None and (care is None or not care.answered):
+        if (
+            incident.acknowledged
+            and acknowledged_at is None
+            and (care is None or not care.answered)
+        ):
             result[incident.root] = _("Le support du syndicat s’en occupe.")
             continue
         sentence = care_sentence(care, acknowledged_at if incident.acknowledged else None, now)
@@ -215,9 +226,15 @@ def _entry_sentence(entry: SupportEntry) -> str | None:
         if detail.get("by") == support.SYSTEM:
             if detail.get("to") == SupportStatus.CLOSED:
                 return _("Demande fermée automatiquement après le délai de réouverture.")
-            return _("Statut : %(before)s → %(after)s (réponse du membre reçue).",
-                     before=before, after=after)
-        if detail.get("from") == SupportStatus.RESOLVED and detail.get("to") == SupportStatus.IN_PROGRESS:
+            return _(
+                "Statut : %(before)s → %(after)s (réponse du membre reçue).",
+                before=before,
+                after=after,
+            )
+        if (
+            detail.get("from") == SupportStatus.RESOLVED
+            and detail.get("to") == SupportStatus.IN_PROGRESS
+        ):
             return _("A rouvert la demande.")
         return _("Statut : %(before)s → %(after)s.", before=before, after=after)
     if kind == SupportEntryKind.ASSIGNED:
@@ -256,10 +273,10 @@ def context_view(request: SupportRequest) -> dict | None:
     host = data.get("host")
     if not host:
         return None
-    from webapp.models.choices import SEVERITY_LABELS
-    from webapp.models.choices import STATE_DISPLAY
     from topology.model import NodeState
     from topology.model import Severity
+    from webapp.models.choices import SEVERITY_LABELS
+    from webapp.models.choices import STATE_DISPLAY
 
     def when(text: str | None) -> str:
         return clock.moment(datetime.fromisoformat(text)) if text else "—"
@@ -282,14 +299,22 @@ def context_view(request: SupportRequest) -> dict | None:
         "site": host.get("site"),
         "captured": when(data.get("captured_at")),
         "problems": [
-            {"name": p.get("name"), "severity": severity(p.get("severity")),
-             "since": when(p.get("since"))}
+            {
+                "name": p.get("name"),
+                "severity": severity(p.get("severity")),
+                "since": when(p.get("since")),
+            }
             for p in data.get("problems") or []
         ],
-        "events": None if data.get("events") is None else [
-            {"name": e.get("name"), "severity": severity(e.get("severity")),
-             "started": when(e.get("started_at")),
-             "ended": when(e.get("ended_at")) if e.get("ended_at") else _("en cours")}
+        "events": None
+        if data.get("events") is None
+        else [
+            {
+                "name": e.get("name"),
+                "severity": severity(e.get("severity")),
+                "started": when(e.get("started_at")),
+                "ended": when(e.get("ended_at")) if e.get("ended_at") else _("en cours"),
+            }
             for e in data.get("events") or []
         ],
     }
@@ -311,10 +336,18 @@ def facts(request: SupportRequest, *, staff: bool) -> list[tuple[str, str]]:
         rows.append((_("À rappeler"), request.contact))
     if request.host_label:
         rows.append((_("Équipement"), request.host_label))
-    rows.append((_("Suivie par"), request.assignee.name if request.assignee else _("pas encore attribuée")))
+    rows.append(
+        (_("Suivie par"), request.assignee.name if request.assignee else _("pas encore attribuée"))
+    )
     if request.first_response_at:
-        rows.append((_("Première réponse"), duration(
-            (as_utc(request.first_response_at) - as_utc(request.created_at)).total_seconds())))
+        rows.append(
+            (
+                _("Première réponse"),
+                duration(
+                    (as_utc(request.first_response_at) - as_utc(request.created_at)).total_seconds()
+                ),
+            )
+        )
     if request.resolved_at:
         spent = (as_utc(request.resolved_at) - as_utc(request.created_at)).total_seconds()
         rows.append((_("Résolue en"), duration(spent - (request.waiting_seconds or 0))))
@@ -336,29 +369,42 @@ class Action:
 def actions(request: SupportRequest, user: User, now: datetime | None = None) -> list[Action]:
     side = support.side_of(user, request.member)
     labels = {
-        SupportStatus.IN_PROGRESS: _("Prendre en charge") if request.status == SupportStatus.NEW
-        else _("Rouvrir") if request.status == SupportStatus.RESOLVED else _("Reprendre"),
+        SupportStatus.IN_PROGRESS: _("Prendre en charge")
+        if request.status == SupportStatus.NEW
+        else _("Rouvrir")
+        if request.status == SupportStatus.RESOLVED
+        else _("Reprendre"),
         SupportStatus.WAITING_MEMBER: _("Attendre le membre"),
         SupportStatus.RESOLVED: _("Marquer résolue"),
-        SupportStatus.CLOSED: _("Fermer") if side == support.STAFF else
-        _("Confirmer et fermer") if request.status == SupportStatus.RESOLVED else _("Retirer la demande"),
+        SupportStatus.CLOSED: _("Fermer")
+        if side == support.STAFF
+        else _("Confirmer et fermer")
+        if request.status == SupportStatus.RESOLVED
+        else _("Retirer la demande"),
     }
     result = []
     for (before, after), who in support.TRANSITIONS.items():
         if before != request.status or side not in who:
             continue
-        if (side == support.MEMBER_ADMIN and after == SupportStatus.IN_PROGRESS
-                and not support.can_reopen(request, now)):
+        if (
+            side == support.MEMBER_ADMIN
+            and after == SupportStatus.IN_PROGRESS
+            and not support.can_reopen(request, now)
+        ):
             continue
-        result.append(Action(str(after), str(labels[SupportStatus(after)]),
-                             needs_resolution=after == SupportStatus.RESOLVED,
-                             primary=after in (SupportStatus.IN_PROGRESS, SupportStatus.RESOLVED)))
+        result.append(
+            Action(
+                str(after),
+                str(labels[SupportStatus(after)]),
+                needs_resolution=after == SupportStatus.RESOLVED,
+                primary=after in (SupportStatus.IN_PROGRESS, SupportStatus.RESOLVED),
+            )
+        )
     return result
 
 
 def requests_sentence(count: int) -> str:
     return ngettext("%(num)d demande", "%(num)d demandes", count)
-
 
 
 # -- page contexts --------------------------------------------------------------------
@@ -378,7 +424,7 @@ def member_list(member, page) -> dict:
 
 
 def new_form(member, form) -> dict:
-    """The new request form: the equipment it is about, and an open request for the same incident."""
+    """The new request form: the equipment it is about, and an open request for the same incident."""  # noqa: E501
     light = support.node_context_light(member, form.hostid.data)
     duplicate = support.same_incident(member, form.hostid.data) if light else None
     return {
@@ -389,8 +435,16 @@ def new_form(member, form) -> dict:
     }
 
 
-def thread(req: SupportRequest, user: User, *, staff_view: bool, errors: dict | None = None,
-           error_form: str | None = None, comment_form=None, status_form=None) -> dict:
+def thread(
+    req: SupportRequest,
+    user: User,
+    *,
+    staff_view: bool,
+    errors: dict | None = None,
+    error_form: str | None = None,
+    comment_form=None,
+    status_form=None,
+) -> dict:
     """A request's page: facts, frozen context, thread, and what the reader may do."""
     now = utcnow()
     entries = support.entries_for(req, user)
@@ -411,10 +465,17 @@ def thread(req: SupportRequest, user: User, *, staff_view: bool, errors: dict | 
         "attachments": attachments.visible(user, req),
         "actions": actions(req, user, now),
         "can_comment": req.status != SupportStatus.CLOSED,
-        "can_rate": (not user.is_staff and req.rating is None and req.resolved_at is not None
-                     and req.status in (SupportStatus.RESOLVED, SupportStatus.CLOSED)),
-        "can_reopen_until": (clock.moment(as_utc(req.resolved_at) + support.reopen_delay())
-                             if support.can_reopen(req, now) else None),
+        "can_rate": (
+            not user.is_staff
+            and req.rating is None
+            and req.resolved_at is not None
+            and req.status in (SupportStatus.RESOLVED, SupportStatus.CLOSED)
+        ),
+        "can_reopen_until": (
+            clock.moment(as_utc(req.resolved_at) + support.reopen_delay())
+            if support.can_reopen(req, now)
+            else None
+        ),
         "agents": agents,
         "errors": errors or {},
         "error_form": error_form,
@@ -422,7 +483,8 @@ def thread(req: SupportRequest, user: User, *, staff_view: bool, errors: dict | 
         "typed_internal": bool(comment_form.internal.data) if comment_form is not None else False,
         "typed_resolution": status_form.resolution.data if status_form is not None else "",
         "rating_label": (_("satisfait") if req.rating == support.SATISFIED else _("pas satisfait"))
-        if req.rating else None,
+        if req.rating
+        else None,
     }
 
 

@@ -37,9 +37,12 @@ def tile(data: dict, viewer: str) -> dict:
         "requests_text": _count(REQUESTS, data["open_requests"]),
         "overdue": _overdue(data.get("due") or []),
         "overdue_text": _count(OVERDUE, _overdue(data.get("due") or [])),
-        "care_text": _("Le support s’en occupe %(since)s",
-                       since=clock.since(datetime.fromisoformat(data["care_since"])))
-        if data.get("care_since") else "",
+        "care_text": _(
+            "Le support s’en occupe %(since)s",
+            since=clock.since(datetime.fromisoformat(data["care_since"])),
+        )
+        if data.get("care_since")
+        else "",
         "unacked_text": ngettext(
             "%(n)s problème grave non acquitté",
             "%(n)s problèmes graves non acquittés",

@@ -76,7 +76,8 @@ def sentences(summary: Summary, care: Mapping[str, str] | None = None) -> list[s
     """One sentence per incident; ``care`` (root -> « Le support … s'en occupe … ») follows it."""
     care = care or {}
     return [
-        f"{incident_sentence(incident)} {care[incident.root]}" if incident.root in care
+        f"{incident_sentence(incident)} {care[incident.root]}"
+        if incident.root in care
         else incident_sentence(incident)
         for incident in summary.incidents
     ]

@@ -138,8 +138,12 @@ class Checked:
 
 def _refused() -> ValidationError:
     return ValidationError(
-        {"file": _("Ce type de fichier n’est pas accepté : envoyez une photo "
-                   "(JPEG, PNG, WebP) ou un PDF.")}
+        {
+            "file": _(
+                "Ce type de fichier n’est pas accepté : envoyez une photo "
+                "(JPEG, PNG, WebP) ou un PDF."
+            )
+        }
     )
 
 
@@ -157,8 +161,16 @@ def sniff(head: bytes) -> str | None:
 
 
 def _is_heic(head: bytes) -> bool:
-    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis",
-                                                 b"mif1", b"msf1", b"avif")
+    return head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"heim",
+        b"heis",
+        b"mif1",
+        b"msf1",
+        b"avif",
+    )
 
 
 def check(content: bytes) -> Checked:
@@ -173,9 +185,13 @@ def check(content: bytes) -> Checked:
     if content_type is None:
         if _is_heic(content[:16]):
             raise ValidationError(
-                {"file": _("Les photos HEIC ne sont pas acceptées : envoyez cette photo en "
-                           "JPEG (sur iPhone : Réglages › Appareil photo › Formats › « Le plus "
-                           "compatible »).")}
+                {
+                    "file": _(
+                        "Les photos HEIC ne sont pas acceptées : envoyez cette photo en "
+                        "JPEG (sur iPhone : Réglages › Appareil photo › Formats › « Le plus "
+                        "compatible »)."
+                    )
+                }
             )
         raise _refused()
     if content_type == PDF:
@@ -193,15 +209,22 @@ def _check_pdf(content: bytes) -> bytes:
 
 def _too_large_image() -> ValidationError:
     return ValidationError(
-        {"file": _("Image trop grande : %(n)d mégapixels au plus. Réduisez-la, puis réessayez.",
-                   n=max_pixels() // 1_000_000)}
+        {
+            "file": _(
+                "Image trop grande : %(n)d mégapixels au plus. Réduisez-la, puis réessayez.",
+                n=max_pixels() // 1_000_000,
+            )
+        }
     )
 
 
 def _damaged_image() -> ValidationError:
     return ValidationError(
-        {"file": _("Cette image est illisible ou abîmée : enregistrez-la à nouveau, "
-                   "puis réessayez.")}
+        {
+            "file": _(
+                "Cette image est illisible ou abîmée : enregistrez-la à nouveau, puis réessayez."
+            )
+        }
     )
 
 
@@ -249,8 +272,17 @@ def _reencode(content: bytes, content_type: str) -> bytes:
         raise _too_large_image() from None
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, KeyError,
-            IndexError, TypeError, Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        KeyError,
+        IndexError,
+        TypeError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         # Pillow reports a bad file as any of these; Warning in case filters turn it into one.
         logger.info("Image refused (%s): %s", content_type, exc)
         if isinstance(exc, Image.DecompressionBombWarning):
@@ -294,7 +326,7 @@ def clean_name(name: str | None, content_type: str) -> str:
     if suffix is None:
         stem, extension = base, extensions[0]
     else:
-        stem, extension = base[: -len(suffix)], base[-len(suffix):]
+        stem, extension = base[: -len(suffix)], base[-len(suffix) :]
     stem = stem.strip() or DEFAULT_STEM
     return stem[: NAME_MAX - len(extension)] + extension
 
@@ -376,11 +408,20 @@ def add(
         )
         db.session.add(attachment)
         db.session.flush()
-        detail = {"attachment": attachment.id, "name": name,
-                  "content_type": checked.content_type, "size": attachment.size}
+        detail = {
+            "attachment": attachment.id,
+            "name": name,
+            "content_type": checked.content_type,
+            "size": attachment.size,
+        }
         attachment.entry = support._entry(
-            request, user, SupportEntryKind.ATTACHMENT, body=None, now=now,
-            internal=bool(internal), detail=detail,
+            request,
+            user,
+            SupportEntryKind.ATTACHMENT,
+            body=None,
+            now=now,
+            internal=bool(internal),
+            detail=detail,
         )
         request.updated_at = now
         db.session.flush()
@@ -389,16 +430,26 @@ def add(
             actor=user,
             member=request.member,
             target=f"support {request.id}",
-            detail={**detail, "sha256": attachment.sha256, "internal": bool(internal),
-                    "entry": attachment.entry.id},
+            detail={
+                **detail,
+                "sha256": attachment.sha256,
+                "internal": bool(internal),
+                "entry": attachment.entry.id,
+            },
         )
         support._commit(request)
     except BaseException:
         db.session.rollback()
         _remove(key)
         raise
-    logger.info("Attachment %s (%s, %d bytes) added to support request %s by %s",
-                attachment.id, attachment.content_type, attachment.size, request.id, user.email)
+    logger.info(
+        "Attachment %s (%s, %d bytes) added to support request %s by %s",
+        attachment.id,
+        attachment.content_type,
+        attachment.size,
+        request.id,
+        user.email,
+    )
     support._publish(request)
     return attachment
 

@@ -25,6 +25,7 @@ from webapp.services import alerts
 from webapp.services import audit
 from webapp.services import orders
 from webapp.services import outbox
+from webapp.services import support
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Worker:
         self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
         self.audit_purged_on: date | None = None
         self.orders_checked_at: tuple[date, int] | None = None
+        self.requests_checked_at: tuple[date, int] | None = None
 
     def run(self, interval: float | None = None) -> None:
         interval = interval or float(self.app.config["NOTIFY_INTERVAL"])
@@ -70,6 +72,7 @@ class Worker:
                     busy = stats.delivered > 0
                     self.purge_audit_daily()
                     self.activate_orders_hourly()
+                    self.close_resolved_requests_hourly()
                 except Exception:  # noqa: BLE001 - the loop must survive anything
                     logger.exception("Delivery round failed")
                     db.session.rollback()
@@ -112,6 +115,22 @@ class Worker:
         self.orders_checked_at = hour
         if count:
             logger.info("%d pool orders put in force", count)
+        return count
+
+    def close_resolved_requests_hourly(self, now: datetime | None = None) -> int | None:
+        """Close the support requests resolved longer ago than the reopening delay; hourly.
+
+        Returns how many were closed, or ``None`` when this worker checked this hour. A
+        request reopened meanwhile by its member stays open (its version moved on).
+        """
+        now = now or utcnow()
+        hour = (now.date(), now.hour)
+        if self.requests_checked_at == hour:
+            return None
+        count = support.close_resolved(now)
+        self.requests_checked_at = hour
+        if count:
+            logger.info("%d resolved support requests closed after the reopening delay", count)
         return count
 
     def stop(self) -> None:

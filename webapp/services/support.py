@@ -269,7 +269,9 @@ class NodeContext:
     data: dict = field(default_factory=dict)
 
 
-def node_context(member: Member, hostid: str | None, now: datetime | None = None) -> NodeContext | None:
+def node_context(
+    member: Member, hostid: str | None, now: datetime | None = None
+) -> NodeContext | None:
     """The node ``hostid`` of ``member``'s map now: label, root cause, problems, 24 h events."""
     if not hostid:
         return None
@@ -412,28 +414,53 @@ def open_request(
         resolution_due_at=now + timedelta(seconds=resolution_s),
     )
     db.session.add(request)
-    _entry(request, author, SupportEntryKind.OPENED, body=None, now=now,
-           detail={"channel": str(channel)})
+    _entry(
+        request,
+        author,
+        SupportEntryKind.OPENED,
+        body=None,
+        now=now,
+        detail={"channel": str(channel)},
+    )
     db.session.flush()
     audit.record(
         AuditKind.SUPPORT_OPENED,
         actor=author,
         member=member,
         target=f"support {request.id}",
-        detail={"subject": request.subject, "urgency": request.urgency,
-                "category": request.category, "channel": request.channel},
+        detail={
+            "subject": request.subject,
+            "urgency": request.urgency,
+            "category": request.category,
+            "channel": request.channel,
+        },
     )
     if author.is_staff:
-        _tell_member(request, key=f"support-{request.id}-opened",
-                     subject=_("Demande n° %(id)d ouverte pour vous : %(subject)s",
-                               id=request.id, subject=request.subject),
-                     body=_("Le support du syndicat a ouvert cette demande pour %(member)s.\n\n%(message)s",
-                            member=member.name, message=request.message))
+        _tell_member(
+            request,
+            key=f"support-{request.id}-opened",
+            subject=_(
+                "Demande n° %(id)d ouverte pour vous : %(subject)s",
+                id=request.id,
+                subject=request.subject,
+            ),
+            body=_(
+                "Le support du syndicat a ouvert cette demande pour %(member)s.\n\n%(message)s",
+                member=member.name,
+                message=request.message,
+            ),
+        )
     else:
-        _tell_staff(request, key=f"support-{request.id}-opened",
-                    subject=_("Nouvelle demande de %(member)s : %(subject)s",
-                              member=member.name, subject=request.subject),
-                    body=request.message)
+        _tell_staff(
+            request,
+            key=f"support-{request.id}-opened",
+            subject=_(
+                "Nouvelle demande de %(member)s : %(subject)s",
+                member=member.name,
+                subject=request.subject,
+            ),
+            body=request.message,
+        )
     db.session.commit()
     logger.info("Support request %s opened by %s for %s", request.id, author.email, member.slug)
     _publish(request)
@@ -472,8 +499,10 @@ def _check_version(request: SupportRequest, expected: int | None) -> None:
         who = last.author.name if last and last.author else None
         raise Conflict(
             "changed",
-            _("Cette demande a été modifiée entre-temps%(by)s : relisez-la avant de recommencer.",
-              by=_(" par %(name)s", name=who) if who else ""),
+            _(
+                "Cette demande a été modifiée entre-temps%(by)s : relisez-la avant de recommencer.",
+                by=_(" par %(name)s", name=who) if who else "",
+            ),
             version=request.version,
         )
 
@@ -489,7 +518,9 @@ def _commit(request: SupportRequest, *, flush_only: bool = False) -> None:
         db.session.rollback()
         raise Conflict(
             "changed",
-            _("Cette demande vient d’être modifiée par quelqu’un d’autre : relisez-la avant de recommencer."),
+            _(
+                "Cette demande vient d’être modifiée par quelqu’un d’autre : relisez-la avant de recommencer."  # noqa: E501
+            ),
         ) from None
 
 
@@ -512,8 +543,12 @@ def add_comment(
     _check_version(request, expected_version)
     now = now or utcnow()
     entry = _entry(
-        request, user, SupportEntryKind.NOTE if internal else SupportEntryKind.COMMENT,
-        body=text, now=now, internal=internal,
+        request,
+        user,
+        SupportEntryKind.NOTE if internal else SupportEntryKind.COMMENT,
+        body=text,
+        now=now,
+        internal=internal,
     )
     request.updated_at = now
     if side == STAFF and not internal and request.first_response_at is None:
@@ -530,28 +565,46 @@ def add_comment(
     )
     if not internal:
         if side == STAFF:
-            _tell_member(request, key=f"support-{request.id}-entry-{entry.id}",
-                         subject=_("Réponse du support : %(subject)s", subject=request.subject),
-                         body=text)
+            _tell_member(
+                request,
+                key=f"support-{request.id}-entry-{entry.id}",
+                subject=_("Réponse du support : %(subject)s", subject=request.subject),
+                body=text,
+            )
         else:
-            _tell_staff(request, key=f"support-{request.id}-entry-{entry.id}",
-                        subject=_("%(member)s a répondu : %(subject)s",
-                                  member=request.member.name, subject=request.subject),
-                        body=text)
+            _tell_staff(
+                request,
+                key=f"support-{request.id}-entry-{entry.id}",
+                subject=_(
+                    "%(member)s a répondu : %(subject)s",
+                    member=request.member.name,
+                    subject=request.subject,
+                ),
+                body=text,
+            )
     _commit(request)
     _publish(request)
     return entry
 
 
-def _move(request: SupportRequest, user: User | None, to: str, *, now: datetime, by: str,
-          body: str | None = None) -> SupportEntry:
+def _move(
+    request: SupportRequest,
+    user: User | None,
+    to: str,
+    *,
+    now: datetime,
+    by: str,
+    body: str | None = None,
+) -> SupportEntry:
     """Change the status in the session, with its clocks and its thread line."""
     before = request.status
     if before == SupportStatus.WAITING_MEMBER and request.waiting_since is not None:
         waited = max(0, int((now - as_utc(request.waiting_since)).total_seconds()))
         request.waiting_seconds = (request.waiting_seconds or 0) + waited
         if request.resolution_due_at is not None:
-            request.resolution_due_at = as_utc(request.resolution_due_at) + timedelta(seconds=waited)
+            request.resolution_due_at = as_utc(request.resolution_due_at) + timedelta(
+                seconds=waited
+            )
         request.waiting_since = None
     if to == SupportStatus.WAITING_MEMBER:
         request.waiting_since = now
@@ -566,8 +619,14 @@ def _move(request: SupportRequest, user: User | None, to: str, *, now: datetime,
         request.first_response_at = now
     request.status = str(to)
     request.updated_at = now
-    return _entry(request, user, SupportEntryKind.STATUS, body=body, now=now,
-                  detail={"from": str(before), "to": str(to), "by": by})
+    return _entry(
+        request,
+        user,
+        SupportEntryKind.STATUS,
+        body=body,
+        now=now,
+        detail={"from": str(before), "to": str(to), "by": by},
+    )
 
 
 def change_status(
@@ -589,9 +648,13 @@ def change_status(
     if allowed is None:
         raise Conflict(
             "transition",
-            _("Une demande « %(from)s » ne peut pas passer à « %(to)s ».",
-              **{"from": SUPPORT_STATUS_LABELS[SupportStatus(request.status)],
-                 "to": SUPPORT_STATUS_LABELS[SupportStatus(to)]}),
+            _(
+                "Une demande « %(from)s » ne peut pas passer à « %(to)s ».",
+                **{
+                    "from": SUPPORT_STATUS_LABELS[SupportStatus(request.status)],
+                    "to": SUPPORT_STATUS_LABELS[SupportStatus(to)],
+                },
+            ),
             current_status=request.status,
         )
     if side not in allowed:
@@ -600,13 +663,18 @@ def change_status(
     text = None
     if to == SupportStatus.RESOLVED:
         text = _text(resolution, "resolution", BODY_MAX)
-    if (side == MEMBER_ADMIN and request.status == SupportStatus.RESOLVED
-            and to == SupportStatus.IN_PROGRESS):
+    if (
+        side == MEMBER_ADMIN
+        and request.status == SupportStatus.RESOLVED
+        and to == SupportStatus.IN_PROGRESS
+    ):
         if not can_reopen(request, now):
             raise Conflict(
                 "reopen_too_late",
-                _("Cette demande a été résolue il y a plus de %(days)d jours : ouvrez-en une nouvelle.",
-                  days=reopen_delay().days),
+                _(
+                    "Cette demande a été résolue il y a plus de %(days)d jours : ouvrez-en une nouvelle.",  # noqa: E501
+                    days=reopen_delay().days,
+                ),
             )
     _check_version(request, expected_version)
     before = request.status
@@ -625,25 +693,46 @@ def change_status(
     label = SUPPORT_STATUS_LABELS[SupportStatus(to)]
     if side == STAFF:
         if to == SupportStatus.RESOLVED:
-            _tell_member(request, key=key,
-                         subject=_("Demande résolue : %(subject)s", subject=request.subject),
-                         body=_("Le support du syndicat a résolu votre demande. Ce qui a été fait :\n\n%(what)s\n\nSi le problème revient, vous pouvez la rouvrir pendant %(days)d jours.",
-                                what=text, days=reopen_delay().days))
+            _tell_member(
+                request,
+                key=key,
+                subject=_("Demande résolue : %(subject)s", subject=request.subject),
+                body=_(
+                    "Le support du syndicat a résolu votre demande. Ce qui a été fait :\n\n%(what)s\n\nSi le problème revient, vous pouvez la rouvrir pendant %(days)d jours.",  # noqa: E501
+                    what=text,
+                    days=reopen_delay().days,
+                ),
+            )
         elif to == SupportStatus.WAITING_MEMBER:
-            _tell_member(request, key=key,
-                         subject=_("Le support attend votre réponse : %(subject)s",
-                                   subject=request.subject),
-                         body=_("Le support du syndicat a besoin d’une réponse de votre part pour avancer."))
+            _tell_member(
+                request,
+                key=key,
+                subject=_("Le support attend votre réponse : %(subject)s", subject=request.subject),
+                body=_("Le support du syndicat a besoin d’une réponse de votre part pour avancer."),
+            )
         else:
-            _tell_member(request, key=key,
-                         subject=_("Votre demande est « %(status)s » : %(subject)s",
-                                   status=label, subject=request.subject),
-                         body=_("Le support du syndicat a changé le statut de votre demande."))
+            _tell_member(
+                request,
+                key=key,
+                subject=_(
+                    "Votre demande est « %(status)s » : %(subject)s",
+                    status=label,
+                    subject=request.subject,
+                ),
+                body=_("Le support du syndicat a changé le statut de votre demande."),
+            )
     else:
-        _tell_staff(request, key=key,
-                    subject=_("%(member)s : demande « %(status)s » — %(subject)s",
-                              member=request.member.name, status=label, subject=request.subject),
-                    body=_("Changé par %(name)s.", name=user.name))
+        _tell_staff(
+            request,
+            key=key,
+            subject=_(
+                "%(member)s : demande « %(status)s » — %(subject)s",
+                member=request.member.name,
+                status=label,
+                subject=request.subject,
+            ),
+            body=_("Changé par %(name)s.", name=user.name),
+        )
     _commit(request)
     logger.info("Support request %s: %s -> %s by %s", request.id, before, to, user.email)
     _publish(request)
@@ -673,8 +762,15 @@ def assign(
     before = request.assignee.name if request.assignee else None
     request.assignee = assignee
     request.updated_at = now
-    _entry(request, user, SupportEntryKind.ASSIGNED, body=None, now=now, internal=True,
-           detail={"from": before, "to": assignee.name if assignee else None})
+    _entry(
+        request,
+        user,
+        SupportEntryKind.ASSIGNED,
+        body=None,
+        now=now,
+        internal=True,
+        detail={"from": before, "to": assignee.name if assignee else None},
+    )
     _commit(request, flush_only=True)
     audit.record(
         AuditKind.SUPPORT_ASSIGNED,
@@ -685,12 +781,17 @@ def assign(
     )
     if assignee is not None and assignee.id != user.id:
         notices.tell(
-            [assignee], key=f"support-{request.id}-assigned-{request.version}-{assignee.id}",
+            [assignee],
+            key=f"support-{request.id}-assigned-{request.version}-{assignee.id}",
             kind="support",
-            subject=_("Demande n° %(id)d attribuée : %(subject)s", id=request.id,
-                      subject=request.subject),
-            body=_("%(name)s vous a attribué cette demande de %(member)s.", name=user.name,
-                   member=request.member.name),
+            subject=_(
+                "Demande n° %(id)d attribuée : %(subject)s", id=request.id, subject=request.subject
+            ),
+            body=_(
+                "%(name)s vous a attribué cette demande de %(member)s.",
+                name=user.name,
+                member=request.member.name,
+            ),
             path=f"/support/{request.id}",
             link_label=_("Ouvrir la demande"),
         )
@@ -710,10 +811,17 @@ def rate(
     """The member's opinion of the answer, once, after resolution."""
     if user.is_staff:
         raise PermissionDenied("the member rates the answer")
-    if request.status not in (SupportStatus.RESOLVED, SupportStatus.CLOSED) or request.resolved_at is None:
-        raise Conflict("not_resolved", _("Vous pourrez donner votre avis une fois la demande résolue."))
+    if (
+        request.status not in (SupportStatus.RESOLVED, SupportStatus.CLOSED)
+        or request.resolved_at is None
+    ):
+        raise Conflict(
+            "not_resolved", _("Vous pourrez donner votre avis une fois la demande résolue.")
+        )
     if request.rating is not None:
-        raise Conflict("already_rated", _("Votre avis sur cette demande est déjà enregistré. Merci !"))
+        raise Conflict(
+            "already_rated", _("Votre avis sur cette demande est déjà enregistré. Merci !")
+        )
     if not (satisfied is True or satisfied is False or satisfied in (SATISFIED, UNSATISFIED)):
         raise ValidationError({"rating": _("Choisissez « satisfait » ou « pas satisfait ».")})
     text = _text(comment, "comment", RATING_COMMENT_MAX, required=False)
@@ -724,8 +832,13 @@ def rate(
     request.rated_at = now
     request.updated_at = now
     _entry(request, user, SupportEntryKind.RATING, body=text, now=now, detail={"rating": value})
-    audit.record(AuditKind.SUPPORT_RATED, actor=user, member=request.member,
-                 target=f"support {request.id}", detail={"rating": value})
+    audit.record(
+        AuditKind.SUPPORT_RATED,
+        actor=user,
+        member=request.member,
+        target=f"support {request.id}",
+        detail={"rating": value},
+    )
     _commit(request)
     _publish(request)
     return request
@@ -783,32 +896,59 @@ def _tell_member(request: SupportRequest, *, key: str, subject: str, body: str) 
     channels = notices.CHANNELS
     if request.author is not None and request.author in recipients:
         channels = (*notices.CHANNELS, ChannelName.PUSH)  # their own request
-    notices.tell(recipients, key=key, kind="support", subject=subject, body=body,
-                 path=_member_path(request), link_label=_("Voir la demande"), channels=channels)
+    notices.tell(
+        recipients,
+        key=key,
+        kind="support",
+        subject=subject,
+        body=body,
+        path=_member_path(request),
+        link_label=_("Voir la demande"),
+        channels=channels,
+    )
 
 
 def staff_users() -> list[User]:
     return list(
         db.session.scalars(
-            select(User).where(User.staff_role.is_not(None), User.active.is_(True)).order_by(User.name)
+            select(User)
+            .where(User.staff_role.is_not(None), User.active.is_(True))
+            .order_by(User.name)
         )
     )
 
 
 def _tell_staff(request: SupportRequest, *, key: str, subject: str, body: str) -> None:
-    recipients = [request.assignee] if request.assignee and request.assignee.active else staff_users()
-    notices.tell(recipients, key=key, kind="support", subject=subject, body=body,
-                 path=f"/support/{request.id}", link_label=_("Ouvrir la demande"))
+    recipients = (
+        [request.assignee] if request.assignee and request.assignee.active else staff_users()
+    )
+    notices.tell(
+        recipients,
+        key=key,
+        kind="support",
+        subject=subject,
+        body=body,
+        path=f"/support/{request.id}",
+        link_label=_("Ouvrir la demande"),
+    )
 
 
 def _publish(request: SupportRequest) -> None:
     """Tell open pages (after the commit): the queue, the thread, the member's map and wall."""
-    payload = {"id": request.id, "member": request.member.slug, "version": request.version,
-               "status": request.status}
+    payload = {
+        "id": request.id,
+        "member": request.member.slug,
+        "version": request.version,
+        "status": request.status,
+    }
     events.publish("support.update", payload, events.SUPPORT_ROOM)
     events.publish("support.update", payload, events.support_request_room(request.id))
-    events.publish("support.update", {"member": request.member.slug}, events.member_room(request.member.slug))
-    events.publish("wall.update", {"tiles": [wall.open_requests_tile(request.member)]}, events.WALL_ROOM)
+    events.publish(
+        "support.update", {"member": request.member.slug}, events.member_room(request.member.slug)
+    )
+    events.publish(
+        "wall.update", {"tiles": [wall.open_requests_tile(request.member)]}, events.WALL_ROOM
+    )
 
 
 # -- reading --------------------------------------------------------------------------
@@ -817,8 +957,13 @@ def _publish(request: SupportRequest) -> None:
 def for_member(member: Member, page: int = 1, per_page: int = QUEUE_PER_PAGE) -> paging.Page:
     """A member's requests, newest first."""
     query = select(SupportRequest).where(SupportRequest.member_id == member.id)
-    return paging.page_of(query, [SupportRequest.created_at.desc(), SupportRequest.id.desc()],
-                          page, per_page, QUEUE_PER_PAGE_MAX)
+    return paging.page_of(
+        query,
+        [SupportRequest.created_at.desc(), SupportRequest.id.desc()],
+        page,
+        per_page,
+        QUEUE_PER_PAGE_MAX,
+    )
 
 
 def overdue_clause(now: datetime):
@@ -836,7 +981,11 @@ def is_overdue(request: SupportRequest, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if request.status not in (SupportStatus.NEW, SupportStatus.IN_PROGRESS):
         return False
-    if request.first_response_at is None and request.response_due_at and as_utc(request.response_due_at) < now:
+    if (
+        request.first_response_at is None
+        and request.response_due_at
+        and as_utc(request.response_due_at) < now
+    ):
         return True
     return bool(request.resolution_due_at and as_utc(request.resolution_due_at) < now)
 
@@ -941,11 +1090,16 @@ def queue_query(filters: QueueFilters, user: User, now: datetime | None = None) 
 
 
 def _order(filters: QueueFilters) -> list:
-    rank = case({u.value: -r for u, r in SUPPORT_URGENCY_RANK.items()},
-                value=SupportRequest.urgency, else_=0)
+    rank = case(
+        {u.value: -r for u, r in SUPPORT_URGENCY_RANK.items()},
+        value=SupportRequest.urgency,
+        else_=0,
+    )
     due = func.coalesce(
-        case((SupportRequest.first_response_at.is_(None), SupportRequest.response_due_at),
-             else_=SupportRequest.resolution_due_at),
+        case(
+            (SupportRequest.first_response_at.is_(None), SupportRequest.response_due_at),
+            else_=SupportRequest.resolution_due_at,
+        ),
         SupportRequest.created_at,
     )
     return {
@@ -966,8 +1120,9 @@ def queue(filters: QueueFilters, user: User, now: datetime | None = None) -> pag
     )
     if filters.sort == "member" and not filters.member:
         query = query.join(Member, Member.id == SupportRequest.member_id)
-    return paging.page_of(query, _order(filters), filters.page, filters.per_page,
-                          QUEUE_PER_PAGE_MAX)
+    return paging.page_of(
+        query, _order(filters), filters.page, filters.per_page, QUEUE_PER_PAGE_MAX
+    )
 
 
 def counts(now: datetime | None = None) -> dict[str, int]:
@@ -1000,7 +1155,9 @@ def care_of(member: Member) -> dict[str, Care]:
     """Node id (the request's node and its incident's root) -> the open request covering it."""
     rows = db.session.scalars(
         select(SupportRequest)
-        .where(SupportRequest.member_id == member.id, SupportRequest.status.in_(SUPPORT_OPEN_STATUSES))
+        .where(
+            SupportRequest.member_id == member.id, SupportRequest.status.in_(SUPPORT_OPEN_STATUSES)
+        )
         .order_by(SupportRequest.created_at)
     ).all()
     result: dict[str, Care] = {}

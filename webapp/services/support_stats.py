@@ -121,8 +121,14 @@ class Figures:
     @property
     def empty(self) -> bool:
         """Nothing happened: no request opened, answered, judged or rated."""
-        return not (self.opened or self.resolved or self.responded or self.response_judged
-                    or self.resolution_judged or self.rated)
+        return not (
+            self.opened
+            or self.resolved
+            or self.responded
+            or self.response_judged
+            or self.resolution_judged
+            or self.rated
+        )
 
 
 @dataclass(frozen=True)
@@ -324,12 +330,16 @@ def compute(
             if moment < start or moment > now:
                 continue
             local = moment.astimezone(zone)
-            for tally in (months[date(local.year, local.month, 1)], total,
-                          members.setdefault(row.member_id, _Tally())):
+            for tally in (
+                months[date(local.year, local.month, 1)],
+                total,
+                members.setdefault(row.member_id, _Tally()),
+            ):
                 _add(tally, what, value)
     current = bounds[-1][0]
-    month_list = [MonthFigures(day, day == current, months[day].figures())
-                  for day, _at in reversed(bounds)]
+    month_list = [
+        MonthFigures(day, day == current, months[day].figures()) for day, _at in reversed(bounds)
+    ]
     return month_list, total.figures(), {mid: t.figures() for mid, t in members.items()}
 
 
@@ -348,8 +358,17 @@ def _rows(start: datetime, member: Member | None) -> list[Row]:
     """
     r = SupportRequest
     query = select(
-        r.member_id, r.urgency, r.status, r.created_at, r.first_response_at, r.resolved_at,
-        r.closed_at, r.waiting_since, r.waiting_seconds, r.rating, r.rated_at,
+        r.member_id,
+        r.urgency,
+        r.status,
+        r.created_at,
+        r.first_response_at,
+        r.resolved_at,
+        r.closed_at,
+        r.waiting_since,
+        r.waiting_seconds,
+        r.rating,
+        r.rated_at,
     ).where(
         or_(
             r.created_at >= start,
@@ -384,16 +403,16 @@ def _rows(start: datetime, member: Member | None) -> list[Row]:
     ]
 
 
-def _report(period: int, member: Member | None, now: datetime | None, *,
-            by_member: bool) -> Report:
+def _report(period: int, member: Member | None, now: datetime | None, *, by_member: bool) -> Report:
     if period not in PERIODS:
         raise ValueError(f"period must be one of {PERIODS}")
     now = now or utcnow()
     zone = _zone()
     targets = support.targets()
     start = month_bounds(period, now, zone)[0][1]
-    months, total, per_member = compute(_rows(start, member), targets=targets, period=period,
-                                        now=now, zone=zone)
+    months, total, per_member = compute(
+        _rows(start, member), targets=targets, period=period, now=now, zone=zone
+    )
     members: list[MemberFigures] = []
     if by_member and per_member:
         known = db.session.execute(
@@ -403,19 +422,32 @@ def _report(period: int, member: Member | None, now: datetime | None, *,
             (MemberFigures(m.id, m.slug, m.name, per_member[m.id]) for m in known),
             key=lambda m: (m.name.casefold(), m.slug),
         )
-    return Report(months=months, total=total, members=members, period=period, start=start,
-                  end=now, targets=targets, member=member)
+    return Report(
+        months=months,
+        total=total,
+        members=members,
+        period=period,
+        start=start,
+        end=now,
+        targets=targets,
+        member=member,
+    )
 
 
-def staff_report(user: User, period: int = DEFAULT_PERIOD, member: Member | None = None,
-                 now: datetime | None = None) -> Report:
+def staff_report(
+    user: User,
+    period: int = DEFAULT_PERIOD,
+    member: Member | None = None,
+    now: datetime | None = None,
+) -> Report:
     """The syndicate's statistics (staff only): months, and a row per member."""
     if not user.is_staff:
         raise PermissionDenied("support statistics for all members are the staff's")
     return _report(period, member, now, by_member=True)
 
 
-def member_report(member: Member, period: int = DEFAULT_PERIOD,
-                  now: datetime | None = None) -> Report:
+def member_report(
+    member: Member, period: int = DEFAULT_PERIOD, now: datetime | None = None
+) -> Report:
     """One member's statistics (the caller has checked the user may see ``member``)."""
     return _report(period, member, now, by_member=False)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlalchemy import select
 
 from topology.model import MemberState

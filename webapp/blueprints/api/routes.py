@@ -104,7 +104,9 @@ def member(slug: str):
             "state": row.state,
             "summary": {
                 "headline": row.headline,
-                "sentences": wording.sentences(summary, support_view.care_sentences(member, summary))
+                "sentences": wording.sentences(
+                    summary, support_view.care_sentences(member, summary)
+                )
                 if summary
                 else [],
                 "incidents": [

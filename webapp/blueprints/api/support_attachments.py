@@ -74,7 +74,9 @@ def support_attachment_create(request_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return json_error(
-            400, "invalid", "Joignez un fichier dans le champ « file » (multipart/form-data).",
+            400,
+            "invalid",
+            "Joignez un fichier dans le champ « file » (multipart/form-data).",
             field="file",
         )
     try:

@@ -101,8 +101,9 @@ def _upload(support_request: SupportRequest, back: str, *, internal: bool):
 def member_attachment_upload(slug: str, request_id: int):
     """Attach a photo or a PDF to one of the member's requests (any of its users)."""
     support_request = _load(request_id, slug)
-    back = url_for("support.member_request", slug=support_request.member.slug,
-                   request_id=support_request.id)
+    back = url_for(
+        "support.member_request", slug=support_request.member.slug, request_id=support_request.id
+    )
     return _upload(support_request, back, internal=False)
 
 

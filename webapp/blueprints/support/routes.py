@@ -105,8 +105,10 @@ def new(slug: str):
             errors = exc.errors
             _attach_errors(form, errors)
         else:
-            flash(_("Votre demande n° %(id)d est envoyée au support du syndicat.", id=created.id),
-                  "success")
+            flash(
+                _("Votre demande n° %(id)d est envoyée au support du syndicat.", id=created.id),
+                "success",
+            )
             return redirect(url_for("support.member_request", slug=slug, request_id=created.id))
     status = 400 if request.method == "POST" else 200
     return render_template("support/new.html", form=form, errors=errors, **context), status
@@ -129,7 +131,8 @@ def member_request(slug: str, request_id: int):
     """A request's thread, as the member sees it (never an internal note)."""
     req = _load(request_id, slug)
     return render_page_or_fragment(
-        "support/thread.html", "support/_thread_parts.html",
+        "support/thread.html",
+        "support/_thread_parts.html",
         **support_pages.thread(req, current_user, staff_view=False),
     )
 
@@ -174,8 +177,14 @@ def _thread_error(req, exc, *, form_name: str = "comment", **forms):
         errors, code = exc.errors, 400
     else:
         errors, code = {"form": exc.message}, 409
-    context = support_pages.thread(req, current_user, staff_view=current_user.is_staff,
-                                   errors=errors, error_form=form_name, **forms)
+    context = support_pages.thread(
+        req,
+        current_user,
+        staff_view=current_user.is_staff,
+        errors=errors,
+        error_form=form_name,
+        **forms,
+    )
     return render_template("support/thread.html", **context), code
 
 
@@ -184,9 +193,13 @@ def _comment(req):
     if not form.validate_on_submit():
         return redirect(_thread_url(req))
     try:
-        support.add_comment(req, current_user, form.body.data,
-                            internal=bool(form.internal.data) and current_user.is_staff,
-                            expected_version=_version())
+        support.add_comment(
+            req,
+            current_user,
+            form.body.data,
+            internal=bool(form.internal.data) and current_user.is_staff,
+            expected_version=_version(),
+        )
     except (ValidationError, Conflict) as exc:
         return _thread_error(req, exc, comment_form=form)
     except PermissionDenied:
@@ -200,14 +213,21 @@ def _status(req):
     if not form.validate_on_submit():
         return redirect(_thread_url(req))
     try:
-        support.change_status(req, current_user, form.status.data,
-                              resolution=form.resolution.data, expected_version=_version())
+        support.change_status(
+            req,
+            current_user,
+            form.status.data,
+            resolution=form.resolution.data,
+            expected_version=_version(),
+        )
     except (ValidationError, Conflict) as exc:
         return _thread_error(req, exc, form_name="status", status_form=form)
     except PermissionDenied:
         abort(403)
-    flash(_("Statut de la demande : %(status)s.",
-            status=support_pages.status_label(req.status)), "success")
+    flash(
+        _("Statut de la demande : %(status)s.", status=support_pages.status_label(req.status)),
+        "success",
+    )
     return redirect(_thread_url(req))
 
 
@@ -252,13 +272,17 @@ def staff_new():
         try:
             if member is None:
                 raise ValidationError({"member": _("Choisissez le membre concerné.")})
-            created = support.open_request(member, current_user, support.parse_new(_form_values(form)))
+            created = support.open_request(
+                member, current_user, support.parse_new(_form_values(form))
+            )
         except ValidationError as exc:
             errors = exc.errors
             _attach_errors(form, errors)
         else:
-            flash(_("Demande n° %(id)d ouverte pour %(member)s.", id=created.id,
-                    member=member.name), "success")
+            flash(
+                _("Demande n° %(id)d ouverte pour %(member)s.", id=created.id, member=member.name),
+                "success",
+            )
             return redirect(url_for("support.staff_request", request_id=created.id))
     status = 400 if request.method == "POST" else 200
     return render_template("support/staff_new.html", form=form, errors=errors), status
@@ -271,7 +295,8 @@ def staff_request(request_id: int):
     access.require_staff()
     req = _load(request_id)
     return render_page_or_fragment(
-        "support/thread.html", "support/_thread_parts.html",
+        "support/thread.html",
+        "support/_thread_parts.html",
         **support_pages.thread(req, current_user, staff_view=True),
     )
 

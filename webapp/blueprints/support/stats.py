@@ -45,8 +45,9 @@ HOUR = 3600
 class PeriodFilters(Form):
     """The period (GET: no CSRF token, nothing is changed)."""
 
-    months = SelectField(_l("Période"), validate_choice=False,
-                         default=str(support_stats.DEFAULT_PERIOD))
+    months = SelectField(
+        _l("Période"), validate_choice=False, default=str(support_stats.DEFAULT_PERIOD)
+    )
 
     def __init__(self, formdata) -> None:
         super().__init__(formdata)
@@ -133,8 +134,9 @@ class Share:
 
 
 def share(part: int, whole: int) -> Share:
-    return Share(percent(part, whole), _("%(part)d sur %(whole)d", part=part, whole=whole)
-                 if whole else None)
+    return Share(
+        percent(part, whole), _("%(part)d sur %(whole)d", part=part, whole=whole) if whole else None
+    )
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,9 @@ class FiguresView:
     note: str | None = None
 
 
-def figures_view(label: str, f: Figures, *, url: str | None = None,
-                 note: str | None = None) -> FiguresView:
+def figures_view(
+    label: str, f: Figures, *, url: str | None = None, note: str | None = None
+) -> FiguresView:
     return FiguresView(
         label=label,
         opened=f.opened,
@@ -176,10 +179,14 @@ def figures_view(label: str, f: Figures, *, url: str | None = None,
 def targets_view(targets: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
     """[(« Critique », « réponse sous 30 min, résolution sous 4 h »), …], most urgent first."""
     return [
-        (str(SUPPORT_URGENCY_LABELS[urgency]),
-         _("réponse sous %(response)s, résolution sous %(resolution)s",
-           response=target_duration(targets[urgency][0]),
-           resolution=target_duration(targets[urgency][1])))
+        (
+            str(SUPPORT_URGENCY_LABELS[urgency]),
+            _(
+                "réponse sous %(response)s, résolution sous %(resolution)s",
+                response=target_duration(targets[urgency][0]),
+                resolution=target_duration(targets[urgency][1]),
+            ),
+        )
         for urgency in reversed(SupportUrgency)
         if urgency in targets
     ]
@@ -187,15 +194,21 @@ def targets_view(targets: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
 
 def period_text(report: Report) -> str:
     first = report.months[-1].month
-    return _("%(num)d derniers mois, depuis le 1er %(month)s", num=report.period,
-             month=format_date(first, "MMMM y"))
+    return _(
+        "%(num)d derniers mois, depuis le 1er %(month)s",
+        num=report.period,
+        month=format_date(first, "MMMM y"),
+    )
 
 
 def report_view(report: Report, member_url=None) -> dict:
     """What the statistics templates show, from a service report."""
     months = [
-        figures_view(format_date(m.month, "MMMM y").capitalize(), m.figures,
-                     note=_("en cours") if m.current else None)
+        figures_view(
+            format_date(m.month, "MMMM y").capitalize(),
+            m.figures,
+            note=_("en cours") if m.current else None,
+        )
         for m in report.months
     ]
     members = [
@@ -238,8 +251,10 @@ def member_stats(slug: str):
     member = scoping.get_member(current_user, slug)
     form = PeriodFilters(request.args)
     if not form.validate():
-        return render_template("support/member_stats.html", member=member, form=form,
-                               view=None), 400
+        return render_template(
+            "support/member_stats.html", member=member, form=form, view=None
+        ), 400
     report = support_stats.member_report(member, form.period())
-    return render_template("support/member_stats.html", member=member, form=form,
-                           view=report_view(report))
+    return render_template(
+        "support/member_stats.html", member=member, form=form, view=report_view(report)
+    )

@@ -86,9 +86,7 @@ def tiles():
     """The tiles alone, freshly sorted (htmx refresh, catch-up after a reconnection)."""
     viewer = access.require_wall_viewer()
     state = wall.current_state()
-    response = render_template(
-        "wall/_tiles.html", tiles=wall_view.tiles(state.tiles, viewer)
-    )
+    response = render_template("wall/_tiles.html", tiles=wall_view.tiles(state.tiles, viewer))
     return response, 200, {"Vary": "HX-Request", "Cache-Control": "no-store"}
 
 
