@@ -21,6 +21,7 @@ from webapp.live.monitor import get_monitor
 from webapp.models import Member
 from webapp.services import accounts
 from webapp.services import demo
+from webapp.services import support
 
 
 def test_member_add_then_list(runner):
@@ -120,9 +121,22 @@ def test_demo_unknown_host_fails(runner):
 
 
 def test_demo_load_and_accounts(runner):
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import SupportRequest
+
     assert runner.invoke(args=["vigie", "demo", "load"]).exit_code == 0
     output = runner.invoke(args=["vigie", "demo", "accounts"]).output
     assert demo.ADMIN_EMAIL in output and demo.DEMO_PASSWORD in output
+    # A living support queue: every status but closed, one overdue, one rated, one by phone.
+    requests = db.session.scalars(select(SupportRequest)).all()
+    assert {r.status for r in requests} >= {"new", "in_progress", "waiting_member", "resolved"}
+    assert any(r.rating == "satisfied" for r in requests)
+    assert any(r.channel == "phone" for r in requests)
+    assert any(support.is_overdue(r) for r in requests)
+    assert runner.invoke(args=["vigie", "demo", "load"]).exit_code == 0
+    assert len(db.session.scalars(select(SupportRequest)).all()) == len(requests), "once"
 
 
 def test_demo_outage_and_check_source(runner):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -166,7 +167,129 @@ def load() -> int:
             is_demo=True,
         )
         created += 1
+    created += _demo_support_requests()
     logger.info("Demo data loaded (%d new rows)", created)
+    return created
+
+
+# A support queue that reads like a real one: (member index, who, subject, message, category,
+# urgency, hours ago, what happened since: a list of (step, hours ago, text)).
+_DEMO_REQUESTS = [
+    (
+        0,
+        "elu",
+        "La caméra du parking ne répond plus",
+        "Depuis ce matin l'écran de la mairie reste noir pour la caméra du parking.",
+        "outage",
+        "high",
+        30,
+        [
+            ("take", 29, None),
+            ("comment", 29, "Nous regardons : la caméra ne répond plus au réseau."),
+            ("note", 28, "Alimentation PoE du commutateur à vérifier."),
+            ("resolve", 26, "Le port du commutateur a été redémarré ; la caméra filme de nouveau."),
+            ("rate", 25, None),
+        ],
+    ),
+    (
+        1,
+        "admin",
+        "Connexion lente à l'école",
+        "Les enseignants signalent des pages qui mettent longtemps à s'ouvrir l'après-midi.",
+        "slowness",
+        "normal",
+        6,
+        [
+            ("take", 5, None),
+            ("comment", 5, "Pouvez-vous nous dire à quelle heure précisément ?"),
+            ("wait", 5, None),
+        ],
+    ),
+    (
+        2,
+        "admin",
+        "Ajouter les sondes de la nouvelle salle serveur",
+        "Nous installons deux serveurs la semaine prochaine.",
+        "probe",
+        "low",
+        50,
+        [],
+    ),
+    (
+        3,
+        "elu",
+        "Imprimante du secrétariat hors ligne",
+        "Elle n'imprime plus depuis hier.",
+        "outage",
+        "critical",
+        2,
+        [],
+    ),
+    (
+        4,
+        "admin",
+        "Question sur les alertes SMS",
+        "Peut-on recevoir les alertes par SMS la nuit seulement pour les pannes graves ?",
+        "question",
+        "normal",
+        3,
+        [("take", 2, None)],
+    ),
+    (
+        5,
+        "phone",
+        "Appel : téléphone de l'accueil muet",
+        "Appel de la secrétaire : le téléphone de l'accueil ne sonne plus.",
+        "outage",
+        "high",
+        1,
+        [],
+    ),
+]
+
+
+def _demo_support_requests() -> int:
+    """A few requests in every status, so that ``make run`` shows a living support queue."""
+    from webapp.models import SupportRequest
+    from webapp.services import support
+
+    if db.session.scalar(select(SupportRequest.id).limit(1)) is not None:
+        return 0
+    agent = accounts.find_user(SUPPORT_EMAIL)
+    members = db.session.scalars(select(Member).order_by(Member.id)).all()
+    now = datetime.now(UTC)
+    created = 0
+    for index, who, subject, message, category, urgency, hours, steps in _DEMO_REQUESTS:
+        if index >= len(members) or agent is None:
+            continue
+        member = members[index]
+        author = (
+            agent if who == "phone" else accounts.find_user(f"{who}@{member.slug}.demo.example.org")
+        )
+        if author is None:
+            continue
+        values = {"subject": subject, "message": message, "category": category, "urgency": urgency}
+        if who == "phone":
+            values["contact"] = f"Secrétariat de {member.name}"
+        request = support.open_request(
+            member, author, support.parse_new(values), now=now - timedelta(hours=hours)
+        )
+        support.assign(
+            request, agent, agent.id if steps else None, now=now - timedelta(hours=hours)
+        )
+        for step, ago, text in steps:
+            at = now - timedelta(hours=ago)
+            if step == "take":
+                support.change_status(request, agent, "in_progress", now=at)
+            elif step in ("comment", "note"):
+                support.add_comment(request, agent, text, internal=step == "note", now=at)
+            elif step == "wait":
+                support.change_status(request, agent, "waiting_member", now=at)
+            elif step == "resolve":
+                support.change_status(request, agent, "resolved", resolution=text, now=at)
+            elif step == "rate":
+                support.rate(request, author, True, "Merci, très rapide.", now=at)
+        created += 1
     return created
 
 
