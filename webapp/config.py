@@ -71,6 +71,7 @@ class BaseConfig:
     SUPPORT_TARGETS: dict | str | None = None  # default critical 30/240, high 120/1440, …
     SUPPORT_REOPEN_DAYS = 7
     SUPPORT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    SUPPORT_ATTACHMENT_MAX_PIXELS = 50_000_000  # an image announcing more is refused undecoded
     SUPPORT_ATTACHMENTS_DIR: str | None = None  # default: instance/attachments (never static)
     AUDIT_RETENTION_DAYS = 365  # audit lines older than this are purged (daily)
     # Accounts
