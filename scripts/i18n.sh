@@ -42,10 +42,12 @@ extract() {
     trap 'rm -f "${POT_TMP:-}"' EXIT
     local tmp="$POT_TMP"
     # --no-location and --sort-output keep diffs small when code moves around.
-    # _, gettext and ngettext are default keywords; add the lazy variants.
+    # _, gettext and ngettext are default keywords; add the lazy variants, and plural_forms
+    # (a pair of forms kept for a later ngettext, as the wall's counts are).
     "$PYBABEL" -q extract \
         --mapping-file=babel.cfg \
         --keywords=_l --keywords=lazy_gettext --keywords=lazy_ngettext:1,2 \
+        --keywords=plural_forms:1,2 \
         --add-comments=TRANSLATORS: \
         --no-location \
         --sort-output \

@@ -508,7 +508,7 @@ def queue(filters: support.QueueFilters, user: User, *, errors: dict | None = No
             ("due", _("Échéance la plus proche")),
             ("urgency", _("Urgence")),
             ("updated", _("Dernière activité")),
-            ("created", _("Plus récentes")),
+            ("created", _("Les plus récentes d’abord")),
             ("member", _("Membre")),
         ],
     }

@@ -52,11 +52,19 @@ def tile(data: dict, viewer: str) -> dict:
     }
 
 
+def plural_forms(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a pair of plural forms for extraction (scripts/i18n.sh); ngettext reads them later."""
+    return singular, plural
+
+
 # (none, one, several): "none" has its own words, so that the server (gettext's plural rule)
 # and wall.js (n === 1) always pick the same form.
-INCIDENTS = (_l("Aucun incident"), "%(n)s incident", "%(n)s incidents")
-REQUESTS = (_l("Aucune demande ouverte"), "%(n)s demande ouverte", "%(n)s demandes ouvertes")
-OVERDUE = (_l("Aucune en retard"), "%(n)s en retard", "%(n)s en retard")
+INCIDENTS = (_l("Aucun incident"), *plural_forms("%(n)s incident", "%(n)s incidents"))
+REQUESTS = (
+    _l("Aucune demande ouverte"),
+    *plural_forms("%(n)s demande ouverte", "%(n)s demandes ouvertes"),
+)
+OVERDUE = (_l("Aucune en retard"), *plural_forms("%(n)s en retard", "%(n)s en retard"))
 
 
 def _overdue(due: list[str]) -> int:
