@@ -387,7 +387,7 @@ def test_names_are_cleaned(app, name, kept):
 
 
 def test_a_failed_commit_leaves_no_file_behind(app, req, viewer, storage, monkeypatch):
-    def fail(_request):
+    def fail(_request, **_options):
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(support, "_commit", fail)

@@ -488,3 +488,22 @@ def test_the_worker_closes_resolved_requests_after_the_reopening_delay(app):
     assert row.status == "closed" and row.entries[-1].detail["by"] == "system"
     with pytest.raises(Conflict):  # closed: no move back
         support.change_status(row, admin, "in_progress")
+
+
+def test_a_file_is_a_message_like_a_comment(app):
+    from webapp.services import attachments
+
+    member = make_member()
+    admin = make_user("member_admin", member=member)
+    agent = make_user("support")
+    req = make_support_request(member, admin)
+    attachments.add(req, agent, b"%PDF-1.4\n%%EOF\n", "note-interne.pdf", internal=True)
+    assert req.first_response_at is None, "an internal file is no answer"
+    assert not [d for d in deliveries(admin) if "note-interne" in d.body]
+    attachments.add(req, agent, b"%PDF-1.4\n%%EOF\n", "procedure.pdf")
+    assert req.first_response_at is not None, "a file sent to the member is an answer"
+    assert [d for d in deliveries(admin) if "procedure.pdf" in d.body]
+    support.change_status(req, agent, "waiting_member")
+    attachments.add(req, admin, b"%PDF-1.4\n%%EOF\n", "facture.pdf")
+    assert req.status == "in_progress", "the member's file answers support's question"
+    assert [d for d in deliveries(agent) if "facture.pdf" in d.body]

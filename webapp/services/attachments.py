@@ -423,8 +423,10 @@ def add(
             internal=bool(internal),
             detail=detail,
         )
-        request.updated_at = now
         db.session.flush()
+        support.message_sent(
+            request, user, attachment.entry, _("Fichier joint : %(name)s", name=name), now=now
+        )
         audit.record(
             AuditKind.SUPPORT_ATTACHMENT,
             actor=user,

@@ -550,11 +550,6 @@ def add_comment(
         now=now,
         internal=internal,
     )
-    request.updated_at = now
-    if side == STAFF and not internal and request.first_response_at is None:
-        request.first_response_at = now
-    if side != STAFF and request.status == SupportStatus.WAITING_MEMBER:
-        _move(request, user, SupportStatus.IN_PROGRESS, now=now, by=SYSTEM)
     _commit(request, flush_only=True)
     audit.record(
         AuditKind.SUPPORT_COMMENTED,
@@ -563,28 +558,48 @@ def add_comment(
         target=f"support {request.id}",
         detail={"internal": internal, "entry": entry.id},
     )
-    if not internal:
-        if side == STAFF:
-            _tell_member(
-                request,
-                key=f"support-{request.id}-entry-{entry.id}",
-                subject=_("Réponse du support : %(subject)s", subject=request.subject),
-                body=text,
-            )
-        else:
-            _tell_staff(
-                request,
-                key=f"support-{request.id}-entry-{entry.id}",
-                subject=_(
-                    "%(member)s a répondu : %(subject)s",
-                    member=request.member.name,
-                    subject=request.subject,
-                ),
-                body=text,
-            )
+    message_sent(request, user, entry, text, now=now)
     _commit(request)
     _publish(request)
     return entry
+
+
+def message_sent(
+    request: SupportRequest, user: User, entry: SupportEntry, text: str, *, now: datetime
+) -> None:
+    """What a message (a comment, an attachment) does besides its thread line (caller commits).
+
+    From support and not internal: the first response, if none yet. From the member: a
+    request waiting for them goes back to support. Not internal: the other side is told.
+    """
+    side = side_of(user, request.member)
+    request.updated_at = now
+    if side == STAFF and not entry.internal and request.first_response_at is None:
+        request.first_response_at = now
+    if side != STAFF and request.status == SupportStatus.WAITING_MEMBER:
+        _move(request, user, SupportStatus.IN_PROGRESS, now=now, by=SYSTEM)
+    _commit(request, flush_only=True)
+    if entry.internal:
+        return
+    key = f"support-{request.id}-entry-{entry.id}"
+    if side == STAFF:
+        _tell_member(
+            request,
+            key=key,
+            subject=_("Réponse du support : %(subject)s", subject=request.subject),
+            body=text,
+        )
+    else:
+        _tell_staff(
+            request,
+            key=key,
+            subject=_(
+                "%(member)s a répondu : %(subject)s",
+                member=request.member.name,
+                subject=request.subject,
+            ),
+            body=text,
+        )
 
 
 def _move(
