@@ -507,3 +507,20 @@ def test_a_file_is_a_message_like_a_comment(app):
     attachments.add(req, admin, b"%PDF-1.4\n%%EOF\n", "facture.pdf")
     assert req.status == "in_progress", "the member's file answers support's question"
     assert [d for d in deliveries(agent) if "facture.pdf" in d.body]
+
+
+def test_an_acknowledged_failure_says_support_is_on_it_since_the_acknowledgement(
+    app, client, login, source
+):
+    from webapp.live.monitor import get_monitor
+    from webapp.services import acknowledgements
+
+    member = demo_member("sarralbe")
+    login(make_user("viewer", member=member))
+    demo.fail(ROUTER)
+    router = source.host_by_name(ROUTER)
+    problem = next(p for p in source.problems() if p.hostid == router.hostid)
+    acknowledgements.acknowledge(member, problem.eventid, make_user("support"))
+    get_monitor().refresh()
+    summary = page(client, "/membres/sarralbe/").split('id="member-summary"')[1][:3000]
+    assert "Le support du syndicat s’en occupe depuis" in summary
