@@ -1,11 +1,17 @@
 """Run every benchmark, write ``bench/results.json`` and print a short table.
 
-``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,alerts,zabbix,...]
+``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,alerts,support,...]
 [--output PATH]``
 
 ``alerts`` (issue 11, about 3 min, alone: ``--only alerts``): problem → SMTP / push / SMS /
 portal latency beyond the alert delay, the delivery worker's messages per second, and a
 storm at 300 members (about 2,000 devices down: one message per person and channel).
+
+``support`` (issue 13, about 1 min, alone: ``--only support``): the support queue at 300
+members (6,000 requests, 30,000 thread entries) through the test client on SQLite, and on
+PostgreSQL too when the project's one already answers (never started here): median and p95
+of the queue's pages, a thread, a member's list, ``/support``'s size and SQL statements
+per page (written under ``support_queue``).
 
 ``--zabbix`` adds the sections that need the project's services (about 10 min more):
 ``zabbix`` (the real development Zabbix: poll cycles with 300 members at 5,000 and
@@ -37,7 +43,7 @@ from bench.common import machine
 from bench.common import verdict
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("layout", "poll", "browser", "alerts")
+SECTIONS = ("layout", "poll", "browser", "alerts", "support")
 SERVICE_SECTIONS = ("zabbix", "zabbix_defaults", "fanout")  # behind --zabbix
 ALL_SECTIONS = SECTIONS + SERVICE_SECTIONS
 #: Top-level keys of results.json written by each section (kept when it is not run).
@@ -52,6 +58,7 @@ SECTION_KEYS = {
         "idle_traffic",
     ),
     "alerts": ("alerts",),
+    "support": ("support_queue",),
     "zabbix": ("zabbix",),
     "zabbix_defaults": ("zabbix_defaults",),
     "fanout": ("fanout",),
@@ -75,6 +82,8 @@ def _run_section(name: str, quick: bool) -> tuple[dict | None, str | None, float
             from bench import fanout as module
         elif name == "alerts":
             from bench import alerts as module
+        elif name == "support":
+            from bench import support_queue as module
         else:
             from bench import browser as module
         result = module.run(quick=quick)
@@ -157,6 +166,7 @@ def _targets(results: dict) -> dict:
         "what": f"websocket payload + HTTP, {idle_poll or '?'} s poll, no change",
     }
     _alerts_targets(t, results)
+    _support_targets(t, results)
     _zabbix_targets(t, results)
     return t
 
@@ -190,6 +200,26 @@ def _alerts_targets(t: dict, results: dict) -> None:
         "unit": "s",
         "what": f"{outage.get('messages_expected', '?')} messages, "
         f"{storm.get('members', '?')} members (provisional limit)",
+    }
+
+
+def _support_targets(t: dict, results: dict) -> None:
+    """Rows of the support section (issue 13): the queue at 300 members, reported only."""
+    support = results.get("support_queue") or {}
+    for label in ("sqlite", "postgresql"):
+        pages = (support.get(label) or {}).get("pages") or {}
+        queue = pages.get("queue_default") or {}
+        t[f"support_queue_median_ms_300_members_{label}"] = {
+            **verdict((queue.get("ms") or {}).get("median"), 150.0),
+            "unit": "ms",
+            "what": f"GET /support (open, by due date, 25 rows), 6,000 requests, {label}",
+        }
+    pages = (support.get("sqlite") or {}).get("pages") or {}
+    value = (pages.get("queue_default") or {}).get("sql", {}).get("statements")
+    t["support_queue_sql_statements"] = {
+        **verdict(value, 15),
+        "unit": "stmt",
+        "what": "SQL statements of one GET /support (no N+1: independent of the rows)",
     }
 
 
@@ -391,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             results["poll_cycle_300_members_50000_items"] = value
         elif name in SERVICE_SECTIONS or name == "alerts":
             results[name] = value
+        elif name == "support":
+            results["support_queue"] = value
         else:
             _browser_sections(results, value)
     carried = _carry_over(results, wanted, Path(args.output))
@@ -409,6 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(ordered["targets"])
     _print_alerts(ordered.get("alerts"))
+    if ordered.get("support_queue"):
+        from bench.support_queue import print_table as print_support
+
+        print_support(ordered["support_queue"])
     _print_zabbix_load(ordered.get("zabbix_defaults"))
     if carried:
         print("\nKept from the previous results: " + ", ".join(carried))
