@@ -179,7 +179,11 @@ def side_of(user: User, member: Member) -> str:
 
 def get_for(user: User, request_id: int, member: Member | None = None) -> SupportRequest:
     """Request ``request_id`` if ``user`` may see it (and it is ``member``'s), else NotFound."""
-    request = db.session.get(SupportRequest, request_id)
+    request = db.session.get(
+        SupportRequest,
+        request_id,
+        options=[selectinload(SupportRequest.entries).selectinload(SupportEntry.author)],
+    )
     if request is None or (member is not None and request.member_id != member.id):
         raise NotFound(request_id)
     if not user.is_staff:
@@ -971,7 +975,11 @@ def _publish(request: SupportRequest) -> None:
 
 def for_member(member: Member, page: int = 1, per_page: int = QUEUE_PER_PAGE) -> paging.Page:
     """A member's requests, newest first."""
-    query = select(SupportRequest).where(SupportRequest.member_id == member.id)
+    query = (
+        select(SupportRequest)
+        .where(SupportRequest.member_id == member.id)
+        .options(selectinload(SupportRequest.author), selectinload(SupportRequest.assignee))
+    )
     return paging.page_of(
         query,
         [SupportRequest.created_at.desc(), SupportRequest.id.desc()],
