@@ -551,12 +551,6 @@ def test_what_the_reader_types_survives_a_live_update(app, page, problems, viewp
 
 @WALL
 @first_backend_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the thread's assign form sends assignee twice (the select's '' "
-    "first, then the button's 'me'); SelectField keeps the first, so « Me l’attribuer » "
-    "removes the assignment (templates/support/_thread_parts.html)",
-)
 def test_me_l_attribuer_assigns_to_oneself(page, viewport, problems):
     member = make_member(name="Ville de Bitche", slug="bitche", host_groups=["Membres/bitche"])
     req = make_support_request(

@@ -336,9 +336,13 @@ def facts(request: SupportRequest, *, staff: bool) -> list[tuple[str, str]]:
         rows.append((_("À rappeler"), request.contact))
     if request.host_label:
         rows.append((_("Équipement"), request.host_label))
-    rows.append(
-        (_("Suivie par"), request.assignee.name if request.assignee else _("pas encore attribuée"))
-    )
+    if request.assignee:
+        followed = request.assignee.name
+    elif request.status in (SupportStatus.RESOLVED, SupportStatus.CLOSED):
+        followed = _("personne")
+    else:
+        followed = _("pas encore attribuée")
+    rows.append((_("Suivie par"), followed))
     if request.first_response_at:
         rows.append(
             (

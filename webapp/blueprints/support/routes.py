@@ -324,9 +324,7 @@ def staff_assign(request_id: int):
     form = SupportAssignForm()
     if not form.validate_on_submit():
         return redirect(_thread_url(req))
-    value = form.assignee.data or ""
-    if value == "me":
-        value = str(current_user.id)
+    value = str(current_user.id) if request.form.get("assign_me") else form.assignee.data or ""
     try:
         assignee = int(value) if value.isdigit() and len(value) < 10 else None
         if value and assignee is None:
