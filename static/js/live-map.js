@@ -58,6 +58,9 @@ function start(root) {
       const on = covered.has(g.dataset.node);
       if (on === g.hasAttribute("data-care")) return;
       g.toggleAttribute("data-care", on);
+      // The spoken name says it too (the same words as the server's drawing).
+      const label = (g.getAttribute("aria-label") || "").replace(i18n.care, "");
+      g.setAttribute("aria-label", on ? label + i18n.care : label);
       let mark = g.querySelector(".node__care");
       if (on && !mark) {
         const box = g.querySelector(".node__box");
@@ -192,7 +195,8 @@ function start(root) {
       const role = text.textContent.includes(" · ") ? text.textContent.split(" · ").pop() : null;
       const shown = `${state.glyph} ${state.label}`;
       text.textContent = role ? `${shown} · ${role}` : shown;
-      g.setAttribute("aria-label", `${labels.get(node.id) || ""} : ${stateText(node)}`);
+      const care = g.hasAttribute("data-care") ? i18n.care : "";
+      g.setAttribute("aria-label", `${labels.get(node.id) || ""} : ${stateText(node)}${care}`);
     });
   }
 

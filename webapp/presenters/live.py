@@ -70,6 +70,7 @@ def texts() -> dict:
         "cause": _("cause probable : %(cause)s", cause=_placeholder("cause")),
         "changed": _("%(label)s : %(state)s", label=_placeholder("label"), state="{state}"),
         "no_news": _("plus de nouvelles"),
+        "care": _(" ; le support du syndicat s’en occupe"),
     }
 
 
