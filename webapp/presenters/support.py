@@ -39,16 +39,26 @@ URGENCY_CSS = {
 }
 
 
-def duration(seconds: float | None) -> str:
-    """« 45 min », « 1 h 20 min », « 2 j 3 h » (« — » when unknown)."""
+NBSP = "\u00a0"
+
+
+def duration(seconds: float | None, *, unknown: str | None = "—") -> str | None:
+    """« 45 min », « 1 h 20 min », « 2 j 3 h », with no-break spaces (``unknown`` without one)."""
     if seconds is None:
-        return "—"
+        return unknown
+    return _duration(seconds).replace(" ", NBSP)  # « 9 h 04 min » never breaks
+
+
+def _duration(seconds: float) -> str:
     minutes = max(0, int(round(seconds / 60)))
+    if minutes < 1:
+        return _("moins d’une minute")
     if minutes < 60:
         return _("%(m)d min", m=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return _("%(h)d h %(m)02d min", h=hours, m=minutes) if minutes else _("%(h)d h", h=hours)
+    hours = int(round((hours * 60 + minutes) / 60))
     days, hours = divmod(hours, 24)
     return _("%(d)d j %(h)d h", d=days, h=hours) if hours else _("%(d)d j", d=days)
 

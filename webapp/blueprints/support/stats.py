@@ -30,6 +30,7 @@ from webapp.blueprints.support.routes import bp
 from webapp.models import Member
 from webapp.models.choices import SUPPORT_URGENCY_LABELS
 from webapp.models.choices import SupportUrgency
+from webapp.presenters import support as support_words
 from webapp.services import members as member_service
 from webapp.services import support_stats
 from webapp.services.support_stats import Figures
@@ -89,23 +90,7 @@ class StaffFilters(PeriodFilters):
 
 def duration(seconds: float | None) -> str | None:
     """« 45 min », « 1 h 20 min », « 2 j 3 h » (no-break spaces); ``None`` without a time."""
-    if seconds is None:
-        return None
-    return _duration(seconds).replace(" ", NBSP)  # « 9 h 04 min » never breaks
-
-
-def _duration(seconds: float) -> str:
-    minutes = max(0, int(round(seconds / 60)))
-    if minutes < 1:
-        return _("moins d’une minute")
-    if minutes < 60:
-        return _("%(m)d min", m=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return _("%(h)d h %(m)02d min", h=hours, m=minutes) if minutes else _("%(h)d h", h=hours)
-    hours = int(round((hours * 60 + minutes) / 60))
-    days, hours = divmod(hours, 24)
-    return _("%(d)d j %(h)d h", d=days, h=hours) if hours else _("%(d)d j", d=days)
+    return support_words.duration(seconds, unknown=None)
 
 
 def target_duration(seconds: int) -> str:
