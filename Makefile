@@ -39,6 +39,12 @@ vendor: node_modules/.package-lock.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+	mkdir -p static/vendor/zxcvbn-ts  # the password meter's bundles, with their licences
+	for p in core language-common language-fr; do \
+	  cp node_modules/@zxcvbn-ts/$$p/dist/zxcvbn-ts.js static/vendor/zxcvbn-ts/$$p.js; \
+	  cp node_modules/@zxcvbn-ts/$$p/LICENSE.txt static/vendor/zxcvbn-ts/$$p.LICENSE.txt; \
+	done
+	cp node_modules/@zxcvbn-ts/language-fr/NOTICE.md static/vendor/zxcvbn-ts/language-fr.NOTICE.md
 
 translations: venv
 	$(BIN)/pybabel -q compile -d translations

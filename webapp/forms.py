@@ -122,7 +122,10 @@ class SetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("Nouveau mot de passe"),
         validators=[_required(), _length(256, 12)],
-        description=_l("12 caractères au moins. Une phrase de passe est idéale."),
+        description=_l(
+            "12 caractères au moins. Une phrase de quelques mots sans rapport avec vous est "
+            "idéale ; les mots de passe courants ou déjà divulgués sont refusés."
+        ),
     )
     confirm = PasswordField(
         _l("Confirmez le mot de passe"),

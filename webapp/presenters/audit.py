@@ -72,6 +72,7 @@ DETAIL_LABELS = {
     "pools": _l("pools"),
     "state": _l("état"),
     "note": _l("note"),
+    "existing_account": _l("compte existant"),
 }
 
 REASON_LABELS = {

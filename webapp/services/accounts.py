@@ -27,6 +27,7 @@ from webapp.models.choices import MemberRole
 from webapp.models.choices import StaffRole
 from webapp.services import audit
 from webapp.services import mail
+from webapp.services import passwords
 from webapp.services import phones
 from webapp.services.errors import ValidationError
 
@@ -86,14 +87,14 @@ def _refused(email: str, reason: str) -> None:
     return None
 
 
-def validate_password(password: str) -> None:
-    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
-    if len(password) < minimum:
-        raise ValidationError(
-            {"password": _("Le mot de passe doit faire au moins %(n)d caractères.", n=minimum)}
-        )
-    if len(password) > 256:
-        raise ValidationError({"password": _("Le mot de passe est trop long (256 au plus).")})
+def validate_password(
+    password: str, *, email: str | None = None, name: str | None = None, strength: bool = True
+) -> None:
+    """Raise :class:`ValidationError` unless the password policy accepts ``password``.
+
+    ``email`` and ``name`` are the user's (context words); see :mod:`webapp.services.passwords`.
+    """
+    passwords.check(password, email=email, name=name, strength=strength)
 
 
 def create_user(
@@ -154,8 +155,8 @@ def _new_user(
     if member is None and staff_role is None:
         raise ValidationError({"member": _("Choisissez le membre de cet utilisateur.")})
     user = User(email=email, name=name.strip(), phone=phone, staff_role=staff_role, is_demo=is_demo)
-    if password:
-        validate_password(password)
+    if password:  # demo accounts (refused in production) keep their published password
+        validate_password(password, email=email, name=name, strength=not is_demo)
         user.password_hash = hash_password(password)
     if member is not None:
         user.memberships.append(Membership(member=member, role=role))
@@ -209,7 +210,7 @@ def user_for_token(token: str, max_age: int | None = None) -> User:
 
 def set_password_with_token(token: str, password: str) -> User:
     user = user_for_token(token)
-    validate_password(password)
+    validate_password(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
     db.session.commit()
     logger.info("Password set for %s", user.email)
@@ -249,28 +250,106 @@ def update_profile(user: User, *, name: str, phone: str | None, locale: str) -> 
     db.session.commit()
 
 
-def invite(
-    member: Member, *, email: str, name: str, role: str, actor: User | None = None
-) -> tuple[User, str]:
-    """Open an access to ``member``: create the user, e-mail its one-time password link.
+def invite(member: Member, *, email: str, name: str, role: str, actor: User | None = None) -> None:
+    """Invite ``email`` to ``member``; the caller answers the same whether it has an account.
 
-    Returns the user and the link (shown outside production, where no mail may arrive).
-    Raises :class:`ValidationError` (nothing created) when the address or role is refused.
-    The invitation (by ``actor``) and the role given are audit lines of the same commit.
+    A new address gets an account (and membership) and its one-time password link by e-mail.
+    An address that already has a Vigie account is never revealed to a member administrator:
+    its owner is told by e-mail that ``member`` invited them, and the account is left as it
+    is — the syndicate adds the access (a syndicate administrator's invitation adds an existing
+    account to ``member`` directly: they see every account anyway).
+    Raises :class:`ValidationError` (nothing recorded) for an unknown role, or for an address
+    that already has access to ``member`` (its user list shows it).
+    The invitation (by ``actor``) and any role given are audit lines of the same commit.
     """
-    user = _new_user(email, name, member=member, role=role, staff_role=None, actor=actor)
+    email = normalise_email(email)
+    if role not in set(MemberRole):
+        raise ValidationError({"role": _("Rôle inconnu.")})
+    existing = find_user(email)
+    if existing is None:
+        user = _new_user(email, name, member=member, role=role, staff_role=None, actor=actor)
+        _record_invitation(member, user.email, role, actor)
+        db.session.commit()
+        logger.info("User %s invited to %s (role %s)", user.email, member.slug, role)
+        send_invitation(user, member, password_link(user))
+        return
+    if existing.role_in(member) is not None:
+        raise ValidationError(
+            {"email": _("Cette adresse a déjà accès à %(member)s.", member=member.name)}
+        )
+    if actor is not None and actor.is_admin:
+        _add_existing(member, existing, role, actor)
+        return
+    _record_invitation(member, existing.email, role, actor, existing_account=True)
+    db.session.commit()
+    logger.info("Existing account %s invited to %s: left to the syndicate", email, member.slug)
+    if existing.active:
+        _send_existing_account_notice(existing, member, actor)
+
+
+def _record_invitation(
+    member: Member, email: str, role: str, actor: User | None, existing_account: bool = False
+) -> None:
+    detail: dict = {"role": role}
+    if existing_account:
+        detail["existing_account"] = True
     audit.record(
-        AuditKind.INVITATION,
+        AuditKind.INVITATION, actor=actor, member=member, target=f"user {email}", detail=detail
+    )
+
+
+def _add_existing(member: Member, user: User, role: str, actor: User) -> None:
+    """A syndicate administrator gives an existing (non-staff) account access to ``member``."""
+    if user.is_staff:
+        raise ValidationError(
+            {"email": _("Ce compte est un compte du syndicat : il voit déjà tous les membres.")}
+        )
+    user.memberships.append(Membership(member=member, role=role))
+    _record_invitation(member, user.email, role, actor, existing_account=True)
+    audit.record(
+        AuditKind.ROLE_CHANGED,
         actor=actor,
         member=member,
         target=f"user {user.email}",
         detail={"role": role},
     )
     db.session.commit()
-    logger.info("User %s invited to %s (role %s)", user.email, member.slug, role)
-    link = password_link(user)
-    send_invitation(user, member, link)
-    return user, link
+    logger.info("Existing account %s added to %s (role %s)", user.email, member.slug, role)
+    if not user.active:
+        return
+    if user.password_hash is None:  # invited elsewhere, no password chosen yet
+        send_invitation(user, member, password_link(user))
+        return
+    mail.send(
+        user.email,
+        _("Vigie : votre accès au portail de supervision"),
+        _(
+            "Bonjour %(name)s,\n\nVotre compte Vigie a maintenant accès à %(where)s.\n"
+            "Connectez-vous comme d’habitude : %(link)s\n",
+            name=user.name,
+            where=member.name,
+            link=current_app.config["BASE_URL"].rstrip("/")
+            + current_app.url_map.bind("vigie").build("auth.login"),
+        ),
+    )
+
+
+def _send_existing_account_notice(user: User, member: Member, actor: User | None) -> None:
+    """Tell an existing account that ``member`` invited it (nothing was changed)."""
+    mail.send(
+        user.email,
+        _("Vigie : invitation de %(where)s", where=member.name),
+        _(
+            "Bonjour %(name)s,\n\n%(inviter)s vous a invité à suivre %(where)s sur Vigie.\n"
+            "Vous avez déjà un compte Vigie avec cette adresse : il n’a pas été modifié, et "
+            "cet accès ne lui a pas été ajouté.\n"
+            "Pour suivre %(where)s avec ce compte, demandez-le au support du syndicat, qui "
+            "ajoutera l’accès. Sinon, ignorez ce message.\n",
+            name=user.name,
+            inviter=actor.name if actor is not None else _("Un administrateur"),
+            where=member.name,
+        ),
+    )
 
 
 def send_invitation(user: User, member: Member | None, link: str) -> None:

@@ -26,6 +26,7 @@ from webapp.forms import SetPasswordForm
 from webapp.forms import apply_errors
 from webapp.i18n import LANG_COOKIE
 from webapp.services import accounts
+from webapp.services import passwords
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("auth", __name__)
@@ -112,7 +113,8 @@ def set_password(token: str):
             flash(_("Votre mot de passe est enregistré. Vous pouvez vous connecter."), "success")
             return redirect(url_for("auth.login"))
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/set_password.html", form=form, user=user), status
+    meter = passwords.meter_settings(email=user.email, name=user.name)
+    return render_template("auth/set_password.html", form=form, user=user, meter=meter), status
 
 
 @bp.route("/langue", methods=["POST"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -79,30 +78,24 @@ def card_fragment(slug: str):
 @bp.route("/membres/<slug>/utilisateurs", methods=["GET", "POST"])
 @login_required
 def users(slug: str):
-    """Member users; member administrators (and syndicate admins) invite new ones."""
+    """Member users; member administrators (and syndicate admins) invite new ones.
+
+    The answer to an invitation is the same whether the address has a Vigie account or not
+    (see :func:`accounts.invite`); the one-time link goes by e-mail only.
+    """
     member = scoping.get_member(current_user, slug)
     access.require_admin_of(member)
     form = InviteForm()
-    link = None
     if form.validate_on_submit():
+        email = accounts.normalise_email(form.email.data)
         try:
-            user, link = accounts.invite(
-                member,
-                email=form.email.data,
-                name=form.name.data,
-                role=form.role.data,
-                actor=current_user,
+            accounts.invite(
+                member, email=email, name=form.name.data, role=form.role.data, actor=current_user
             )
         except ValidationError as exc:
             apply_errors(form, exc, "email")
         else:
-            flash(_("Invitation envoyée à %(email)s.", email=user.email), "success")
+            flash(_("Invitation envoyée à %(email)s.", email=email), "success")
             form = InviteForm(formdata=None)
     status = 400 if request.method == "POST" and form.errors else 200
-    return render_template(
-        "members/users.html",
-        member=member,
-        form=form,
-        link=link,
-        show_link=current_app.config["ENV"] != "production",
-    ), status
+    return render_template("members/users.html", member=member, form=form), status
