@@ -124,6 +124,27 @@ class BaseConfig:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None
+    # Legal pages (issue 15): /mentions-legales, /donnees-personnelles, /accessibilite,
+    # /contact and /.well-known/security.txt. The defaults describe a demo installation for
+    # Moselle Fibre: every one of them is to be configured (VIGIE_LEGAL_PUBLISHER…); while one
+    # is left as shipped, the pages say that their details are the demo's.
+    LEGAL_PUBLISHER = "Syndicat mixte Moselle Fibre"
+    LEGAL_DIRECTOR = "Le président du syndicat Moselle Fibre"  # director of publication
+    LEGAL_HOST = (
+        "Moselle Fibre, sur ses propres serveurs (auto-hébergement), à l’adresse postale ci-dessus"
+    )
+    # The non-digital way to reach the service (CSD 2023-302): a phone number and a postal
+    # address, shown in the footer of every page and on /contact.
+    CONTACT_PHONE = "03 87 00 00 00"
+    CONTACT_HOURS = "du lundi au vendredi, de 9 h à 12 h et de 14 h à 17 h"
+    CONTACT_POSTAL_ADDRESS = "Moselle Fibre – service Vigie, 1 rue de l’Exemple, 57000 Metz"
+    DATA_CONTROLLER = "Moselle Fibre, représenté par son président"
+    DPO_CONTACT = "dpo@vigie.invalid"  # the data protection officer: an e-mail address
+    SECURITY_CONTACT = "mailto:securite@vigie.invalid"  # security.txt Contact: (mailto:/https:)
+    ACCESSIBILITY_CONTACT = "accessibilite@vigie.invalid"  # feedback on accessibility
+    # The RGAA self-audit (grille.csv and its files) the statement and the footer are computed
+    # from.
+    ACCESSIBILITY_AUDIT_DIR: str | None = None  # default: docs/rgaa
     # VIGIE_TIMEZONE: the syndicate's time zone; every time shown (pages, live updates,
     # messages) is in it, whatever the reader's device says.
     TIMEZONE = "Europe/Paris"

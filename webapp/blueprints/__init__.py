@@ -9,6 +9,7 @@ def register_all(app: Flask) -> None:
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.auth import bp as auth_bp
     from webapp.blueprints.health import bp as health_bp
+    from webapp.blueprints.legal import bp as legal_bp
     from webapp.blueprints.maps import bp as maps_bp
     from webapp.blueprints.members import bp as members_bp
     from webapp.blueprints.probes import bp as probes_bp
@@ -30,5 +31,6 @@ def register_all(app: Flask) -> None:
         pwa_bp,
         alerts_bp,
         probes_bp,
+        legal_bp,
     ):
         app.register_blueprint(blueprint)

@@ -1,0 +1,3 @@
+from webapp.blueprints.legal.routes import bp
+
+__all__ = ["bp"]
