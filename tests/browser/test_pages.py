@@ -87,6 +87,10 @@ PAGE_ROLES = {
     "alerts.notifications": "viewer",
     "alerts.member_defaults": "member_admin",
     "profile.unsubscribe": ANONYMOUS,  # an e-mail's one-click link, opened in a browser
+    "legal.accessibility": ANONYMOUS,  # the accessibility statement (issue 15)
+    "legal.legal_notice": ANONYMOUS,
+    "legal.personal_data": ANONYMOUS,
+    "legal.contact": ANONYMOUS,
 }
 # GET routes that only redirect (no page of their own) -> the page their tests check.
 REDIRECTS = {
@@ -112,6 +116,8 @@ def page_routes(app) -> dict[str, str]:
             continue  # JSON
         if rule.rule == "/sw.js":
             continue  # the service worker's script
+        if rule.rule == "/.well-known/security.txt":
+            continue  # a text file (RFC 9116), checked by tests/integration/test_legal_pages.py
         if rule.rule.endswith((".csv", ".pdf")):
             continue  # files, checked by their own tests
         if rule.endpoint in FRAGMENTS or rule.endpoint in REDIRECTS:
