@@ -13,6 +13,8 @@ import os
 import resource
 import sys
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("VIGIE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("VIGIE_WORKERS", "2"))
 worker_class = os.environ.get("VIGIE_WORKER_CLASS", "gevent")
@@ -24,7 +26,30 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 5
 accesslog = "-" if os.environ.get("VIGIE_ACCESS_LOG") else None
+# gunicorn's default line (combined log format); every field of it goes through
+# RedactingLogger, so a kiosk, password or unsubscribe link's secret never reaches the log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 forwarded_allow_ips = os.environ.get("VIGIE_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger; the access log's fields without the secret of a link's path.
+
+    The request line, the path, the query, the referer (a page opened from a link sends it)
+    and any header or environ field a custom format may name: all through
+    :func:`webapp.hardening.redact` (imported when the first line is written, in the worker).
+    """
+
+    def atoms(self, resp, req, environ, request_time):
+        from webapp.hardening import redact
+
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in super().atoms(resp, req, environ, request_time).items()
+        }
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server) -> None:

@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     )
     _load_config(app, config)
     _configure_logging(app)
+    _register_hardening(app)
     _register_extensions(app)
     _register_blueprints(app)
     _register_errors(app)
@@ -56,6 +57,11 @@ def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
     if app.config["ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+        # __Host-: the browser keeps it only if Secure, for the whole site (Path=/), and
+        # for this host alone (no Domain), so no sibling subdomain can set or shadow it.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-vigie"
+        app.config["SESSION_COOKIE_PATH"] = "/"
+        app.config["SESSION_COOKIE_DOMAIN"] = None
         if app.config.get("SOURCE") == "demo" and not app.config.get("ALLOW_DEMO_IN_PRODUCTION"):
             app.logger.warning("VIGIE_ENV=production with the demo source")
 
@@ -78,6 +84,12 @@ def _configure_logging(app: Flask) -> None:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _register_hardening(app: Flask) -> None:
+    from webapp import hardening
+
+    hardening.init_app(app)  # before any rule: the bounded <int:…>
 
 
 def _register_extensions(app: Flask) -> None:

@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from flask import g
 from flask import jsonify
+from flask import make_response
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
 from webapp.extensions import login_manager
+from webapp.hardening import redact
 from webapp.htmx import is_htmx_fragment_request
 from webapp.services.errors import Conflict
 from webapp.services.errors import NotFound
@@ -122,7 +124,7 @@ def register_error_handlers(app: Flask) -> None:
         logger.error(
             "Database unavailable on %s %s: %s",
             request.method,
-            request.path,
+            redact(request.path),
             str(error.orig).strip().splitlines()[0] if error.orig else error,
         )
         try:
@@ -141,12 +143,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if error.code == 429:
-            return render_error(429)
-        return render_error(error.code or 500)
+        response = make_response(render_error(error.code or 500))
+        # The exception's own headers: Allow on a 405 (RFC 9110), Retry-After, WWW-Authenticate.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         db.session.rollback()
         return render_error(500)

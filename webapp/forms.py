@@ -5,8 +5,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 from wtforms import EmailField
 from wtforms import Form
@@ -18,6 +21,7 @@ from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms import TextAreaField
+from wtforms.fields import FileField as AnyFileField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Email
@@ -35,6 +39,30 @@ from webapp.services.errors import ValidationError as ServiceValidationError
 
 LANGUAGE_CHOICES = [SelectChoice("fr", "Français"), SelectChoice("en", "English")]
 FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk"}
+
+
+class VigieForm(FlaskForm):
+    """The portal's forms: Flask-WTF's (CSRF), reading uploaded files into file fields only.
+
+    Flask-WTF hands a form every part of the request, files included: a file sent under a
+    text field's name would reach its validators and the view as a ``FileStorage``
+    (a ``TypeError`` in ``Length``, ``Email``, ``.strip()``…). Here a text field only ever
+    sees text; a file where text is expected is simply absent (« Ce champ est obligatoire »).
+    """
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            if not isinstance(formdata, CombinedMultiDict):
+                return formdata
+            wanted = {field.name for field in form if isinstance(field, AnyFileField)}
+            files = MultiDict([(k, v) for k, v in request.files.items(multi=True) if k in wanted])
+            return CombinedMultiDict([files, request.form]) if files else request.form
+
+
+def _strip(value):
+    """A filter: text without surrounding spaces (a blank optional field is empty, not data)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 class PlainText:
@@ -106,19 +134,19 @@ def _email_validators():
     ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(VigieForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     password = PasswordField(_l("Mot de passe"), validators=[_required(), _length(256)])
     next = HiddenField()
     submit = SubmitField(_l("Se connecter"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(VigieForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     submit = SubmitField(_l("Recevoir un lien"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(VigieForm):
     password = PasswordField(
         _l("Nouveau mot de passe"),
         validators=[_required(), _length(256, 12)],
@@ -134,7 +162,7 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Enregistrer le mot de passe"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(VigieForm):
     name = StringField(_l("Nom"), validators=[_required(), _length(160), PlainText()])
     slug = StringField(
         _l("Identifiant (dans les adresses)"),
@@ -154,6 +182,7 @@ class MemberForm(FlaskForm):
     )
     siren = StringField(
         _l("SIREN"),
+        filters=[_strip],
         validators=[Optional(), Regexp(r"^\d{9}$", message=_l("9 chiffres."))],
     )
     host_group = StringField(
@@ -161,9 +190,13 @@ class MemberForm(FlaskForm):
         validators=[_required(), _length(255), PlainText()],
         description=_l("Par exemple : Membres/sarralbe"),
     )
-    contact_name = StringField(_l("Contact"), validators=[Optional(), _length(120), PlainText()])
+    # Optional contact details: blank is nothing (None), never a value of spaces.
+    contact_name = StringField(
+        _l("Contact"), filters=[_strip], validators=[Optional(), _length(120), PlainText()]
+    )
     contact_email = EmailField(
         _l("Courriel du contact"),
+        filters=[_strip],
         validators=[
             Optional(),
             _length(254),
@@ -172,6 +205,7 @@ class MemberForm(FlaskForm):
     )
     contact_phone = StringField(
         _l("Téléphone du contact"),
+        filters=[_strip],
         validators=[
             Optional(),
             Regexp(r"^\+?[0-9 .()-]{6,20}$", message=_l("Numéro de téléphone invalide.")),
@@ -180,7 +214,7 @@ class MemberForm(FlaskForm):
     submit = SubmitField(_l("Créer le membre"))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(VigieForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
     role = SelectField(
@@ -190,7 +224,7 @@ class InviteForm(FlaskForm):
     submit = SubmitField(_l("Inviter"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(VigieForm):
     name = StringField(_l("Nom et prénom"), validators=[_required(), _length(120), PlainText()])
     phone = StringField(
         _l("Téléphone mobile"),
@@ -201,7 +235,7 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Enregistrer"))
 
 
-class TokenForm(FlaskForm):
+class TokenForm(VigieForm):
     token_name = StringField(
         _l("Nom du jeton"),
         validators=[_required(), _length(80), PlainText()],
@@ -210,13 +244,13 @@ class TokenForm(FlaskForm):
     submit = SubmitField(_l("Créer un jeton"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(VigieForm):
     """A button-only form (logout, revoke...): CSRF token and nothing else."""
 
     submit = SubmitField(_l("Confirmer"))
 
 
-class DemoActionForm(FlaskForm):
+class DemoActionForm(VigieForm):
     host = StringField(
         _l("Équipement (nom technique)"), validators=[_required(), _length(128), PlainText()]
     )
@@ -230,13 +264,13 @@ class DemoActionForm(FlaskForm):
     submit = SubmitField(_l("Appliquer"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(VigieForm):
     lang = SelectField(_l("Langue"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
     submit = SubmitField(_l("Changer"))
 
 
-class SupportForm(FlaskForm):
+class SupportForm(VigieForm):
     """A new support request (member side; staff add the member and who called).
 
     Subject and description are free text, as through the API: stored as typed, always
@@ -266,7 +300,7 @@ class SupportForm(FlaskForm):
     submit = SubmitField(_l("Envoyer la demande"))
 
 
-class SupportCommentForm(FlaskForm):
+class SupportCommentForm(VigieForm):
     """A reply in a request's thread; ``internal`` (staff only) makes it a note."""
 
     body = TextAreaField(_l("Votre message"))
@@ -275,7 +309,7 @@ class SupportCommentForm(FlaskForm):
     submit = SubmitField(_l("Envoyer"))
 
 
-class SupportStatusForm(FlaskForm):
+class SupportStatusForm(VigieForm):
     """A change of status; ``resolution`` tells the member what was done."""
 
     status = HiddenField()
@@ -286,13 +320,13 @@ class SupportStatusForm(FlaskForm):
     version = HiddenField()
 
 
-class SupportAssignForm(FlaskForm):
+class SupportAssignForm(VigieForm):
     assignee = SelectField(_l("Attribuée à"), choices=[], validate_choice=False)
     version = HiddenField()
     submit = SubmitField(_l("Attribuer"))
 
 
-class SupportRatingForm(FlaskForm):
+class SupportRatingForm(VigieForm):
     rating = HiddenField()
     comment = TextAreaField(_l("Un mot sur la réponse (facultatif)"))
 
@@ -304,7 +338,7 @@ class SupportRatingForm(FlaskForm):
 # always rendered escaped.
 
 
-class PoolOrderForm(FlaskForm):
+class PoolOrderForm(VigieForm):
     pools = StringField(_l("Nombre de pools"))
     note = TextAreaField(
         _l("Message au syndicat (facultatif)"),
@@ -314,7 +348,7 @@ class PoolOrderForm(FlaskForm):
     step = HiddenField()
 
 
-class RejectOrderForm(FlaskForm):
+class RejectOrderForm(VigieForm):
     reason = TextAreaField(
         _l("Motif du refus"),
         validators=[_required(), _length(2000)],
@@ -328,7 +362,7 @@ class RejectOrderForm(FlaskForm):
 # these forms carry them, with CSRF, and turn them into the API's shape.
 
 
-class AlertRuleForm(FlaskForm):
+class AlertRuleForm(VigieForm):
     channels = SelectMultipleField(_l("Comment être prévenu"), choices=[], validate_choice=False)
     min_severity = RadioField(_l("Quelles alertes"), choices=[], validate_choice=False)
     members = SelectMultipleField(_l("Pour quels membres"), choices=[], validate_choice=False)
@@ -382,7 +416,7 @@ class AlertRuleForm(FlaskForm):
         return payload
 
 
-class MuteForm(FlaskForm):
+class MuteForm(VigieForm):
     hours = StringField(_l("Durée"))
 
 
@@ -402,7 +436,7 @@ def _given():
     return InputRequired(message=_l("Ce champ est obligatoire."))
 
 
-class AgreementForm(FlaskForm):
+class AgreementForm(VigieForm):
     reference = StringField(
         _l("Référence de la convention"),
         validators=[Optional(), PlainText()],

@@ -103,10 +103,20 @@ def on_connect(auth=None):
     return True
 
 
+def _argument(args: tuple) -> dict | None:
+    """The one object a client sent with an event; None for nothing, several or a non-object.
+
+    Handlers take ``*args``: an event with no argument, or two, is a ``bad_request``
+    answer, never a ``TypeError`` in the server.
+    """
+    return args[0] if len(args) == 1 and isinstance(args[0], dict) else None
+
+
 @socketio.on("subscribe", namespace=NAMESPACE)
-def on_subscribe(data):
+def on_subscribe(*args):
     """Join a member's room; answer with its state if the client's version is behind."""
-    if not isinstance(data, dict) or not isinstance(data.get("member"), str):
+    data = _argument(args)
+    if data is None or not isinstance(data.get("member"), str) or len(data["member"]) > 200:
         return {"ok": False, "error": "bad_request"}
     try:
         if current_user.is_authenticated:
@@ -131,15 +141,16 @@ def on_subscribe(data):
 
 
 @socketio.on("unsubscribe", namespace=NAMESPACE)
-def on_unsubscribe(data):
-    if isinstance(data, dict) and isinstance(data.get("member"), str):
+def on_unsubscribe(*args):
+    data = _argument(args)
+    if data is not None and isinstance(data.get("member"), str):
         leave_room(member_room(data["member"]))
     return {"ok": True}
 
 
 @socketio.on("subscribe_wall", namespace=NAMESPACE)
-def on_subscribe_wall(data=None):
-    """The wall room: staff and kiosk links only."""
+def on_subscribe_wall(*_args):
+    """The wall room: staff and kiosk links only (whatever the client sends with it)."""
     viewer = access.wall_viewer()
     if viewer is None:
         return {"ok": False, "error": "not_found"}
@@ -151,9 +162,10 @@ def on_subscribe_wall(data=None):
 
 
 @socketio.on("subscribe_support", namespace=NAMESPACE)
-def on_subscribe_support(data=None):
+def on_subscribe_support(*args):
     """The support queue (staff) or one request's thread (whoever may read it)."""
-    if not current_user.is_authenticated or not isinstance(data, dict):
+    data = _argument(args)
+    if not current_user.is_authenticated or data is None:
         return {"ok": False, "error": "bad_request"}
     if data.get("queue") is True:
         if not current_user.is_staff:

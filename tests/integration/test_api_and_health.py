@@ -109,7 +109,7 @@ def test_healthz(app, client, source):
     get_monitor().interval = 0
     data = client.get("/healthz").json
     assert data["status"] == "degraded" and data["source"] == "error"
-    assert "arrêtée" in data["source_error"]
+    assert data["source_error"] == "source_unavailable"  # its words: admins only
 
 
 def test_stale_banner_when_source_stops(app, client, login, source):

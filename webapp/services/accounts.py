@@ -180,24 +180,38 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
 
 
-def make_password_token(user: User) -> str:
-    """A signed token valid until used: it embeds a fingerprint of the current hash."""
-    return _serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user)})
+# What a password link is for, and the setting that says how long it lives.
+INVITATION, RESET = "invitation", "reset"
+LINK_MAX_AGE = {INVITATION: "INVITATION_MAX_AGE", RESET: "PASSWORD_RESET_MAX_AGE"}
 
 
-def password_link(user: User) -> str:
+def make_password_token(user: User, purpose: str = INVITATION) -> str:
+    """A signed token valid until used (it embeds a fingerprint of the current hash) and for
+    its ``purpose``'s lifetime (:data:`LINK_MAX_AGE`)."""
+    return _serializer().dumps({"uid": user.id, "fp": _password_fingerprint(user), "p": purpose})
+
+
+def password_link(user: User, purpose: str = INVITATION) -> str:
     base = current_app.config["BASE_URL"].rstrip("/")
     path = current_app.url_map.bind("vigie").build(
-        "auth.set_password", {"token": make_password_token(user)}
+        "auth.set_password", {"token": make_password_token(user, purpose)}
     )
     return base + path
 
 
 def user_for_token(token: str, max_age: int | None = None) -> User:
-    """Return the user of a password link, or raise :class:`ValidationError`."""
-    max_age = max_age or current_app.config["INVITATION_MAX_AGE"]
+    """Return the user of a password link, or raise :class:`ValidationError`.
+
+    A reset link lives ``PASSWORD_RESET_MAX_AGE``, an invitation ``INVITATION_MAX_AGE``
+    (a link signed before links said what they were for counts as an invitation).
+    """
+    serializer = _serializer()
     try:
-        data = _serializer().loads(token, max_age=max_age)
+        data = serializer.loads(token)  # the signature first, then the age for its purpose
+        purpose = data.get("p", INVITATION) if isinstance(data, dict) else None
+        if purpose not in LINK_MAX_AGE:
+            raise BadSignature("unknown purpose")
+        data = serializer.loads(token, max_age=max_age or current_app.config[LINK_MAX_AGE[purpose]])
     except SignatureExpired:
         raise ValidationError({"token": _("Ce lien a expiré. Demandez-en un nouveau.")}) from None
     except BadSignature:
@@ -223,7 +237,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.active:
         logger.info("Password reset asked for unknown or inactive %s", normalise_email(email))
         return
-    link = password_link(user)
+    link = password_link(user, RESET)
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     mail.send(
         user.email,

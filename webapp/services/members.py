@@ -81,6 +81,11 @@ def validate_member(
         raise ValidationError(errors)
 
 
+def _text_or_none(value: str | None) -> str | None:
+    """An optional text: stripped, and None when blank (never a value of spaces)."""
+    return (value or "").strip() or None
+
+
 def create_member(
     *,
     name: str,
@@ -108,9 +113,9 @@ def create_member(
         slug=slug,
         kind=kind,
         siren=siren or None,
-        contact_name=contact_name or None,
-        contact_email=contact_email or None,
-        contact_phone=contact_phone or None,
+        contact_name=_text_or_none(contact_name),
+        contact_email=_text_or_none(contact_email),
+        contact_phone=_text_or_none(contact_phone),
     )
     member.host_groups = [HostGroupLink(name=group) for group in host_groups]
     member.subscription = Subscription(

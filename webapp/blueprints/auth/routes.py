@@ -33,8 +33,12 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths are followed after login (no open redirect)."""
-    if target:
+    """Only local paths are followed after login (no open redirect).
+
+    Text only, without control characters: a CR/LF would otherwise end in the
+    ``Location`` header (Werkzeug refuses it: a 500), a file part is no path at all.
+    """
+    if isinstance(target, str) and target.isprintable():
         parts = urlsplit(target)
         if (
             not parts.scheme

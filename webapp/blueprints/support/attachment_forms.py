@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
 from wtforms import BooleanField
 from wtforms import SubmitField
 
+from webapp.forms import VigieForm
 
-class AttachmentForm(FlaskForm):
+
+class AttachmentForm(VigieForm):
     """``file`` is checked by its content in :mod:`webapp.services.attachments`, not here;
     ``internal`` is read on the staff's route only."""
 

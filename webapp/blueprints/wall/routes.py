@@ -18,7 +18,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.validators import DataRequired
@@ -28,6 +27,7 @@ from webapp import access
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import PlainText
+from webapp.forms import VigieForm
 from webapp.htmx import render_page_or_fragment
 from webapp.presenters import live as live_texts
 from webapp.presenters import maps
@@ -43,7 +43,7 @@ ROTATE_SECONDS = 15
 CATCH_UP_SECONDS = 300  # a full refresh now and then: drift, revocation, session cookie
 
 
-class KioskLinkForm(FlaskForm):
+class KioskLinkForm(VigieForm):
     name = StringField(
         _l("Nom de l’écran"),
         validators=[
