@@ -77,7 +77,7 @@ def _join(room: str) -> bool:
     """Join ``room``; False if the client went away meanwhile (a closed tab, a reload)."""
     try:
         join_room(room)
-    except ValueError:
+    except (ValueError, KeyError):  # python-socketio raises either for a sid just gone
         return False
     return True
 
