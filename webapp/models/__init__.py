@@ -11,7 +11,6 @@ from webapp.models.member import Member
 from webapp.models.pools import Agreement
 from webapp.models.pools import PoolOrder
 from webapp.models.pools import ProbeUsageDay
-from webapp.models.sessions import UserSession
 from webapp.models.subscription import Subscription
 from webapp.models.support import KioskLink
 from webapp.models.support import SupportAttachment
@@ -41,5 +40,4 @@ __all__ = [
     "SupportEntry",
     "SupportRequest",
     "User",
-    "UserSession",
 ]

@@ -14,8 +14,9 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
+from flask_login import login_user
+from flask_login import logout_user
 
-from webapp import security
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import ForgotPasswordForm
@@ -64,7 +65,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            security.sign_in(user)
+            login_user(user)
             return redirect(_safe_next(form.next.data))
         error = _("Adresse électronique ou mot de passe incorrect.")
     status = 400 if request.method == "POST" else 200
@@ -74,10 +75,10 @@ def login():
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST with CSRF token): the session ends on the server, sockets included."""
+    """Sign out (POST with CSRF token)."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        security.sign_out()
+        logout_user()
         flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))
 
