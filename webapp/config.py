@@ -79,6 +79,14 @@ class BaseConfig:
     INVITATION_MAX_AGE = 7 * 24 * 3600
     PASSWORD_MIN_LENGTH = 12
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    # Signed-in sessions (server-side, revocable; webapp.services.sessions), by risk:
+    # syndicate staff and member admins (privileged) end 12 h after sign-in or after
+    # 30 min without activity, in a cookie that ends with the browser; viewers may stay
+    # signed in on a device for up to 30 days.
+    SESSION_PRIVILEGED_MAX_HOURS = 12
+    SESSION_PRIVILEGED_IDLE_MINUTES = 30
+    SESSION_VIEWER_MAX_DAYS = 30
+    SESSION_VIEWER_IDLE_DAYS = 30
     RATELIMIT_STORAGE_URI = "memory://"
     BASE_URL = "http://127.0.0.1:5000"
     # Mail (empty MAIL_SERVER: messages are written to the log)

@@ -24,6 +24,7 @@ from flask_socketio import leave_room
 
 from webapp import access
 from webapp import scoping
+from webapp import security
 from webapp.extensions import db
 from webapp.extensions import socketio
 from webapp.live import events
@@ -32,6 +33,7 @@ from webapp.live.events import WALL_ROOM
 from webapp.live.events import member_room
 from webapp.services import kiosk
 from webapp.services import overview
+from webapp.services import sessions
 from webapp.services import support
 from webapp.services import wall
 from webapp.services.errors import MemberNotFound
@@ -71,6 +73,8 @@ def init_app(app: Flask) -> None:
         engineio_logger=False,
     )
     events.init(events.SocketIOPublisher(socketio))
+    # Ending sessions (webapp.services.sessions) closes this process's sockets of them at once.
+    app.extensions[sessions.CLOSE_SOCKETS_HOOK] = close_session_sockets
 
 
 def _join(room: str) -> bool:
@@ -100,6 +104,10 @@ def on_connect(auth=None):
     if not (current_user.is_authenticated or access.is_kiosk()):
         logger.info("Refused anonymous Socket.IO connection from %s", request.remote_addr)
         raise ConnectionRefusedError("authentication_required")
+    signed_in = security.current_session()
+    if signed_in is not None:  # ends with its session: logout, reset, limits, new roles
+        _watch_session(request.sid, signed_in.id)
+        _join(events.session_room(signed_in.id))
     return True
 
 
@@ -189,30 +197,80 @@ def on_subscribe_support(*args):
     return {"ok": True}
 
 
-# Kiosk sockets of this process (per app): sid -> kiosk link id. A revoked link's
-# sockets are disconnected by the watcher below, whatever the client does.
+# Sockets of this process (per app) that must close when their access ends, whatever the
+# client does: sid -> kiosk link id, sid -> signed-in session id. The watcher below checks
+# them every few seconds (a link revoked, or a session ended, by any process, or expired).
 KIOSK_SOCKETS_KEY = "vigie.kiosk_sockets"
+SESSION_SOCKETS_KEY = "vigie.session_sockets"
+WATCHER_KEY = "vigie.socket_watcher"
 KIOSK_RECHECK_S = 10.0
+SESSION_RECHECK_S = 5.0
 
 
 def _kiosk_sockets() -> dict[str, int]:
     return current_app.extensions.setdefault(KIOSK_SOCKETS_KEY, {})
 
 
+def _session_sockets() -> dict[str, int]:
+    return current_app.extensions.setdefault(SESSION_SOCKETS_KEY, {})
+
+
 def _watch_kiosk(sid: str, link_id: int) -> None:
-    sockets = _kiosk_sockets()
-    first = not sockets and not current_app.extensions.get("vigie.kiosk_watcher")
-    sockets[sid] = link_id
-    if first:
-        current_app.extensions["vigie.kiosk_watcher"] = True
-        socketio.start_background_task(_kiosk_watcher, current_app._get_current_object())
+    _kiosk_sockets()[sid] = link_id
+    _start_watcher()
 
 
-def _kiosk_watcher(app: Flask) -> None:
+def _watch_session(sid: str, session_id: int) -> None:
+    _session_sockets()[sid] = session_id
+    _start_watcher()
+
+
+def _start_watcher() -> None:
+    if not current_app.extensions.get(WATCHER_KEY):
+        current_app.extensions[WATCHER_KEY] = True
+        socketio.start_background_task(_socket_watcher, current_app._get_current_object())
+
+
+def _socket_watcher(app: Flask) -> None:
+    rounds = 0
+    every = max(1, round(KIOSK_RECHECK_S / SESSION_RECHECK_S))
     while True:
-        socketio.sleep(KIOSK_RECHECK_S)
+        socketio.sleep(SESSION_RECHECK_S)
+        rounds += 1
         with app.app_context():
-            close_revoked_kiosk_sockets()
+            try:
+                close_ended_session_sockets()
+                if rounds % every == 0:
+                    close_revoked_kiosk_sockets()
+            except Exception:  # noqa: BLE001 - the watcher must outlive a database outage
+                logger.exception("Socket access check failed")
+            finally:
+                db.session.remove()
+
+
+def close_session_sockets(session_ids: list[int]) -> int:
+    """Disconnect this process's sockets of the sessions ``session_ids``; return how many."""
+    ended = set(session_ids)
+    closed = 0
+    sockets = _session_sockets()
+    for sid, session_id in list(sockets.items()):
+        if session_id in ended:
+            sockets.pop(sid, None)
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+            closed += 1
+    return closed
+
+
+def close_ended_session_sockets() -> int:
+    """Disconnect this process's sockets whose session has ended (anywhere); return how many."""
+    watched = set(dict(_session_sockets()).values())  # a copy: handlers change it meanwhile
+    if not watched:
+        return 0
+    alive = sessions.alive(watched)
+    ended = sorted(watched - alive)
+    if ended:
+        logger.info("Sessions %s ended: closing their sockets", ended)
+    return close_session_sockets(ended)
 
 
 def close_revoked_kiosk_sockets() -> int:
@@ -232,3 +290,4 @@ def close_revoked_kiosk_sockets() -> int:
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_args):
     _kiosk_sockets().pop(request.sid, None)
+    _session_sockets().pop(request.sid, None)

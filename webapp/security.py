@@ -6,14 +6,23 @@ import logging
 
 from flask import Flask
 from flask import Request
+from flask import g
+from flask import session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_login import login_user
+from flask_login import logout_user
 
 from webapp.errors import json_error
 from webapp.errors import wants_json
-from webapp.extensions import db
 from webapp.extensions import login_manager
 from webapp.extensions import talisman
 from webapp.models import User
+from webapp.models import UserSession
+from webapp.models.choices import SESSION_TIMEOUTS
+from webapp.models.choices import SessionEnd
 from webapp.services import audit
+from webapp.services import sessions
 from webapp.services import tokens
 
 logger = logging.getLogger(__name__)
@@ -68,11 +77,53 @@ def _forget_client_address(_exc=None) -> None:
     audit.client_address.set(None)
 
 
-def _load_user(user_id: str):
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+# Flask-Login keeps, under its ``_user_id`` key, our session id (never the user's id): the
+# user is whoever that server-side session belongs to, while it lasts. A remember cookie
+# (Vigie never sets one) would carry the same id, checked the same way.
+FLASK_LOGIN_KEYS = ("_user_id", "_fresh")
+ENDED_KEY = "vigie_session_ended"  # g: why this request's session was refused, if it was
+
+
+def sign_in(user: User) -> UserSession:
+    """Start a server-side session for ``user`` (just authenticated) on this browser."""
+    from flask import request
+
+    clear, row = sessions.start(
+        user, user_agent=request.user_agent.string, address=request.remote_addr
+    )
+    login_user(user)
+    session["_user_id"] = clear
+    session.permanent = row.persistent  # viewers: the cookie stays on the device
+    g.vigie_session = row
+    return row
+
+
+def current_session() -> UserSession | None:
+    """The server-side session of this request's signed-in user (``None`` with a token)."""
+    if not current_user.is_authenticated:
         return None
+    return g.get("vigie_session")
+
+
+def sign_out(reason: str = SessionEnd.LOGOUT) -> None:
+    """End this browser's session on the server (its sockets too), then forget it here."""
+    row = current_session()
+    if row is not None:
+        sessions.revoke_one(current_user, row.id, reason)
+    logout_user()
+    g.pop("vigie_session", None)
+
+
+def _load_user(session_id: str):
+    try:
+        row = sessions.resolve(session_id)
+    except sessions.SessionEnded as ended:
+        for key in FLASK_LOGIN_KEYS:  # the cookie forgets the dead session
+            session.pop(key, None)
+        g.setdefault(ENDED_KEY, ended.reason or SessionEnd.EXPIRED)
+        return None
+    g.vigie_session = row
+    return row.user
 
 
 def _load_user_from_request(request: Request):
@@ -88,10 +139,22 @@ def _load_user_from_request(request: Request):
 
 
 def _unauthorized():
+    from flask import flash
     from flask import redirect
     from flask import request
     from flask import url_for
 
     if wants_json():
         return json_error(401, "authentication_required", "Authentification requise.")
+    ended = g.get(ENDED_KEY)
+    if ended in SESSION_TIMEOUTS:
+        flash(_("Votre session a expiré. Reconnectez-vous pour continuer."), "info")
+    elif ended is not None:
+        flash(
+            _(
+                "Votre session a été fermée (déconnexion, mot de passe ou droits modifiés). "
+                "Reconnectez-vous pour continuer."
+            ),
+            "info",
+        )
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

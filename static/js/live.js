@@ -109,14 +109,22 @@ export function setConnection(root, indicator, text, i18n, state) {
 }
 
 // One Socket.IO client per page, websocket only (no sticky sessions needed).
+// A signed-in session ended (logout elsewhere, password reset, time limit): the server
+// closes the socket; the page reloads to show why (the login page says it), unless it is
+// already leaving (its own « Se déconnecter »).
+let leaving = false;
+window.addEventListener("beforeunload", () => { leaving = true; });
+
 export function connectLive() {
   if (typeof window.io !== "function") return null;
-  return window.io("/live", {
+  const socket = window.io("/live", {
     transports: ["websocket"],
     reconnectionDelay: 1000,
     reconnectionDelayMax: 30000,
     randomizationFactor: 0.5,
   });
+  socket.on("session.ended", () => { if (!leaving) window.location.reload(); });
+  return socket;
 }
 
 // Fetch a server fragment and replace, by ``data-live-part`` name, the parts this page has.

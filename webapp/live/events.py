@@ -34,6 +34,11 @@ def support_request_room(request_id: int) -> str:
     return f"support-request:{request_id}"
 
 
+def session_room(session_id: int) -> str:
+    """The room of one signed-in session's sockets (told ``session.ended`` when it ends)."""
+    return f"session:{session_id}"
+
+
 class Publisher(Protocol):
     """Sends events to a room (or everyone); ``batch()`` groups a cycle's events."""
 

@@ -11,6 +11,7 @@ from webapp.models.member import Member
 from webapp.models.pools import Agreement
 from webapp.models.pools import PoolOrder
 from webapp.models.pools import ProbeUsageDay
+from webapp.models.sessions import UserSession
 from webapp.models.subscription import Subscription
 from webapp.models.support import KioskLink
 from webapp.models.support import SupportAttachment
@@ -40,4 +41,5 @@ __all__ = [
     "SupportEntry",
     "SupportRequest",
     "User",
+    "UserSession",
 ]

@@ -258,3 +258,18 @@ AUDIT_KIND_LABELS = {
     AuditKind.SUPPORT_ATTACHMENT: _l("Demande de support : pièce jointe"),
     AuditKind.SUPPORT_RATED: _l("Demande de support : avis"),
 }
+
+
+class SessionEnd(enum.StrEnum):
+    """Why a signed-in session ended (``revoked_reason`` of ``webapp.models.UserSession``)."""
+
+    LOGOUT = "logout"  # « Se déconnecter » on that device
+    ENDED_BY_USER = "ended_by_user"  # ended from the profile's device list
+    PASSWORD = "password"  # the password was changed or reset
+    CREDENTIALS = "credentials"  # deactivation, a role given or taken, a new password
+    IDLE = "idle"  # no activity for longer than the role's idle limit
+    EXPIRED = "expired"  # the role's absolute limit since sign-in
+
+
+#: Ends the user did not ask for on that device because of time: « Votre session a expiré ».
+SESSION_TIMEOUTS = frozenset({SessionEnd.IDLE, SessionEnd.EXPIRED})

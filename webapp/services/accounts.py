@@ -24,11 +24,13 @@ from webapp.models import Membership
 from webapp.models import User
 from webapp.models.choices import AuditKind
 from webapp.models.choices import MemberRole
+from webapp.models.choices import SessionEnd
 from webapp.models.choices import StaffRole
 from webapp.services import audit
 from webapp.services import mail
 from webapp.services import passwords
 from webapp.services import phones
+from webapp.services import sessions
 from webapp.services.errors import ValidationError
 
 logger = logging.getLogger(__name__)
@@ -226,7 +228,8 @@ def set_password_with_token(token: str, password: str) -> User:
     user = user_for_token(token)
     validate_password(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
-    db.session.commit()
+    # One commit: the new password and the end of every session opened before it.
+    sessions.revoke_all_for(user, reason=SessionEnd.PASSWORD)
     logger.info("Password set for %s", user.email)
     return user
 

@@ -25,6 +25,7 @@ from webapp.services import alerts
 from webapp.services import audit
 from webapp.services import orders
 from webapp.services import outbox
+from webapp.services import sessions
 from webapp.services import support
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Worker:
         self.rounds = 0
         self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
         self.audit_purged_on: date | None = None
+        self.sessions_purged_on: date | None = None
         self.orders_checked_at: tuple[date, int] | None = None
         self.requests_checked_at: tuple[date, int] | None = None
 
@@ -71,6 +73,7 @@ class Worker:
                     stats = run_round(self.channels, worker=self.id)
                     busy = stats.delivered > 0
                     self.purge_audit_daily()
+                    self.purge_sessions_daily()
                     self.activate_orders_hourly()
                     self.close_resolved_requests_hourly()
                 except Exception:  # noqa: BLE001 - the loop must survive anything
@@ -98,6 +101,18 @@ class Worker:
         else:
             removed = audit.purge(days, now=now)  # a failure: tried again next round
         self.audit_purged_on = now.date()
+        return removed
+
+    def purge_sessions_daily(self, now: datetime | None = None) -> int | None:
+        """Delete ended signed-in sessions, at most once a (UTC) day per worker.
+
+        Returns the sessions removed, or ``None`` when this worker has already purged today.
+        """
+        now = now or utcnow()
+        if self.sessions_purged_on == now.date():
+            return None
+        removed = sessions.purge_expired(now)  # a failure: tried again next round
+        self.sessions_purged_on = now.date()
         return removed
 
     def activate_orders_hourly(self, now: datetime | None = None) -> int | None:

@@ -14,9 +14,8 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
-from flask_login import login_user
-from flask_login import logout_user
 
+from webapp import security
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
 from webapp.forms import ForgotPasswordForm
@@ -65,7 +64,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            security.sign_in(user)
             return redirect(_safe_next(form.next.data))
         error = _("Adresse électronique ou mot de passe incorrect.")
     status = 400 if request.method == "POST" else 200
@@ -75,10 +74,10 @@ def login():
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST with CSRF token)."""
+    """Sign out (POST with CSRF token): the session ends on the server, sockets included."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        logout_user()
+        security.sign_out()
         flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))
 

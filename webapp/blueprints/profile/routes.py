@@ -10,17 +10,22 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import security
 from webapp.extensions import csrf
 from webapp.forms import ConfirmForm
 from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
 from webapp.forms import apply_errors
+from webapp.models.choices import SessionEnd
+from webapp.presenters import sessions as sessions_view
 from webapp.services import accounts
 from webapp.services import phones
 from webapp.services import push
+from webapp.services import sessions
 from webapp.services import tokens
 from webapp.services import unsubscribe as unsubscribe_links
 from webapp.services.errors import ValidationError
@@ -37,7 +42,19 @@ def _render(profile_form=None, token_form=None, new_token=None, status=200):
         revoke_form=ConfirmForm(),
         new_token=new_token,
         tokens=[t for t in current_user.api_tokens],
+        **_devices(),
     ), status
+
+
+def _devices() -> dict:
+    """The « Appareils connectés » section's context."""
+    current = security.current_session()
+    return {
+        "devices": sessions_view.device_rows(
+            sessions.list_for(current_user), current.id if current else None
+        ),
+        "sessions_limits": sessions_view.limits_text(sessions.policy_for(current_user)),
+    }
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -79,6 +96,52 @@ def revoke_token(token_id: int):
         token = tokens.revoke(current_user, token_id)
         flash(_("Le jeton « %(name)s » est révoqué.", name=token.name), "success")
     return redirect(url_for("profile.index"))
+
+
+# -- Signed-in devices (templates/profile/_sessions.html) --------------------------------
+
+
+@bp.route("/connexions/<int:session_id>/fermer", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of the user's signed-in sessions (this device's: sign out)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("profile.index") + "#sessions")
+    current = security.current_session()
+    if current is not None and current.id == session_id:
+        security.sign_out(SessionEnd.ENDED_BY_USER)
+        flash(_("Vous êtes déconnecté."), "info")
+        return redirect(url_for("auth.login"))
+    ended = sessions.revoke_one(current_user, session_id)
+    flash(_("« %(device)s » est déconnecté.", device=ended.device), "success")
+    return redirect(url_for("profile.index") + "#sessions")
+
+
+@bp.route("/connexions/fermer-les-autres", methods=["POST"])
+@login_required
+def end_other_sessions():
+    """End every signed-in session of the user but this device's."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        current = security.current_session()
+        count = sessions.revoke_all_for(
+            current_user,
+            except_current=current.id if current else None,
+            reason=SessionEnd.ENDED_BY_USER,
+        )
+        if count:
+            flash(
+                ngettext(
+                    "%(num)d autre appareil est déconnecté.",
+                    "%(num)d autres appareils sont déconnectés.",
+                    count,
+                ),
+                "success",
+            )
+        else:
+            flash(_("Aucun autre appareil n’était connecté."), "info")
+    return redirect(url_for("profile.index") + "#sessions")
 
 
 # -- Web Push devices (templates/profile/_push_devices.html, without JavaScript) ---------
