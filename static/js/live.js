@@ -99,12 +99,18 @@ export function makeFreshness({
   };
 }
 
+// Whether this page's socket has ever been connected: until then a failed attempt is
+// « Connexion à Vigie… », not a connection « perdue » (one socket per page).
+let everConnected = false;
+
 // The connection fact: a dot and a word (never colour alone).
 export function setConnection(root, indicator, text, i18n, state) {
-  root.dataset.liveState = state;
-  indicator.className = `live__dot live__dot--${state}`;
-  const word = state === "paused" ? i18n.paused
-    : state === "reconnecting" ? i18n.reconnecting : i18n.live;
+  const shown = state === "reconnecting" && !everConnected ? "connecting" : state;
+  root.dataset.liveState = shown;
+  indicator.className = `live__dot live__dot--${shown}`;
+  const word = shown === "paused" ? i18n.paused
+    : shown === "connecting" ? i18n.connecting
+    : shown === "reconnecting" ? i18n.reconnecting : i18n.live;
   if (text.textContent !== word) text.textContent = word;
 }
 
@@ -123,6 +129,7 @@ export function connectLive() {
     reconnectionDelayMax: 30000,
     randomizationFactor: 0.5,
   });
+  socket.on("connect", () => { everConnected = true; });
   socket.on("session.ended", () => { if (!leaving) window.location.reload(); });
   return socket;
 }

@@ -161,3 +161,33 @@ def test_socket_from_another_origin_is_refused(app, live_server):
             wait_timeout=3,
         )
     assert not client.connected
+
+
+def test_before_its_first_connection_a_page_says_it_is_connecting(app, page, viewport):
+    """Never « connexion perdue » for a connection that never was (then « Connecté » once it is)."""
+    member = demo_member("sarralbe")
+    log_in(page, make_user("viewer", member=member).email)
+    refused = []
+    let_through = []
+
+    def refuse(ws):
+        if let_through:
+            ws.connect_to_server()
+            return
+        refused.append(ws.url)
+        ws.close()
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), refuse)
+    page.goto("/membres/sarralbe/carte")
+    deadline = time.monotonic() + 15
+    while not refused:  # the positive signal: the page's attempt was turned away
+        assert time.monotonic() < deadline, "the page never tried to connect"
+        page.wait_for_timeout(50)
+    root = page.locator("[data-live-map]")
+    assert root.get_attribute("data-live-state") in (None, "connecting")
+    text = root.locator("[data-live-text]").inner_text()
+    assert text == "Connexion à Vigie…"
+    let_through.append(True)
+    page.goto("/membres/sarralbe/carte")
+    page.wait_for_selector('[data-live-map][data-live-state="live"]')
+    assert root.locator("[data-live-text]").inner_text() == "Connecté à Vigie"

@@ -44,6 +44,7 @@ def freshness_texts() -> dict[str, str]:
 def connection_texts() -> dict[str, str]:
     return {
         "live": _("Connecté à Vigie"),
+        "connecting": _("Connexion à Vigie…"),
         "reconnecting": _("Connexion à Vigie perdue, nouvelle tentative…"),
         "paused": _("Mises à jour suspendues"),
         "pause": _("Suspendre les mises à jour"),
