@@ -74,6 +74,7 @@ class BaseConfig:
     SUPPORT_ATTACHMENT_MAX_PIXELS = 50_000_000  # an image announcing more is refused undecoded
     SUPPORT_ATTACHMENTS_DIR: str | None = None  # default: instance/attachments (never static)
     AUDIT_RETENTION_DAYS = 365  # audit lines older than this are purged (daily)
+    HISTORY_DAYS = 400  # incidents ended longer ago leave the devices' history (daily)
     # Accounts
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600

@@ -16,6 +16,7 @@ from webapp.live.diff import display_state
 from webapp.live.status import MemberStatus
 from webapp.models import Member
 from webapp.models.choices import ROLE_LABELS
+from webapp.presenters import history as history_view
 from webapp.presenters import overview
 from webapp.presenters import support as support_view
 from webapp.presenters import wording
@@ -243,6 +244,7 @@ def map_context(member: Member) -> dict:
 def node_context(member: Member, hostid: str) -> dict:
     """A node's panel: its problems, cause, role and readable last values."""
     detail = maps.node_detail(member, hostid)
+    status = overview_service.status_of(member)
     return {
         "node": detail.node,
         "cause_label": detail.cause_label,
@@ -251,9 +253,10 @@ def node_context(member: Member, hostid: str) -> dict:
         if detail.metrics_unavailable
         else None,
         "role_label": ROLE_LABELS.get(detail.node.role, ROLE_LABELS["other"]),
-        "care": support_view.node_care(member, overview_service.status_of(member), detail.node.id)
+        "care": support_view.node_care(member, status, detail.node.id)
         if detail.node.state != "ok"
         else None,
+        "history": history_view.device_history(member, status.member_map, detail.node.id),
     }
 
 

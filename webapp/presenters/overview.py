@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from webapp.live import diff
 from webapp.live.status import MemberStatus
 from webapp.models import Member
+from webapp.presenters import history as history_view
 from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import billing
@@ -59,5 +60,6 @@ def member_page(member: Member) -> dict:
             state_summary=wording.state_counts(status.summary),
             nodes=nodes,
             labels={n.id: n.label for n in status.member_map.nodes},
+            week=history_view.member_week(member),
         )
     return context

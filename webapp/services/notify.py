@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.models.member import utcnow
 from webapp.services import alerts
 from webapp.services import audit
+from webapp.services import history
 from webapp.services import orders
 from webapp.services import outbox
 from webapp.services import sessions
@@ -60,6 +61,7 @@ class Worker:
         self.id = uuid.uuid4().hex  # its claims carry it (outbox.take)
         self.audit_purged_on: date | None = None
         self.sessions_purged_on: date | None = None
+        self.history_purged_on: date | None = None
         self.orders_checked_at: tuple[date, int] | None = None
         self.requests_checked_at: tuple[date, int] | None = None
 
@@ -74,6 +76,7 @@ class Worker:
                     busy = stats.delivered > 0
                     self.purge_audit_daily()
                     self.purge_sessions_daily()
+                    self.purge_history_daily()
                     self.activate_orders_hourly()
                     self.close_resolved_requests_hourly()
                 except Exception:  # noqa: BLE001 - the loop must survive anything
@@ -113,6 +116,23 @@ class Worker:
             return None
         removed = sessions.purge_expired(now)  # a failure: tried again next round
         self.sessions_purged_on = now.date()
+        return removed
+
+    def purge_history_daily(self, now: datetime | None = None) -> int | None:
+        """Forget incidents ended more than ``VIGIE_HISTORY_DAYS`` ago; once a (UTC) day.
+
+        Returns the incidents removed, or ``None`` when this worker has already purged today.
+        """
+        now = now or utcnow()
+        if self.history_purged_on == now.date():
+            return None
+        days = int(self.app.config["HISTORY_DAYS"])
+        if days < 1:
+            logger.warning("VIGIE_HISTORY_DAYS=%d: the incident history is not purged", days)
+            removed = None
+        else:
+            removed = history.purge(days, now=now)  # a failure: tried again next round
+        self.history_purged_on = now.date()
         return removed
 
     def activate_orders_hourly(self, now: datetime | None = None) -> int | None:
