@@ -59,6 +59,8 @@ lock: $(TOOLS)/.installed
 	$(UV_COMPILE) pyproject.toml -c requirements/build.txt -o requirements/production.txt
 	$(UV_COMPILE) pyproject.toml --extra test -c requirements/production.txt \
 	  -c requirements/build.txt -o requirements/test.txt
+	$(UV_COMPILE) requirements/bench.in -c requirements/test.txt -c requirements/build.txt \
+	  -o requirements/bench.txt
 	$(UV_COMPILE) requirements/tools.in -c requirements/build.txt -o requirements/tools.txt
 lock-upgrade:
 	$(MAKE) lock LOCK_ARGS=--upgrade
@@ -67,7 +69,8 @@ lock-upgrade:
 ## not part of `make test`)
 audit: $(TOOLS)/.installed
 	$(TOOLS)/bin/pip-audit --disable-pip --require-hashes --strict --progress-spinner off \
-	  -r requirements/build.txt -r requirements/test.txt -r requirements/tools.txt
+	  -r requirements/build.txt -r requirements/test.txt -r requirements/bench.txt \
+	  -r requirements/tools.txt $(AUDIT_ARGS)
 
 ## Front-end files from npm (pinned in package-lock.json), copied into static/vendor
 node_modules/.package-lock.json: package-lock.json
@@ -139,10 +142,9 @@ lint: venv
 	$(BIN)/ruff check webapp topology tests scripts bench
 
 bench: venv vendor translations system-deps
-	@$(BIN)/python -c "import ecoindex.compute" 2>/dev/null || $(BIN)/pip install -q ecoindex-compute \
-	  || echo "ecoindex-compute not installed: the bench uses its copy of the Ecoindex formula"
-	@$(BIN)/python -c "import grandalf" 2>/dev/null || $(BIN)/pip install -q grandalf \
-	  || echo "grandalf not installed: no comparison with its Sugiyama layout"
+	@$(BIN)/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
+	  -r requirements/bench.txt || echo "requirements/bench.txt not installed: the bench uses" \
+	  "its copy of the Ecoindex formula and makes no comparison with grandalf's Sugiyama layout"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

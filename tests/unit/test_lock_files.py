@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements"
-LOCKS = ("build", "production", "test", "tools")
+LOCKS = ("build", "production", "test", "bench", "tools")
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+$")
 # The target of the locks: CPython 3.11 on x86-64 Linux (the Makefile's UV_COMPILE).
@@ -108,13 +108,16 @@ def test_build_lock_holds_the_build_backend(locks, pyproject):
     assert "pip" in locks["build"]
 
 
-def test_tools_lock_holds_uv_and_pip_audit(locks):
-    declared = [
-        line for line in (REQUIREMENTS / "tools.in").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    _assert_within("tools", locks["tools"], declared)
+def _declared_in(name: str) -> list[str]:
+    lines = (REQUIREMENTS / f"{name}.in").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_build_bench_and_tools_locks_hold_their_in_files(locks):
+    for name in ("build", "bench", "tools"):
+        _assert_within(name, locks[name], _declared_in(name))
     assert {"uv", "pip-audit"} <= set(locks["tools"])
+    assert {"ecoindex-compute", "grandalf"} <= set(locks["bench"])
 
 
 def test_production_and_tests_share_the_same_releases(locks):
@@ -125,6 +128,13 @@ def test_production_and_tests_share_the_same_releases(locks):
         assert test[name] == pin, f"{pin.line} vs {test[name].line} in test.txt"
     for name in set(build) & (set(production) | set(test)):
         assert build[name].version == test.get(name, production.get(name)).version
+
+
+def test_the_bench_adds_to_the_test_venv_without_changing_it(locks):
+    """`make bench` installs bench.txt over the test lock: shared releases are the same."""
+    test, bench = locks["test"], locks["bench"]
+    for name in set(test) & set(bench):
+        assert bench[name] == test[name], f"{bench[name].line} vs {test[name].line}"
 
 
 def test_the_project_itself_is_not_in_a_lock(locks):
