@@ -22,15 +22,55 @@ endif
 endif
 
 .PHONY: run test test-unit test-fast bench clean venv vendor translations db-upgrade demo-data \
-        system-deps pg-up pg-down redis-up redis-down lint check
+        system-deps pg-up pg-down redis-up redis-down lint check lock lock-upgrade audit
 
-## Python environment (re-done when pyproject.toml changes)
-$(VENV)/.installed: pyproject.toml
+## Python environment from the lock files (requirements/*.txt, every file's sha256 checked).
+## build.txt first (pip, setuptools), so that nothing is ever built with an unhashed backend
+## (--no-build-isolation); then the pinned dependencies, then Vigie itself (the checkout, no
+## hash); pip check fails if pyproject.toml asks for something the lock lacks (`make lock`).
+LOCKS := requirements/build.txt requirements/production.txt requirements/test.txt
+$(VENV)/.installed: pyproject.toml $(LOCKS)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements/build.txt
+	$(BIN)/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
+	  -r requirements/test.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check || { echo "The lock files miss what pyproject.toml" \
+	  "declares: run \`make lock\` (README, Installations reproductibles)." >&2; exit 1; }
 	touch $@
 venv: $(VENV)/.installed
+
+## The lock files (README, « Installations reproductibles »): uv and pip-audit in their own venv,
+## installed from requirements/tools.txt with hashes too. `make lock` keeps every pin it can
+## and adds what pyproject.toml gained; `make lock-upgrade` takes the newest releases in range.
+TOOLS := .venv-tools
+LOCK_INDEX ?= https://pypi.org/simple
+UV_COMPILE = $(TOOLS)/bin/uv pip compile --quiet --no-config --generate-hashes \
+  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+  --default-index $(LOCK_INDEX) --custom-compile-command 'make lock' $(LOCK_ARGS)
+$(TOOLS)/.installed: requirements/build.txt requirements/tools.txt
+	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps -r requirements/build.txt
+	$(TOOLS)/bin/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
+	  -r requirements/tools.txt
+	touch $@
+lock: $(TOOLS)/.installed
+	$(UV_COMPILE) requirements/build.in -o requirements/build.txt
+	$(UV_COMPILE) pyproject.toml -c requirements/build.txt -o requirements/production.txt
+	$(UV_COMPILE) pyproject.toml --extra test -c requirements/production.txt \
+	  -c requirements/build.txt -o requirements/test.txt
+	$(UV_COMPILE) requirements/bench.in -c requirements/test.txt -c requirements/build.txt \
+	  -o requirements/bench.txt
+	$(UV_COMPILE) requirements/tools.in -c requirements/build.txt -o requirements/tools.txt
+lock-upgrade:
+	$(MAKE) lock LOCK_ARGS=--upgrade
+
+## Known vulnerabilities in every pinned release (PyPI's advisory database: needs the network;
+## not part of `make test`)
+audit: $(TOOLS)/.installed
+	$(TOOLS)/bin/pip-audit --disable-pip --require-hashes --strict --progress-spinner off \
+	  -r requirements/build.txt -r requirements/test.txt -r requirements/bench.txt \
+	  -r requirements/tools.txt $(AUDIT_ARGS)
 
 ## Front-end files from npm (pinned in package-lock.json), copied into static/vendor
 node_modules/.package-lock.json: package-lock.json
@@ -96,20 +136,19 @@ test: venv vendor translations system-deps
 	scripts/pg.sh down >/dev/null 2>&1; exit $$status
 
 test-fast: venv vendor translations
-	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser and not production and not zabbix" -q $(PYTEST_ARGS)
+	VIGIE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not browser and not production and not zabbix and not network" -q $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check webapp topology tests scripts bench
 
 bench: venv vendor translations system-deps
-	@$(BIN)/python -c "import ecoindex.compute" 2>/dev/null || $(BIN)/pip install -q ecoindex-compute \
-	  || echo "ecoindex-compute not installed: the bench uses its copy of the Ecoindex formula"
-	@$(BIN)/python -c "import grandalf" 2>/dev/null || $(BIN)/pip install -q grandalf \
-	  || echo "grandalf not installed: no comparison with its Sugiyama layout"
+	@$(BIN)/python -m pip install -q --require-hashes --no-deps --no-build-isolation \
+	  -r requirements/bench.txt || echo "requirements/bench.txt not installed: the bench uses" \
+	  "its copy of the Ecoindex formula and makes no comparison with grandalf's Sugiyama layout"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(TOOLS) node_modules static/vendor instance .pytest_cache .ruff_cache *.egg-info
 	-scripts/pg.sh down
 
 ## Development Zabbix 6.0 on loopback with the demo estate (scripts/zabbix.sh; not part of `make test`)
