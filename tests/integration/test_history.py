@@ -12,6 +12,7 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from tests.conftest import csrf_from
@@ -184,3 +185,22 @@ def test_history_purges_after_the_days_it_is_given(app, poller, source):
     row = fail_and_repair(poller, source, "sarralbe-routeur")
     shift(row.id, days=11)
     assert history.purge(10) == 1
+
+
+def test_the_demo_tells_a_history_and_sends_nothing_for_it(app, client, login):
+    from webapp.models import Delivery
+    from webapp.services import demo as demo_data
+
+    demo_data.load()
+    assert db.session.scalars(select(Incident)).first() is not None
+    deliveries = db.session.scalar(select(func.count(Delivery.id)))
+    alerts.decide(datetime.now(UTC) + timedelta(days=1))
+    assert db.session.scalar(select(func.count(Delivery.id))) == deliveries
+    member = db.session.scalars(select(Member).where(Member.slug == "sarralbe")).one()
+    login(make_user("viewer", member=member))
+    home = client.get("/membres/sarralbe/").get_data(as_text=True)
+    week = home[home.index('id="week-title"') :].split("</section>")[0]
+    assert "Panne : « " in week and "durée : " in week
+    kept = db.session.scalar(select(func.count(Incident.id)))
+    demo_data.load()  # loading again adds no history
+    assert db.session.scalar(select(func.count(Incident.id))) == kept

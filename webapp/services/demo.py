@@ -170,7 +170,74 @@ def load() -> int:
         )
         created += 1
     created += _demo_support_requests()
+    created += _demo_history(source)
     logger.info("Demo data loaded (%d new rows)", created)
+    return created
+
+
+# Past failures of each demo member, so that its devices' history and its last 7 days have
+# something to tell on a fresh ``make run``: (role, days ago, minutes it lasted, brief).
+_DEMO_HISTORY = [
+    ("router", 2.3, 95, False),
+    ("switch", 5.1, 38, False),
+    ("camera", 0.6, 1, True),
+    ("router", 12.4, 260, False),
+    ("camera", 19.8, 45, False),
+]
+
+
+def _demo_history(source: DemoSource) -> int:
+    """Ended incidents on the demo members' real devices (told long ago: nothing is sent)."""
+    from webapp.models import Incident
+    from webapp.models.alerts import IncidentState
+
+    if db.session.scalar(select(Incident.id).limit(1)) is not None:
+        return 0
+    now = datetime.now(UTC)
+    behind: dict[str, list[str]] = {}
+    for dependency in source.dependencies():
+        behind.setdefault(dependency.depends_on, []).append(dependency.hostid)
+
+    def dependents(hostid: str) -> int:
+        seen, todo = set(), list(behind.get(hostid, ()))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(behind.get(current, ()))
+        return len(seen)
+
+    created = 0
+    for demo_member in source.members[:6]:
+        member = db.session.scalars(select(Member).where(Member.slug == demo_member.slug)).one()
+        hosts = source.hosts([demo_member.group])
+        for role, days, minutes, brief in _DEMO_HISTORY:
+            host = next((h for h in hosts if h.tag("role") == role), None)
+            if host is None:
+                continue
+            ended = now - timedelta(days=days)
+            started = ended - timedelta(minutes=minutes)
+            db.session.add(
+                Incident(
+                    member_id=member.id,
+                    key=host.hostid,
+                    hostid=host.hostid,
+                    cause=host.name[:255],
+                    site=host.tag("site"),
+                    severity=4,
+                    dependents=dependents(host.hostid),
+                    problem=f"{host.name} : pas de réponse ICMP"[:255],
+                    down=True,
+                    role=role,
+                    state=IncidentState.CANCELLED if brief else IncidentState.RESOLVED,
+                    opened_at=started,
+                    told_at=None if brief else started + timedelta(minutes=1),
+                    resolved_at=ended,
+                    recovery_told_at=None if brief else ended,
+                )
+            )
+            created += 1
+    db.session.commit()
     return created
 
 
