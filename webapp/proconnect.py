@@ -140,7 +140,8 @@ def authorize_redirect(redirect_uri: str):
 def complete_login() -> ProConnectLogin:
     """Check the callback and return the agent's claims, from the verified userinfo.
 
-    Raises :class:`ProConnectError` for an error answer of the provider, an unknown or
+    Raises :class:`ProConnectError` for an error answer of the provider, an answer naming
+    another issuer (``iss``, RFC 9207), an unknown or
     replayed ``state``, a code the provider refuses (expired, used), an id_token whose
     signature, issuer, audience, expiry or ``nonce`` is wrong, a userinfo whose signature
     or subject is wrong, or a provider that does not answer.
@@ -157,7 +158,12 @@ def complete_login() -> ProConnectLogin:
         raise ProConnectError(
             "provider_error", _("ProConnect n’a pas pu vous identifier. Veuillez réessayer.")
         )
-    _metadata()
+    issuer = _metadata().get("issuer")
+    if "iss" in request.args and request.args["iss"] != issuer:  # RFC 9207: another provider
+        raise ProConnectError(
+            "issuer",
+            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
+        )
     try:
         token = client.authorize_access_token()
     except MismatchingStateError as exc:
@@ -175,8 +181,17 @@ def complete_login() -> ProConnectLogin:
             "id_token",
             _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
         ) from exc
-    except AuthlibBaseError as exc:  # the token endpoint refused: invalid_grant…
-        logger.info("ProConnect token request refused: %s", exc)
+    except AuthlibBaseError as exc:  # the token endpoint refused
+        logger.warning("ProConnect token request refused: %s", exc)
+        if getattr(exc, "error", None) != "invalid_grant":  # invalid_client: our settings
+            raise ProConnectError(
+                "client",
+                _(
+                    "ProConnect refuse pour le moment les connexions à Vigie. Utilisez votre "
+                    "mot de passe et prévenez le support."
+                ),
+                503,
+            ) from exc
         raise ProConnectError(
             "code",
             _("Ce code de connexion a expiré ou a déjà servi. Veuillez recommencer."),

@@ -200,6 +200,15 @@ def test_a_wrong_state_is_refused(client, agent, browser):
     assert client.get(callback).status_code == 400
 
 
+def test_an_answer_from_another_issuer_is_refused(client, agent, browser):
+    params = query_of(browser.authorize(_start(client), AGENT))
+    response = client.get(
+        "/connexion/proconnect/retour", query_string={**params, "iss": "https://idp.invalid"}
+    )
+    assert response.status_code == 400
+    assert _audit("login_failed")[0].detail == {"reason": "issuer", "method": "proconnect"}
+
+
 def test_a_wrong_nonce_is_refused(client, agent, browser):
     authorization = _start(client)
     with client.session_transaction() as session:
@@ -223,6 +232,28 @@ def test_a_used_code_is_refused(client, agent, browser, oidc_provider):
     assert "a expiré ou a déjà servi" in response.get_data(as_text=True)
     assert _db.session.scalars(select(UserSession)).first() is None
     assert _audit("login_failed")[0].detail == {"reason": "code", "method": "proconnect"}
+
+
+def test_a_client_the_provider_refuses(database_url, tmp_path, oidc_provider, browser):
+    app = _app(
+        database_url,
+        tmp_path,
+        OIDC_ISSUER=oidc_provider.issuer,
+        OIDC_CLIENT_ID=oidc_provider.client_id,
+        OIDC_CLIENT_SECRET="not-the-registered-secret",
+    )
+    with app.app_context():
+        try:
+            factories.make_user(email=AGENT)
+            client = app.test_client()
+            response = client.get(browser.authorize(_start(client), AGENT))
+            assert response.status_code == 503
+            assert "ProConnect refuse pour le moment" in response.get_data(as_text=True)
+            assert _audit("login_failed")[0].detail == {"reason": "client", "method": "proconnect"}
+        finally:
+            _db.session.remove()
+            _truncate()
+            _db.engine.dispose()
 
 
 def test_an_error_from_the_provider(client, agent):
