@@ -51,6 +51,8 @@ const configuration = {
     userinfo_signed_response_alg: 'RS256',
   }],
   clientAuthMethods: ['client_secret_post'],
+  // ProConnect's flow is the plain authorization code (state and nonce), without PKCE.
+  pkce: { required: () => false },
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   scopes: ['openid', 'given_name', 'usual_name', 'email', 'uid', 'siret', 'idp_id'],
