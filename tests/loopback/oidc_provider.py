@@ -3,7 +3,8 @@
 ``tests/oidc/provider.mjs``, configured like ProConnect.
 
 The ``oidc_provider`` fixture starts it once per session on a free port of 127.0.0.1, waits
-until its discovery document answers, and stops it after. A missing ``node`` or package is
+until its discovery document answers, and stops it after (:func:`running_provider` does
+the same for other addresses of Vigie: a live server's). A missing ``node`` or package is
 a failure (``make vendor`` installs it), never a skip.
 
 :class:`ProviderBrowser` plays the agent's browser on the provider's side: it follows the
@@ -17,6 +18,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -126,20 +129,29 @@ def _wait_for_discovery(provider: OidcProvider) -> None:
     assert provider.metadata()["issuer"] == provider.issuer
 
 
-@pytest.fixture(scope="session")
-def oidc_provider():
+@contextmanager
+def running_provider(
+    redirect_uri: str = REDIRECT_URI,
+    post_logout_uri: str = POST_LOGOUT_URI,
+    default_login: str | None = None,
+) -> Iterator[OidcProvider]:
+    """Run ``tests/oidc/provider.mjs`` for one client with these addresses, until the end of
+    the ``with``; ``default_login`` signs in that account when a request has no login_hint."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is needed for the ProConnect tests (the OpenID provider)")
     if not (ROOT / "node_modules" / "oidc-provider").is_dir():
         pytest.fail("oidc-provider is not installed: run `make vendor` (npm ci)")
+    env = {k: v for k, v in os.environ.items() if k != "NODE_ENV"}  # development mode
+    if default_login:
+        env["OIDC_TEST_LOGIN"] = default_login
     process = subprocess.Popen(
-        [node, str(SCRIPT), "0", CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_URI],
+        [node, str(SCRIPT), "0", CLIENT_ID, CLIENT_SECRET, redirect_uri, post_logout_uri],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={k: v for k, v in os.environ.items() if k != "NODE_ENV"},  # development mode
+        env=env,
     )
     try:
         line = process.stdout.readline()  # blocks until the provider listens (or dies)
@@ -158,3 +170,10 @@ def oidc_provider():
             process.wait()
         process.stdout.close()
         process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """The provider for Flask's test client (Vigie at ``http://localhost``), one a session."""
+    with running_provider() as provider:
+        yield provider

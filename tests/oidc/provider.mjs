@@ -7,7 +7,8 @@
 // Listens on 127.0.0.1:<port> (0: a free port); the issuer is http://127.0.0.1:<that port>
 // (oidc-provider accepts plain http outside NODE_ENV=production). There is no login form:
 // GET /interaction/<uid> signs in the test account named by the authorization request's
-// `login_hint` (no browser is needed to drive it). Prints "ready <issuer>" once listening.
+// `login_hint` (no browser is needed to drive it), or else the one of OIDC_TEST_LOGIN (a real
+// browser's test). Prints "ready <issuer>" once listening.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 
@@ -68,7 +69,17 @@ const configuration = {
   features: {
     devInteractions: { enabled: false },
     jwtUserinfo: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      // The confirmation page, self-contained (the default one loads a web font).
+      async logoutSource(ctx, form) {
+        ctx.body = `<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+          <title>Déconnexion du fournisseur de test</title></head><body><main>
+          <h1>Se déconnecter du fournisseur de test ?</h1>${form}
+          <button type="submit" form="op.logoutForm" value="yes" name="logout">Oui, me déconnecter</button>
+          </main></body></html>`;
+      },
+    },
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   // A first-party client: what it asks is granted, without a consent page.
@@ -99,7 +110,7 @@ async function serve(req, res) {
   }
   try {
     const details = await provider.interactionDetails(req, res);
-    const hint = details.params.login_hint;
+    const hint = details.params.login_hint || process.env.OIDC_TEST_LOGIN;
     if (details.prompt.name !== 'login' || !ACCOUNTS[hint]) {
       res.writeHead(400, { 'content-type': 'text/plain' });
       res.end(`no test account for login_hint ${hint}`);
