@@ -41,6 +41,7 @@ __all__ = [
     "ProConnectError",
     "ProConnectLogin",
     "authorize_redirect",
+    "back_from_logout",
     "complete_login",
     "configured",
     "init_app",
@@ -278,6 +279,14 @@ def remember_id_token(id_token: str) -> None:
 def take_id_token() -> str | None:
     """Forget and return the id_token of this browser's ProConnect sign-in, if any."""
     return session.pop(ID_TOKEN_KEY, None)
+
+
+def back_from_logout(state: str) -> bool:
+    """Forget the logout ``state`` the provider sent back; whether it was this browser's."""
+    client = _client()
+    known = client.framework.get_state_data(session, state) is not None
+    client.framework.clear_state_data(session, state)
+    return known
 
 
 def logout_url(id_token: str, post_logout_redirect_uri: str) -> str | None:

@@ -287,7 +287,11 @@ def test_logout_ends_the_session_here_and_at_the_provider(client, agent, browser
 
     back = browser.end_session(end_session)
     assert back.startswith("/connexion?") and query_of(back)["state"] == params["state"]
+    with client.session_transaction() as session:
+        assert [k for k in session if k.startswith("_state_proconnect_")]  # the logout's
     assert "Vous êtes déconnecté" in client.get(back).get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert not [k for k in session if k.startswith("_state_proconnect_")]
     # The provider forgot the agent: a new sign-in asks them to log in again there.
     again = browser.http.get(_start(client), allow_redirects=False, timeout=5)
     assert "/interaction/" in again.headers["Location"]

@@ -60,6 +60,8 @@ def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
         return redirect(url_for("members.index"))
+    if request.method == "GET" and "state" in request.args and proconnect.configured():
+        proconnect.back_from_logout(request.args["state"])  # ProConnect's logout is over
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
@@ -84,10 +86,10 @@ def _login_page(form: LoginForm, error: str | None, status: int):
     )
 
 
-def _proconnect_refused(reason: str, message: str, status: int, email: str | None = None):
+def _proconnect_refused(reason: str, message: str, status: int):
     """The login page with why ProConnect could not sign the agent in (an audit line)."""
     if reason not in ("unknown_account", "email_unverified"):  # those are recorded already
-        accounts.refuse_proconnect(reason, email=email)
+        accounts.refuse_proconnect(reason)
     return _login_page(LoginForm(), message, status)
 
 
