@@ -21,6 +21,7 @@ from sqlalchemy import inspect
 from sqlalchemy import text
 
 from tests import factories
+from tests.loopback.oidc_provider import oidc_provider  # noqa: F401 - fixture (OpenID provider)
 from tests.loopback.smtp import smtp  # noqa: F401 - fixture (loopback SMTP server)
 from tests.loopback.smtp import smtp_server  # noqa: F401 - fixture
 from webapp import create_app

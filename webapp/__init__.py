@@ -93,6 +93,7 @@ def _register_hardening(app: Flask) -> None:
 
 
 def _register_extensions(app: Flask) -> None:
+    from webapp import proconnect
     from webapp import realtime
     from webapp import security
     from webapp.extensions import babel
@@ -117,6 +118,7 @@ def _register_extensions(app: Flask) -> None:
     htmx.init_app(app)
     mail.init_app(app)
     security.init_app(app)
+    proconnect.init_app(app)
     monitor.init_app(app)
     realtime.init_app(app)
 

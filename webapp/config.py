@@ -88,6 +88,12 @@ class BaseConfig:
     SESSION_PRIVILEGED_IDLE_MINUTES = 30
     SESSION_VIEWER_MAX_DAYS = 30
     SESSION_VIEWER_IDLE_DAYS = 30
+    # ProConnect (OpenID Connect, webapp.proconnect): the issuer (discovery at
+    # <issuer>/.well-known/openid-configuration) and this client's registration. All three
+    # given: the login page offers « S’identifier avec ProConnect ».
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
     BASE_URL = "http://127.0.0.1:5000"
     # Mail (empty MAIL_SERVER: messages are written to the log)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Request
@@ -13,6 +14,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
+from webapp import proconnect
 from webapp.errors import json_error
 from webapp.errors import wants_json
 from webapp.extensions import login_manager
@@ -58,11 +60,21 @@ def init_app(app: Flask) -> None:
         force_https=production and not app.config.get("BEHIND_TLS_PROXY", False),
         strict_transport_security=production,
         session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        content_security_policy=CSP,
+        content_security_policy=_csp(app),
         referrer_policy="same-origin",
         frame_options="DENY",
         permissions_policy={"geolocation": "()", "camera": "()", "microphone": "()"},
     )
+
+
+def _csp(app: Flask) -> dict[str, str]:
+    """Vigie's policy; with ProConnect, its forms may also lead to the provider (the sign-in
+    and the logout buttons answer with a redirect there, which ``form-action`` governs)."""
+    policy = dict(CSP)
+    if proconnect.configured(app):
+        parts = urlsplit(app.config["OIDC_ISSUER"])
+        policy["form-action"] = f"'self' {parts.scheme}://{parts.netloc}"
+    return policy
 
 
 def _note_client_address() -> None:
@@ -84,12 +96,13 @@ FLASK_LOGIN_KEYS = ("_user_id", "_fresh")
 ENDED_KEY = "vigie_session_ended"  # g: why this request's session was refused, if it was
 
 
-def sign_in(user: User) -> UserSession:
-    """Start a server-side session for ``user`` (just authenticated) on this browser."""
+def sign_in(user: User, method: str = "password") -> UserSession:
+    """Start a server-side session for ``user`` (just authenticated by ``method``:
+    ``password`` or ``proconnect``) on this browser; the session row keeps the method."""
     from flask import request
 
     clear, row = sessions.start(
-        user, user_agent=request.user_agent.string, address=request.remote_addr
+        user, user_agent=request.user_agent.string, address=request.remote_addr, method=method
     )
     login_user(user)
     session["_user_id"] = clear

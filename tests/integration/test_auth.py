@@ -171,3 +171,13 @@ def test_language_switch(app, client):
     token = csrf_from(client, "/connexion")
     client.post("/langue", data={"lang": "en", "next": "/connexion", "csrf_token": token})
     assert 'lang="en"' in client.get("/connexion").get_data(as_text=True)
+
+
+def test_no_proconnect_button_unless_configured(client):
+    page = client.get("/connexion").get_data(as_text=True)
+    assert "ProConnect" not in page
+    assert "form-action 'self';" in client.get("/connexion").headers["Content-Security-Policy"]
+    token = csrf_from(client, "/connexion")
+    response = client.post("/connexion/proconnect", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/connexion"
+    assert client.get("/connexion/proconnect/retour?code=c&state=s").status_code == 302

@@ -42,6 +42,8 @@ class UserSession(db.Model):
     device: Mapped[str] = mapped_column(String(120), default="")
     ip_prefix: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
+    # how the user signed in: "password" or "proconnect" (webapp.security.sign_in)
+    method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
     # logout, ended_by_user, password, credentials, idle, expired (webapp.services.sessions)
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
 

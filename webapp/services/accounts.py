@@ -89,6 +89,74 @@ def _refused(email: str, reason: str) -> None:
     return None
 
 
+class SignInRefused(Exception):
+    """A sign-in through an identity federation refused; ``message`` is for the agent."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+
+
+def user_for_proconnect(claims: dict) -> User:
+    """The active Vigie account of the agent ProConnect identified, matched by e-mail.
+
+    ProConnect vouches for the address its identity providers give; one it says is not
+    verified (``email_verified`` false) is refused. Nobody gets an account here: an agent
+    Vigie does not know is sent to their member's administrator. Each outcome is an audit
+    line (a success tells the method, the SIRET and identity provider ProConnect gave).
+    """
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is False:
+        refuse_proconnect("email_unverified", email=email if isinstance(email, str) else None)
+        raise SignInRefused(
+            "email_unverified",
+            _(
+                "ProConnect n’a pas transmis d’adresse électronique vérifiée : la connexion "
+                "à Vigie est impossible."
+            ),
+        )
+    user = find_user(email)
+    if (
+        user is None
+        or not user.active
+        or (user.is_demo and current_app.config["ENV"] == "production")
+    ):
+        refuse_proconnect("unknown_account", email=email)
+        raise SignInRefused(
+            "unknown_account",
+            _(
+                "Aucun compte Vigie n’est ouvert pour l’adresse %(email)s. Demandez à "
+                "l’administrateur de votre membre de vous inviter, puis reconnectez-vous "
+                "avec ProConnect.",
+                email=normalise_email(email),
+            ),
+        )
+    user.last_login_at = datetime.now(UTC)
+    audit.record(
+        AuditKind.LOGIN,
+        actor=user,
+        member=audit.member_of(user),
+        detail={
+            "method": "proconnect",
+            "siret": str(claims.get("siret") or ""),
+            "idp_id": str(claims.get("idp_id") or ""),
+        },
+    )
+    db.session.commit()
+    return user
+
+
+def refuse_proconnect(reason: str, *, email: str | None = None) -> None:
+    """Record a refused ProConnect sign-in (why, and the address ProConnect gave if any)."""
+    audit.record(
+        AuditKind.LOGIN_FAILED,
+        actor_label=normalise_email(email) if email else "proconnect",
+        detail={"reason": reason, "method": "proconnect"},
+    )
+    db.session.commit()
+
+
 def validate_password(
     password: str, *, email: str | None = None, name: str | None = None, strength: bool = True
 ) -> None:

@@ -125,10 +125,15 @@ def ip_prefix(address: str | None) -> str | None:
 
 
 def start(
-    user: User, *, user_agent: str | None = None, address: str | None = None
+    user: User,
+    *,
+    user_agent: str | None = None,
+    address: str | None = None,
+    method: str = "password",
 ) -> tuple[str, UserSession]:
-    """Open a session for ``user`` (just authenticated): its clear id (for the cookie only)
-    and its row. The limits are the user's role's, fixed now."""
+    """Open a session for ``user`` (just authenticated by ``method``: ``password`` or
+    ``proconnect``): its clear id (for the cookie only) and its row. The limits are the
+    user's role's, fixed now."""
     policy = policy_for(user)
     now = _now()
     clear = secrets.token_urlsafe(32)
@@ -143,10 +148,11 @@ def start(
         stamp=credential_stamp(user),
         device=device_label(user_agent),
         ip_prefix=ip_prefix(address),
+        method=method,
     )
     db.session.add(row)
     db.session.commit()
-    logger.info("Session %s started for user %s (%s)", row.id, user.id, row.device)
+    logger.info("Session %s started for user %s (%s, %s)", row.id, user.id, row.device, method)
     return clear, row
 
 

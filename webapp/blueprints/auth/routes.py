@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login import login_required
 
+from webapp import proconnect
 from webapp import security
 from webapp.extensions import limiter
 from webapp.forms import ConfirmForm
@@ -59,6 +60,8 @@ def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
         return redirect(url_for("members.index"))
+    if request.method == "GET" and "state" in request.args and proconnect.configured():
+        proconnect.back_from_logout(request.args["state"])  # ProConnect's logout is over
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
@@ -68,17 +71,87 @@ def login():
             return redirect(_safe_next(form.next.data))
         error = _("Adresse électronique ou mot de passe incorrect.")
     status = 400 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return _login_page(form, error, status)
+
+
+def _login_page(form: LoginForm, error: str | None, status: int):
+    return (
+        render_template(
+            "auth/login.html",
+            form=form,
+            error=error,
+            proconnect_form=ConfirmForm() if proconnect.configured() else None,
+        ),
+        status,
+    )
+
+
+def _proconnect_refused(reason: str, message: str, status: int):
+    """The login page with why ProConnect could not sign the agent in (an audit line)."""
+    if reason not in ("unknown_account", "email_unverified"):  # those are recorded already
+        accounts.refuse_proconnect(reason)
+    return _login_page(LoginForm(), message, status)
+
+
+def _proconnect_redirect_uri(endpoint: str) -> str:
+    """An absolute URL of Vigie as registered with ProConnect (from ``BASE_URL``)."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint)
+
+
+@bp.route("/connexion/proconnect", methods=["POST"])
+@limiter.limit(_login_limit)
+def proconnect_login():
+    """« S’identifier avec ProConnect »: off to the provider with a fresh state and nonce."""
+    if not proconnect.configured():
+        return redirect(url_for("auth.login"))
+    if current_user.is_authenticated:
+        return redirect(url_for("members.index"))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("auth.login"))
+    try:
+        return proconnect.authorize_redirect(_proconnect_redirect_uri("auth.proconnect_callback"))
+    except proconnect.ProConnectError as exc:
+        return _proconnect_refused(exc.reason, exc.message, exc.status)
+
+
+@bp.route("/connexion/proconnect/retour")
+@limiter.limit(_login_limit)
+def proconnect_callback():
+    """ProConnect's answer: check it, then sign in the Vigie account of that e-mail."""
+    if not proconnect.configured():
+        return redirect(url_for("auth.login"))
+    try:
+        result = proconnect.complete_login()
+    except proconnect.ProConnectError as exc:
+        return _proconnect_refused(exc.reason, exc.message, exc.status)
+    try:
+        user = accounts.user_for_proconnect(result.claims)
+    except accounts.SignInRefused as exc:
+        return _proconnect_refused(exc.reason, exc.message, 403)
+    if current_user.is_authenticated:
+        security.sign_out()
+    security.sign_in(user, method="proconnect")
+    proconnect.remember_id_token(result.id_token)
+    return redirect(url_for("members.index"))
 
 
 @bp.route("/deconnexion", methods=["POST"])
 @login_required
 def logout():
-    """Sign out (POST with CSRF token): the session ends on the server, sockets included."""
+    """Sign out (POST with CSRF token): the session ends on the server, sockets included.
+
+    A ProConnect session ends at ProConnect too: the browser goes on to its end-session
+    endpoint (``id_token_hint``), which sends it back to the login page.
+    """
     form = ConfirmForm()
     if form.validate_on_submit():
+        id_token = proconnect.take_id_token()
         security.sign_out()
         flash(_("Vous êtes déconnecté."), "info")
+        if id_token and proconnect.configured():
+            target = proconnect.logout_url(id_token, _proconnect_redirect_uri("auth.login"))
+            if target:
+                return redirect(target)
     return redirect(url_for("auth.login"))
 
 
