@@ -269,6 +269,7 @@ class SessionEnd(enum.StrEnum):
     CREDENTIALS = "credentials"  # deactivation, a role given or taken, a new password
     IDLE = "idle"  # no activity for longer than the role's idle limit
     EXPIRED = "expired"  # the role's absolute limit since sign-in
+    DEMO_ACCOUNT = "demo_account"  # a demo account's session, refused in production
 
 
 #: Ends the user did not ask for on that device because of time: « Votre session a expiré ».

@@ -30,6 +30,7 @@ from webapp.services import audit
 from webapp.services import mail
 from webapp.services import passwords
 from webapp.services import phones
+from webapp.services import production
 from webapp.services import sessions
 from webapp.services.errors import ValidationError
 
@@ -46,6 +47,12 @@ def hash_password(password: str) -> str:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def account_key(email: str) -> str:
+    """A stable, opaque key of the account an address names (known or not): a digest of
+    the normalised address, for counters that must not store it (rate limits)."""
+    return hashlib.sha256(normalise_email(str(email)).encode()).hexdigest()[:32]
 
 
 def find_user(email: str) -> User | None:
@@ -69,7 +76,7 @@ def authenticate(email: str, password: str) -> User | None:
         return _refused(email, "credentials")
     if user is None or not user.password_hash or not user.active:
         return _refused(email, "inactive")
-    if user.is_demo and current_app.config["ENV"] == "production":
+    if production.refuses(user):
         logger.warning("Refused demo account %s in production", user.email)
         return _refused(email, "demo_in_production")
     if _hasher.check_needs_rehash(user.password_hash):
