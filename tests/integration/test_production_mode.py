@@ -117,17 +117,31 @@ def test_demo_sockets_are_refused_and_closed_in_production(demo_db, db):
     assert not again.is_connected(NAMESPACE), "a new connection is refused"
 
 
-def test_a_demo_session_ends_with_its_own_reason(demo_db):
+def test_a_demo_account_gets_no_reset_link_in_production(demo_db):
+    from webapp.services.mail import OUTBOX_KEY
+
     app = demo_db
-    sign_in(app, demo.SUPPORT_EMAIL, demo.DEMO_PASSWORD)
+    app.config["ENV"] = "production"
+    client = app.test_client()
+    before = len(app.extensions.get(OUTBOX_KEY, []))
+    for email in (demo.ADMIN_EMAIL, make_user("admin").email):
+        token = csrf_from(client, "/mot-de-passe/oubli")
+        answer = client.post("/mot-de-passe/oubli", data={"email": email, "csrf_token": token})
+        assert answer.status_code == 302, "the same answer for both"
+    sent = app.extensions.get(OUTBOX_KEY, [])[before:]
+    assert [m["To"] for m in sent] != [] and demo.ADMIN_EMAIL not in [m["To"] for m in sent]
+
+
+def test_a_demo_session_ends_with_its_own_reason(demo_db, db):
+    app = demo_db
+    browser = sign_in(app, demo.SUPPORT_EMAIL, demo.DEMO_PASSWORD)
     user = accounts.find_user(demo.SUPPORT_EMAIL)
     (row,) = sessions.list_for(user)
     app.config["ENV"] = "production"
-    assert sessions.alive([row.id]) == set()
-    with pytest.raises(sessions.SessionEnded) as ended:
-        sessions.resolve("x" * 43)  # an unknown id: no reason
-    assert ended.value.reason is None
-    assert row.user.is_demo and SessionEnd.DEMO_ACCOUNT == "demo_account"
+    assert sessions.alive([row.id]) == set(), "what the socket check of every process reads"
+    assert not signed_in(browser)
+    db.session.refresh(row)
+    assert row.revoked_at is not None and row.revoked_reason == SessionEnd.DEMO_ACCOUNT
 
 
 # ---- start-up ---------------------------------------------------------------------------

@@ -245,10 +245,14 @@ def set_password_with_token(token: str, password: str) -> User:
 
 
 def request_password_reset(email: str) -> None:
-    """E-mail a reset link if the account exists; say nothing either way."""
+    """E-mail a reset link if the account exists; say nothing either way (a demo account
+    in production gets none: it could not sign in with it anyway)."""
     user = find_user(email)
     if user is None or not user.active:
         logger.info("Password reset asked for unknown or inactive %s", normalise_email(email))
+        return
+    if production.refuses(user):
+        logger.warning("Password reset refused to demo account %s in production", user.email)
         return
     link = password_link(user, RESET)
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
