@@ -206,3 +206,8 @@ def test_gunicorn_refuses_production_without_a_secret_key(tmp_path):
 def test_gunicorn_refuses_production_with_the_demo_source(tmp_path):
     line = _error_line(_gunicorn(tmp_path, ENV="production", SECRET_KEY="k" * 48))
     assert "VIGIE_SOURCE" in line and "démonstration" in line
+
+
+def test_gunicorn_refuses_a_wrong_hop_count(tmp_path):
+    line = _error_line(_gunicorn(tmp_path, TRUSTED_PROXIES="un"))
+    assert "VIGIE_TRUSTED_PROXIES" in line
