@@ -29,6 +29,9 @@ accesslog = "-" if os.environ.get("VIGIE_ACCESS_LOG") else None
 # gunicorn's default line (combined log format); every field of it goes through
 # RedactingLogger, so a kiosk, password or unsubscribe link's secret never reaches the log.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+# gunicorn itself trusts no X-Forwarded-Proto: the app does, for exactly VIGIE_TRUSTED_PROXIES
+# hops (webapp/proxies.py, Werkzeug's ProxyFix), one rule whatever serves it.
+secure_scheme_headers: dict[str, str] = {}
 forwarded_allow_ips = os.environ.get("VIGIE_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
@@ -53,8 +56,8 @@ logger_class = RedactingLogger
 
 
 def on_starting(server) -> None:
-    """Check the source settings; each websocket holds a file descriptor: raise the soft limit."""
-    _check_source_settings()
+    """Check the settings; each websocket holds a file descriptor: raise the soft limit."""
+    _check_settings()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = workers * worker_connections + 100
     if soft < wanted and soft < hard:
@@ -69,8 +72,9 @@ def on_starting(server) -> None:
         )
 
 
-def _check_source_settings() -> None:
-    """A missing or wrong source setting stops gunicorn at once, in one line.
+def _check_settings() -> None:
+    """A missing or wrong source setting, or production without its secret key or with the
+    demo source, stops gunicorn at once, in one line.
 
     Checked here, in the master, from the same ``VIGIE_*`` environment the app reads
     (the app itself builds its source on first use): otherwise every worker would
@@ -80,6 +84,9 @@ def _check_source_settings() -> None:
     from flask import Config
 
     from webapp.config import BaseConfig
+    from webapp.config import ConfigError
+    from webapp.config import check_production
+    from webapp.config import trusted_proxies
     from webapp.sources import check_settings
     from webapp.sources.base import SourceConfigError
 
@@ -87,7 +94,9 @@ def _check_source_settings() -> None:
     config.from_object(BaseConfig)
     config.from_prefixed_env("VIGIE")
     try:
+        check_production(config)
+        trusted_proxies(config.get("TRUSTED_PROXIES", 0))
         check_settings(config)
-    except SourceConfigError as exc:
+    except (ConfigError, SourceConfigError) as exc:
         print(f"Erreur : {exc}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -12,6 +12,7 @@ from flask import Flask
 
 from webapp.config import BaseConfig
 from webapp.config import load_or_create_secret
+from webapp.config import trusted_proxies
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     _register_errors(app)
     _register_cli(app)
     _register_template_helpers(app)
+    _register_proxies(app)
     return app
 
 
@@ -50,6 +52,8 @@ def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret(app.instance_path)
+        # Fine for development; `flask vigie serve` and gunicorn refuse it in production.
+        app.config["SECRET_KEY_GENERATED"] = True
     url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'vigie.db'}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -63,7 +67,9 @@ def _load_config(app: Flask, config: dict[str, Any] | type | None) -> None:
         app.config["SESSION_COOKIE_PATH"] = "/"
         app.config["SESSION_COOKIE_DOMAIN"] = None
         if app.config.get("SOURCE") == "demo" and not app.config.get("ALLOW_DEMO_IN_PRODUCTION"):
+            # `flask vigie serve` and gunicorn refuse to start so (config.check_production).
             app.logger.warning("VIGIE_ENV=production with the demo source")
+    app.config["TRUSTED_PROXIES"] = trusted_proxies(app.config.get("TRUSTED_PROXIES", 0))
 
 
 def _time_zone(name: Any) -> str:
@@ -90,6 +96,13 @@ def _register_hardening(app: Flask) -> None:
     from webapp import hardening
 
     hardening.init_app(app)  # before any rule: the bounded <int:…>
+
+
+def _register_proxies(app: Flask) -> None:
+    """The outermost WSGI layer (around Socket.IO's too): trusted proxy hops only."""
+    from webapp.proxies import TrustedProxies
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])
 
 
 def _register_extensions(app: Flask) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from webapp.channels import registry
 from webapp.channels.base import ChannelConfigError
+from webapp.config import ConfigError
+from webapp.config import check_production
 from webapp.extensions import db
 from webapp.extensions import socketio
 from webapp.live.events import QueuePublisher
@@ -278,6 +280,10 @@ def serve(host: str, port: int) -> None:
     from flask import current_app
 
     app = current_app._get_current_object()
+    try:
+        check_production(app.config)
+    except ConfigError as exc:
+        _fail(f"Erreur : {exc}")
     source = _source()
     if source.name != "demo":
         # A wrong address or token ends here, in one line, rather than as a portal that

@@ -79,7 +79,14 @@ class BaseConfig:
     PASSWORD_RESET_MAX_AGE = 3600
     INVITATION_MAX_AGE = 7 * 24 * 3600
     PASSWORD_MIN_LENGTH = 12
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per client address
+    # Per account (ASVS 2.2.1): failed sign-ins for one e-mail address, whatever the client
+    # address, and password-reset requests for one address; unknown addresses count the same.
+    LOGIN_ACCOUNT_LIMIT = "100 per hour"
+    PASSWORD_RESET_ACCOUNT_LIMIT = "5 per hour"
+    # Proxy hops in front of Vigie whose X-Forwarded-For/-Proto are trusted (Werkzeug's
+    # ProxyFix); 0: every X-Forwarded-* header is ignored (a client could write them).
+    TRUSTED_PROXIES = 0
     # Signed-in sessions (server-side, revocable; webapp.services.sessions), by risk:
     # syndicate staff and member admins (privileged) end 12 h after sign-in or after
     # 30 min without activity, in a cookie that ends with the browser; viewers may stay
@@ -182,6 +189,53 @@ class DemoConfig(BaseConfig):
     """What ``make run`` uses."""
 
     SOURCE = "demo"
+
+
+class ConfigError(ValueError):
+    """A setting that stops Vigie from starting; its message is one French line."""
+
+
+def check_production(config) -> None:
+    """Refuse a production start without its own secret key or with the demo source.
+
+    ``config`` is a mapping of the settings (the app's, or gunicorn's master's built from
+    the same ``VIGIE_*`` environment). ``SECRET_KEY_GENERATED`` is set by the factory when
+    the key came from the instance folder rather than from ``VIGIE_SECRET_KEY``.
+
+    Raises
+    ------
+    ConfigError
+        With ``VIGIE_ENV=production``: no ``VIGIE_SECRET_KEY``, or ``VIGIE_SOURCE=demo``.
+    """
+    if config.get("ENV") != "production":
+        return
+    if not config.get("SECRET_KEY") or config.get("SECRET_KEY_GENERATED"):
+        raise ConfigError(
+            "VIGIE_ENV=production demande VIGIE_SECRET_KEY : une clé secrète longue et "
+            'aléatoire, propre à cette installation (ex. python -c "import secrets; '
+            'print(secrets.token_urlsafe(48))").'
+        )
+    if config.get("SOURCE", "demo") == "demo":
+        raise ConfigError(
+            "VIGIE_ENV=production refuse la source de démonstration : "
+            "réglez VIGIE_SOURCE=zabbix et son accès (VIGIE_ZABBIX_URL, VIGIE_ZABBIX_TOKEN)."
+        )
+
+
+def trusted_proxies(value) -> int:
+    """The number of trusted proxy hops ``VIGIE_TRUSTED_PROXIES``: an integer, 0 or more."""
+    if isinstance(value, bool):
+        value = None
+    try:
+        hops = int(str(value).strip()) if value is not None else None
+    except ValueError:
+        hops = None
+    if hops is None or hops < 0:
+        raise ConfigError(
+            f"VIGIE_TRUSTED_PROXIES={value!r} : nombre de proxys de confiance attendu "
+            "(0 sans proxy, 1 derrière un nginx)."
+        )
+    return hops
 
 
 def load_or_create_secret(instance_path: str) -> str:

@@ -143,7 +143,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        response = make_response(render_error(error.code or 500))
+        # A rate limit with its own words (the per-account ones of the login) says them.
+        limit = getattr(error, "limit", None)
+        detail = error.description if getattr(limit, "error_message", None) else None
+        response = make_response(render_error(error.code or 500, detail))
         # The exception's own headers: Allow on a 405 (RFC 9110), Retry-After, WWW-Authenticate.
         for name, value in error.get_headers():
             if name.lower() != "content-type":

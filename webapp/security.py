@@ -160,7 +160,9 @@ def _unauthorized():
     if wants_json():
         return json_error(401, "authentication_required", "Authentification requise.")
     ended = g.get(ENDED_KEY)
-    if ended in SESSION_TIMEOUTS:
+    if ended == SessionEnd.DEMO_ACCOUNT:
+        flash(_("Les comptes de démonstration sont refusés sur ce service en production."), "error")
+    elif ended in SESSION_TIMEOUTS:
         flash(_("Votre session a expiré. Reconnectez-vous pour continuer."), "info")
     elif ended is not None:
         flash(

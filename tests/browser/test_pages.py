@@ -65,6 +65,7 @@ PAGE_ROLES = {
     "probes.order": "member_admin",
     "probes.agreement": "member_admin",
     "admin.orders": "admin",
+    "admin.access_requests": "admin",
     "admin.agreements": "admin",
     "admin.agreement_edit": "admin",
     "profile.index": "viewer",

@@ -19,6 +19,7 @@ from webapp.models.support import SupportEntry
 from webapp.models.support import SupportRequest
 from webapp.models.user import ApiToken
 from webapp.models.user import Membership
+from webapp.models.user import MembershipRequest
 from webapp.models.user import User
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "KioskLink",
     "Member",
     "Membership",
+    "MembershipRequest",
     "PoolOrder",
     "ProbeUsageDay",
     "Subscription",

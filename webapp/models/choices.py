@@ -232,6 +232,8 @@ class AuditKind(enum.StrEnum):
     SUPPORT_COMMENTED = "support_commented"
     SUPPORT_ATTACHMENT = "support_attachment"
     SUPPORT_RATED = "support_rated"
+    ACCESS_APPROVED = "access_approved"
+    ACCESS_REFUSED = "access_refused"
 
 
 AUDIT_KIND_LABELS = {
@@ -257,7 +259,17 @@ AUDIT_KIND_LABELS = {
     AuditKind.SUPPORT_COMMENTED: _l("Demande de support : message"),
     AuditKind.SUPPORT_ATTACHMENT: _l("Demande de support : pièce jointe"),
     AuditKind.SUPPORT_RATED: _l("Demande de support : avis"),
+    AuditKind.ACCESS_APPROVED: _l("Accès d’un compte existant accepté"),
+    AuditKind.ACCESS_REFUSED: _l("Accès d’un compte existant refusé"),
 }
+
+
+class AccessRequestStatus(enum.StrEnum):
+    """Where an existing account's invitation to a member stands (``MembershipRequest``)."""
+
+    PENDING = "pending"  # the syndicate has not decided
+    APPROVED = "approved"  # the access was opened; the account's owner was told
+    REFUSED = "refused"  # nothing was opened; nobody was told
 
 
 class SessionEnd(enum.StrEnum):
@@ -269,6 +281,7 @@ class SessionEnd(enum.StrEnum):
     CREDENTIALS = "credentials"  # deactivation, a role given or taken, a new password
     IDLE = "idle"  # no activity for longer than the role's idle limit
     EXPIRED = "expired"  # the role's absolute limit since sign-in
+    DEMO_ACCOUNT = "demo_account"  # a demo account's session, refused in production
 
 
 #: Ends the user did not ask for on that device because of time: « Votre session a expiré ».

@@ -81,6 +81,40 @@ class Membership(db.Model):
     member: Mapped[Member] = relationship(back_populates="memberships")
 
 
+class MembershipRequest(db.Model):
+    """A member administrator invited an address that already has a Vigie account.
+
+    Nothing is given to the account yet, and its owner is not told: the syndicate staff
+    approve (the membership is added, the owner told by e-mail) or refuse. Until then the
+    member's user list shows the row as for any pending invitation, with the name the
+    administrator typed (never the account's own).
+    """
+
+    __tablename__ = "membership_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))  # as typed by the inviter
+    role: Mapped[str] = mapped_column(String(20), default=MemberRole.VIEWER)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
 class ApiToken(db.Model):
     """A personal API token; only its SHA-256 digest is stored."""
 

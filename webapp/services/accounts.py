@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 
@@ -21,7 +22,9 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Member
 from webapp.models import Membership
+from webapp.models import MembershipRequest
 from webapp.models import User
+from webapp.models.choices import AccessRequestStatus
 from webapp.models.choices import AuditKind
 from webapp.models.choices import MemberRole
 from webapp.models.choices import SessionEnd
@@ -30,6 +33,7 @@ from webapp.services import audit
 from webapp.services import mail
 from webapp.services import passwords
 from webapp.services import phones
+from webapp.services import production
 from webapp.services import sessions
 from webapp.services.errors import ValidationError
 
@@ -46,6 +50,12 @@ def hash_password(password: str) -> str:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def account_key(email: str) -> str:
+    """A stable, opaque key of the account an address names (known or not): a digest of
+    the normalised address, for counters that must not store it (rate limits)."""
+    return hashlib.sha256(normalise_email(str(email)).encode()).hexdigest()[:32]
 
 
 def find_user(email: str) -> User | None:
@@ -69,7 +79,7 @@ def authenticate(email: str, password: str) -> User | None:
         return _refused(email, "credentials")
     if user is None or not user.password_hash or not user.active:
         return _refused(email, "inactive")
-    if user.is_demo and current_app.config["ENV"] == "production":
+    if production.refuses(user):
         logger.warning("Refused demo account %s in production", user.email)
         return _refused(email, "demo_in_production")
     if _hasher.check_needs_rehash(user.password_hash):
@@ -303,10 +313,14 @@ def set_password_with_token(token: str, password: str) -> User:
 
 
 def request_password_reset(email: str) -> None:
-    """E-mail a reset link if the account exists; say nothing either way."""
+    """E-mail a reset link if the account exists; say nothing either way (a demo account
+    in production gets none: it could not sign in with it anyway)."""
     user = find_user(email)
     if user is None or not user.active:
         logger.info("Password reset asked for unknown or inactive %s", normalise_email(email))
+        return
+    if production.refuses(user):
+        logger.warning("Password reset refused to demo account %s in production", user.email)
         return
     link = password_link(user, RESET)
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
@@ -340,11 +354,13 @@ def invite(member: Member, *, email: str, name: str, role: str, actor: User | No
 
     A new address gets an account (and membership) and its one-time password link by e-mail.
     An address that already has a Vigie account is never revealed to a member administrator:
-    its owner is told by e-mail that ``member`` invited them, and the account is left as it
-    is — the syndicate adds the access (a syndicate administrator's invitation adds an existing
-    account to ``member`` directly: they see every account anyway).
+    a :class:`~webapp.models.MembershipRequest` waits for the syndicate staff, who approve it
+    (the access is added, its owner told by e-mail only then) or refuse it
+    (:mod:`webapp.services.invitations`); meanwhile the member's user list shows it as any
+    pending invitation (:func:`user_rows`). A syndicate administrator's invitation adds an
+    existing account to ``member`` directly: they see every account anyway.
     Raises :class:`ValidationError` (nothing recorded) for an unknown role, or for an address
-    that already has access to ``member`` (its user list shows it).
+    that already has access to ``member`` or is already invited to it (its user list shows it).
     The invitation (by ``actor``) and any role given are audit lines of the same commit.
     """
     email = normalise_email(email)
@@ -358,18 +374,61 @@ def invite(member: Member, *, email: str, name: str, role: str, actor: User | No
         logger.info("User %s invited to %s (role %s)", user.email, member.slug, role)
         send_invitation(user, member, password_link(user))
         return
-    if existing.role_in(member) is not None:
+    if existing.role_in(member) is not None or _pending_request(member, existing) is not None:
         raise ValidationError(
             {"email": _("Cette adresse a déjà accès à %(member)s.", member=member.name)}
         )
     if actor is not None and actor.is_admin:
         _add_existing(member, existing, role, actor)
         return
+    db.session.add(
+        MembershipRequest(
+            member=member, user=existing, name=name.strip(), role=role, requested_by=actor
+        )
+    )
     _record_invitation(member, existing.email, role, actor, existing_account=True)
     db.session.commit()
     logger.info("Existing account %s invited to %s: left to the syndicate", email, member.slug)
-    if existing.active:
-        _send_existing_account_notice(existing, member, actor)
+
+
+def _pending_request(member: Member, user: User) -> MembershipRequest | None:
+    return db.session.scalar(
+        select(MembershipRequest).where(
+            MembershipRequest.member_id == member.id,
+            MembershipRequest.user_id == user.id,
+            MembershipRequest.status == AccessRequestStatus.PENDING,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A line of a member's user list: a membership, or an invitation not yet accepted."""
+
+    name: str
+    email: str
+    role: str
+    active: bool  # False: « invitation en attente »
+
+
+def user_rows(member: Member) -> list[UserRow]:
+    """The member's users as its administrator sees them, by name.
+
+    An existing account's pending request is a row exactly like a new address's pending
+    invitation: the name the administrator typed, the address, the role, not active.
+    """
+    rows = [
+        UserRow(m.user.name, m.user.email, m.role, bool(m.user.password_hash))
+        for m in member.memberships
+    ]
+    pending = db.session.scalars(
+        select(MembershipRequest).where(
+            MembershipRequest.member_id == member.id,
+            MembershipRequest.status == AccessRequestStatus.PENDING,
+        )
+    )
+    rows += [UserRow(r.name, r.user.email, r.role, False) for r in pending]
+    return sorted(rows, key=lambda row: (row.name.casefold(), row.email))
 
 
 def _record_invitation(
@@ -386,11 +445,21 @@ def _record_invitation(
 def _add_existing(member: Member, user: User, role: str, actor: User) -> None:
     """A syndicate administrator gives an existing (non-staff) account access to ``member``."""
     if user.is_staff:
-        raise ValidationError(
-            {"email": _("Ce compte est un compte du syndicat : il voit déjà tous les membres.")}
-        )
-    user.memberships.append(Membership(member=member, role=role))
+        raise ValidationError({"email": staff_account_message()})
     _record_invitation(member, user.email, role, actor, existing_account=True)
+    give_access(member, user, role, actor)
+    db.session.commit()
+    logger.info("Existing account %s added to %s (role %s)", user.email, member.slug, role)
+    tell_access_opened(user, member)
+
+
+def staff_account_message() -> str:
+    return _("Ce compte est un compte du syndicat : il voit déjà tous les membres.")
+
+
+def give_access(member: Member, user: User, role: str, actor: User) -> None:
+    """Add ``user`` to ``member`` with ``role`` and its audit line (the caller commits)."""
+    user.memberships.append(Membership(member=member, role=role))
     audit.record(
         AuditKind.ROLE_CHANGED,
         actor=actor,
@@ -398,8 +467,10 @@ def _add_existing(member: Member, user: User, role: str, actor: User) -> None:
         target=f"user {user.email}",
         detail={"role": role},
     )
-    db.session.commit()
-    logger.info("Existing account %s added to %s (role %s)", user.email, member.slug, role)
+
+
+def tell_access_opened(user: User, member: Member) -> None:
+    """E-mail ``user`` (an existing account, now in ``member``) that the access is open."""
     if not user.active:
         return
     if user.password_hash is None:  # invited elsewhere, no password chosen yet
@@ -415,24 +486,6 @@ def _add_existing(member: Member, user: User, role: str, actor: User) -> None:
             where=member.name,
             link=current_app.config["BASE_URL"].rstrip("/")
             + current_app.url_map.bind("vigie").build("auth.login"),
-        ),
-    )
-
-
-def _send_existing_account_notice(user: User, member: Member, actor: User | None) -> None:
-    """Tell an existing account that ``member`` invited it (nothing was changed)."""
-    mail.send(
-        user.email,
-        _("Vigie : invitation de %(where)s", where=member.name),
-        _(
-            "Bonjour %(name)s,\n\n%(inviter)s vous a invité à suivre %(where)s sur Vigie.\n"
-            "Vous avez déjà un compte Vigie avec cette adresse : il n’a pas été modifié, et "
-            "cet accès ne lui a pas été ajouté.\n"
-            "Pour suivre %(where)s avec ce compte, demandez-le au support du syndicat, qui "
-            "ajoutera l’accès. Sinon, ignorez ce message.\n",
-            name=user.name,
-            inviter=actor.name if actor is not None else _("Un administrateur"),
-            where=member.name,
         ),
     )
 

@@ -43,6 +43,7 @@ from webapp.models import UserSession
 from webapp.models.choices import MemberRole
 from webapp.models.choices import SessionEnd
 from webapp.models.member import as_utc
+from webapp.services import production
 from webapp.services.errors import NotFound
 from webapp.services.push import device_label
 
@@ -170,6 +171,8 @@ def _why_ended(row: UserSession, now: datetime) -> str | None:
         return row.revoked_reason or SessionEnd.LOGOUT
     if not row.user.active or row.stamp != credential_stamp(row.user):
         return SessionEnd.CREDENTIALS
+    if production.refuses(row.user):  # opened before VIGIE_ENV=production
+        return SessionEnd.DEMO_ACCOUNT
     return _ended_by_time(row, now)
 
 

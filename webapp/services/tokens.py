@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC
 from datetime import datetime
@@ -15,7 +16,10 @@ from webapp.models import ApiToken
 from webapp.models import User
 from webapp.models.choices import AuditKind
 from webapp.services import audit
+from webapp.services import production
 from webapp.services.errors import NotFound
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "vigie_"
 
@@ -42,13 +46,19 @@ def create(user: User, name: str) -> tuple[str, ApiToken]:
 
 
 def authenticate(clear: str) -> User | None:
-    """Return the active user owning the unrevoked token ``clear``."""
+    """Return the active user owning the unrevoked token ``clear`` (never a demo account
+    in production)."""
     if not clear.startswith(PREFIX) or len(clear) > 128:
         return None
     token = db.session.execute(
         select(ApiToken).where(ApiToken.token_hash == _digest(clear))
     ).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    if production.refuses(token.user):
+        logger.warning(
+            "Refused API token %s of demo account %s in production", token.id, token.user_id
+        )
         return None
     now = datetime.now(UTC)
     last = token.last_used_at

@@ -1,3 +1,4 @@
+from webapp.blueprints.admin import access as _access  # noqa: F401 - views on bp
 from webapp.blueprints.admin import agreements as _agreements  # noqa: F401 - views on bp
 from webapp.blueprints.admin import contributions as _contributions  # noqa: F401 - views on bp
 from webapp.blueprints.admin import journal as _journal  # noqa: F401 - views on bp

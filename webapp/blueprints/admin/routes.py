@@ -22,6 +22,7 @@ from webapp.presenters import alerts as alerts_view
 from webapp.presenters import overview as overview_view
 from webapp.services import deliveries
 from webapp.services import demo
+from webapp.services import invitations
 from webapp.services import members as member_service
 from webapp.services import orders
 from webapp.services import overview
@@ -45,6 +46,7 @@ def index():
         # Delivery health (alerts): syndicate administrators only.
         delivery_health=alerts_view.health_view(deliveries.health()) if access.is_admin() else None,
         orders_waiting=orders.waiting_count(),
+        access_waiting=invitations.pending_count(),
         current_year=orders.today_local().year,
     )
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -54,8 +55,54 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_LIMIT"]
+
+
+def _reset_account_limit() -> str:
+    return current_app.config["PASSWORD_RESET_ACCOUNT_LIMIT"]
+
+
+def _submitted_account() -> str:
+    """The rate-limit key of the e-mail address typed: normalised, then digested (the
+    limiter's storage, Redis in production, never holds an address). Known and unknown
+    addresses are keyed alike, so the limit tells nothing about which exist."""
+    return "account:" + accounts.account_key(request.form.get("email", ""))
+
+
+def _login_failed(_response) -> bool:
+    """Only refused credentials count against the account (set by :func:`login`)."""
+    return bool(g.get(LOGIN_FAILED))
+
+
+def _too_many_for_account() -> str:
+    return _(
+        "Trop de tentatives de connexion pour cette adresse électronique. "
+        "Par sécurité, elles sont suspendues pour un moment : réessayez dans une heure "
+        "ou demandez un nouveau mot de passe."
+    )
+
+
+def _too_many_resets() -> str:
+    return _(
+        "Trop de demandes de lien pour cette adresse électronique. "
+        "Consultez votre messagerie ou réessayez dans une heure."
+    )
+
+
+LOGIN_FAILED = "vigie_login_failed"  # g: this request's credentials were refused
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _account_limit,
+    methods=["POST"],
+    key_func=_submitted_account,
+    scope="login-account",
+    deduct_when=_login_failed,
+    error_message=_too_many_for_account,
+)
 def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
@@ -69,6 +116,7 @@ def login():
         if user is not None:
             security.sign_in(user)
             return redirect(_safe_next(form.next.data))
+        g.setdefault(LOGIN_FAILED, True)
         error = _("Adresse électronique ou mot de passe incorrect.")
     status = 400 if request.method == "POST" else 200
     return _login_page(form, error, status)
@@ -157,6 +205,13 @@ def logout():
 
 @bp.route("/mot-de-passe/oubli", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _reset_account_limit,
+    methods=["POST"],
+    key_func=_submitted_account,
+    scope="reset-account",
+    error_message=_too_many_resets,
+)
 def forgot_password():
     """Ask for a password reset link by e-mail."""
     form = ForgotPasswordForm()

@@ -98,4 +98,5 @@ def users(slug: str):
             flash(_("Invitation envoyée à %(email)s.", email=email), "success")
             form = InviteForm(formdata=None)
     status = 400 if request.method == "POST" and form.errors else 200
-    return render_template("members/users.html", member=member, form=form), status
+    rows = accounts.user_rows(member)
+    return render_template("members/users.html", member=member, rows=rows, form=form), status
