@@ -30,9 +30,18 @@ from pathlib import PurePosixPath
 from flask import Flask
 from flask import current_app
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 
-__all__ = ["IMMUTABLE", "REVALIDATE", "STABLE_NAMES", "Asset", "Manifest", "build_manifest"]
+__all__ = [
+    "IMMUTABLE",
+    "REVALIDATE",
+    "STABLE_NAMES",
+    "Asset",
+    "Manifest",
+    "StaticFilesWithoutCookies",
+    "build_manifest",
+]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"  # kept, but asked again each time (a 304 when unchanged)
@@ -145,11 +154,27 @@ def _normalise(path: PurePosixPath) -> str:
 # -- in the app --------------------------------------------------------------------------
 
 
+class StaticFilesWithoutCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, left alone by static files.
+
+    Flask-Login reads the session after every request, so Flask would answer every static
+    file with ``Vary: Cookie`` (and a refreshed cookie): a browser then revalidates its
+    cached copy whenever the cookie changed, and a year of cache is worth nothing. A static
+    file is the same for everyone; its answer neither varies with the cookie nor sets it.
+    """
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint == "static" and not session.modified:
+            return
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
     """Read the static folder, hash its names in ``url_for``, serve both names."""
     app.extensions["vigie_assets"] = build_manifest(Path(app.static_folder))
     app.url_defaults(_hashed_url)
     app.view_functions["static"] = _serve
+    app.session_interface = StaticFilesWithoutCookies()
 
 
 def manifest() -> Manifest:

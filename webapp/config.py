@@ -128,6 +128,7 @@ class BaseConfig:
     # SVG), as the production proxy would; VIGIE_COMPRESS_REGISTER=false turns it off.
     # Socket.IO's traffic never goes through it (python-engineio answers before Flask).
     COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br"]  # streamed answers (attachments, exports)
     COMPRESS_MIMETYPES = [
         "text/html",
         "text/css",

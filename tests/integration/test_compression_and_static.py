@@ -73,6 +73,9 @@ def test_pages_name_static_files_by_hash_and_those_are_immutable(client, map_pag
         assert answer.status_code == 200, match[0]
         assert answer.headers["Cache-Control"] == IMMUTABLE
         assert answer.headers["ETag"]
+        # Signed in, yet no "Vary: Cookie" nor cookie: the cached copy outlives the session.
+        assert "cookie" not in answer.headers.get("Vary", "").lower(), match[0]
+        assert "Set-Cookie" not in answer.headers, match[0]
         again = client.get(match[0][:-1], headers={"If-None-Match": answer.headers["ETag"]})
         assert again.status_code == 304
 
