@@ -118,3 +118,22 @@ def test_the_web_app_manifest_and_the_service_worker_keep_their_urls(client):
     offline = client.get("/hors-ligne").get_data(as_text=True)
     css = re.search(r"/static/css/vigie\.[0-9a-f]{12}\.css", offline)[0]
     assert css in body
+
+
+def test_in_debug_mode_a_changed_file_gets_its_new_name_without_a_restart(app, tmp_path):
+    from flask import url_for
+
+    from webapp.assets import build_manifest
+
+    (tmp_path / "css").mkdir()
+    sheet = tmp_path / "css" / "vigie.css"
+    sheet.write_text("body { color: #123; }\n")
+    app.extensions["vigie_assets"] = build_manifest(tmp_path)
+    app.debug = True
+    with app.test_request_context():
+        before = url_for("static", filename="css/vigie.css")
+        sheet.write_text("body { color: #456789; }\n")  # another size: whatever the mtime
+        after = url_for("static", filename="css/vigie.css")
+    assert before != after and re.fullmatch(r"/static/css/vigie\.[0-9a-f]{12}\.css", after)
+    answer = app.test_client().get(after)
+    assert answer.status_code == 200 and b"#456789" in answer.get_data()
