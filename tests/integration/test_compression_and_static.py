@@ -137,3 +137,13 @@ def test_in_debug_mode_a_changed_file_gets_its_new_name_without_a_restart(app, t
     assert before != after and re.fullmatch(r"/static/css/vigie\.[0-9a-f]{12}\.css", after)
     answer = app.test_client().get(after)
     assert answer.status_code == 200 and b"#456789" in answer.get_data()
+
+
+def test_socketio_traffic_is_left_to_engineio(client):
+    """Socket.IO's long-polling answers never reach Flask's hooks: Flask-Compress skips them."""
+    answer = client.get(
+        "/socket.io/?EIO=4&transport=polling", headers={"Accept-Encoding": "br, gzip"}
+    )
+    assert answer.status_code == 200 and answer.get_data().startswith(b'0{"sid"')
+    assert answer.headers.get("Content-Encoding") != "br"
+    assert "Vary" not in answer.headers
