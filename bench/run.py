@@ -1,7 +1,12 @@
 """Run every benchmark, write ``bench/results.json`` and print a short table.
 
-``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,alerts,support,...]
+``python -m bench.run [--quick] [--zabbix] [--only layout,poll,browser,alerts,support,weight,...]
 [--output PATH]``
+
+``weight`` (issue 14 part 8, about 1 min, alone: ``--only weight``): the map page of the
+largest demo member with the app alone (``flask vigie serve``, the embedded default, no
+proxy: the portal compresses its own answers), phone, empty cache then a repeat visit,
+bytes as Chromium counts them on the wire, and its Ecoindex (written under ``map_weight``).
 
 ``alerts`` (issue 11, about 3 min, alone: ``--only alerts``): problem → SMTP / push / SMS /
 portal latency beyond the alert delay, the delivery worker's messages per second, and a
@@ -43,7 +48,7 @@ from bench.common import machine
 from bench.common import verdict
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("layout", "poll", "browser", "alerts", "support")
+SECTIONS = ("layout", "poll", "browser", "alerts", "support", "weight")
 SERVICE_SECTIONS = ("zabbix", "zabbix_defaults", "fanout")  # behind --zabbix
 ALL_SECTIONS = SECTIONS + SERVICE_SECTIONS
 #: Top-level keys of results.json written by each section (kept when it is not run).
@@ -59,6 +64,7 @@ SECTION_KEYS = {
     ),
     "alerts": ("alerts",),
     "support": ("support_queue",),
+    "weight": ("map_weight",),
     "zabbix": ("zabbix",),
     "zabbix_defaults": ("zabbix_defaults",),
     "fanout": ("fanout",),
@@ -84,6 +90,8 @@ def _run_section(name: str, quick: bool) -> tuple[dict | None, str | None, float
             from bench import alerts as module
         elif name == "support":
             from bench import support_queue as module
+        elif name == "weight":
+            from bench import weight as module
         else:
             from bench import browser as module
         result = module.run(quick=quick)
@@ -165,10 +173,39 @@ def _targets(results: dict) -> dict:
         "unit": "B/min",
         "what": f"websocket payload + HTTP, {idle_poll or '?'} s poll, no change",
     }
+    _weight_targets(t, results)
     _alerts_targets(t, results)
     _support_targets(t, results)
     _zabbix_targets(t, results)
     return t
+
+
+def _weight_targets(t: dict, results: dict) -> None:
+    """Rows of the weight section (issue 14 part 8): the map page, the app alone."""
+    weight = results.get("map_weight") or {}
+    member = weight.get("member", "?")
+    for key, limit, what in (
+        ("empty_cache", 80.0, "empty cache"),
+        ("repeat_visit", 15.0, "repeat visit (cache kept)"),
+    ):
+        value = (weight.get(key) or {}).get("median_kb")
+        t[f"map_weight_{key}_kb"] = {
+            **verdict(value, limit),
+            "unit": "kB",
+            "what": f"bytes on the wire, map of {member}, phone, {what}, "
+            "flask vigie serve alone (no proxy)",
+        }
+    eco = weight.get("ecoindex") or {}
+    t["ecoindex_map_app_alone"] = {
+        **verdict(eco.get("score"), 75.0, lower_is_better=False),
+        "unit": "score",
+        "what": "empty cache, DOM = elements outside SVG (reference scraper)",
+    }
+    t["ecoindex_map_app_alone_every_element"] = {
+        **verdict((eco.get("every_element") or {}).get("score"), 75.0, lower_is_better=False),
+        "unit": "score",
+        "what": "the same with DOM = every element (the map's SVG counted)",
+    }
 
 
 def _alerts_targets(t: dict, results: dict) -> None:
@@ -271,8 +308,9 @@ def _browser_sections(results: dict, browser: dict) -> None:
         "viewport": "390x844 (phone, DPR 2), fresh context, logged in without loading pages",
         "kB": KB,
         "member": "cc-saulnois",
-        "note": "gzip_* = gzip level 6 of each body (the production proxy compresses); "
-        "raw_* = what the app itself sends; headers counted as sent",
+        "note": "gzip_* = gzip level 6 of each body, raw_* = the bodies decoded (the app "
+        "compresses its answers itself: see map_weight for the bytes on the wire); headers "
+        "counted as sent",
     }
     eco = {"implementation": ecoindex_score.implementation()}
     for name, page in transfer.items():
@@ -423,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = value
         elif name == "support":
             results["support_queue"] = value
+        elif name == "weight":
+            results["map_weight"] = value
         else:
             _browser_sections(results, value)
     carried = _carry_over(results, wanted, Path(args.output))

@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | type | None = None) -> Flask:
     )
     _load_config(app, config)
     _configure_logging(app)
+    _register_compression(app)
     _register_hardening(app)
     _register_extensions(app)
     _register_blueprints(app)
@@ -90,6 +91,15 @@ def _configure_logging(app: Flask) -> None:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _register_compression(app: Flask) -> None:
+    from webapp import assets
+    from webapp.extensions import compress
+
+    # First registered, so its after_request runs last, on the finished response.
+    compress.init_app(app)
+    assets.init_app(app)
 
 
 def _register_hardening(app: Flask) -> None:

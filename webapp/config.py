@@ -138,6 +138,24 @@ class BaseConfig:
     OVH_APPLICATION_SECRET: str | None = None
     OVH_CONSUMER_KEY: str | None = None
     OVH_SMS_SERVICE: str | None = None  # the sms-xx12345-1 account
+    # Flask-Compress: the portal compresses its own answers (pages, JSON, scripts, styles,
+    # SVG), as the production proxy would; VIGIE_COMPRESS_REGISTER=false turns it off.
+    # Socket.IO's traffic never goes through it (python-engineio answers before Flask).
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br"]  # streamed answers (attachments, exports)
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/problem+json",
+        "application/manifest+json",
+        "image/svg+xml",
+        "text/plain",
+        "text/csv",
+    ]
+    COMPRESS_BR_LEVEL = 5
     # Flask / cookies
     SESSION_COOKIE_SECURE = False  # forced to True when ENV=production
     SESSION_COOKIE_HTTPONLY = True

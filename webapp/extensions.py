@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,4 +34,5 @@ babel = Babel()
 talisman = Talisman()
 htmx = Htmx()
 mail = Mail()
+compress = Compress()
 socketio = SocketIO()

@@ -255,7 +255,7 @@ def test_push_shows_a_notification_and_its_click_opens_the_node(
     assert shown["tag"] == "incident-7" and shown["lang"] == "fr"
     assert shown["requireInteraction"] is True
     assert shown["data"] == {"navigate": node_url}
-    assert shown["icon"].endswith("/static/img/icon-192.png")
+    assert re.search(r"/static/img/icon-192\.[0-9a-f]{12}\.png$", shown["icon"])  # hashed
 
     page.goto("/profil/")  # a Vigie window elsewhere
     _click_notification(page)
