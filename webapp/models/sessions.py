@@ -44,6 +44,9 @@ class UserSession(db.Model):
     revoked_at: Mapped[datetime | None]
     # logout, ended_by_user, password, credentials, idle, expired (webapp.services.sessions)
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    # How the user proved who they are: password, password+totp, password+recovery,
+    # proconnect (webapp.models.choices.SignInMethod).
+    method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
 
     user: Mapped[User] = relationship()
 

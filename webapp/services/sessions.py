@@ -42,6 +42,7 @@ from webapp.models import User
 from webapp.models import UserSession
 from webapp.models.choices import MemberRole
 from webapp.models.choices import SessionEnd
+from webapp.models.choices import SignInMethod
 from webapp.models.member import as_utc
 from webapp.services.errors import NotFound
 from webapp.services.push import device_label
@@ -125,10 +126,15 @@ def ip_prefix(address: str | None) -> str | None:
 
 
 def start(
-    user: User, *, user_agent: str | None = None, address: str | None = None
+    user: User,
+    *,
+    user_agent: str | None = None,
+    address: str | None = None,
+    method: str = SignInMethod.PASSWORD,
 ) -> tuple[str, UserSession]:
     """Open a session for ``user`` (just authenticated): its clear id (for the cookie only)
-    and its row. The limits are the user's role's, fixed now."""
+    and its row. The limits are the user's role's, fixed now; ``method`` is how the user
+    proved who they are (:class:`~webapp.models.choices.SignInMethod`)."""
     policy = policy_for(user)
     now = _now()
     clear = secrets.token_urlsafe(32)
@@ -143,6 +149,7 @@ def start(
         stamp=credential_stamp(user),
         device=device_label(user_agent),
         ip_prefix=ip_prefix(address),
+        method=str(SignInMethod(method)),
     )
     db.session.add(row)
     db.session.commit()
