@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from flask import current_app
 from flask import Request
+from flask import current_app
 from flask import g
 from flask import session
 from flask_babel import gettext as _

@@ -25,8 +25,8 @@ from webapp.forms import SecondStepForm
 from webapp.forms import SetPasswordForm
 from webapp.forms import apply_errors
 from webapp.i18n import LANG_COOKIE
-from webapp.services import accounts
 from webapp.models.choices import SignInMethod
+from webapp.services import accounts
 from webapp.services import passwords
 from webapp.services import two_factor
 from webapp.services.errors import ValidationError
@@ -64,10 +64,7 @@ def _after_sign_in(user, next_url: str | None) -> str:
     """Where a new session goes: the enrolment page first when two-factor is due."""
     if security.must_enrol():
         flash(
-            _(
-                "Votre rôle impose la double authentification : activez-la pour accéder à "
-                "Vigie."
-            ),
+            _("Votre rôle impose la double authentification : activez-la pour accéder à Vigie."),
             "info",
         )
         return url_for("profile.two_factor")
