@@ -134,6 +134,7 @@ def test_enrolment_shows_a_local_qr_code_and_the_secret_then_a_first_code_turns_
     app, db, clock
 ):
     user = make_user("viewer", member=demo_member("sarralbe"))
+    elsewhere, _ = sign_in(app, user)  # another device, signed in with the password alone
     browser, _ = sign_in(app, user)
     assert "Gérer la double authentification" in browser.get("/profil/").get_data(as_text=True)
     token = csrf_from(browser, PAGE)
@@ -166,6 +167,8 @@ def test_enrolment_shows_a_local_qr_code_and_the_secret_then_a_first_code_turns_
     assert secret not in later and not SECRET_RE.search(later), "never shown again"
     assert not RECOVERY_RE.search(later), "the recovery codes are shown once"
     assert "10 codes de secours inutilisés" in later
+    assert elsewhere.get("/profil/").status_code == 302, "the other devices are signed out"
+    assert browser.get("/profil/").status_code == 200, "not this one"
     assert AuditKind.TWO_FACTOR_ENABLED in kinds(user)
 
 
@@ -416,3 +419,20 @@ def test_a_proconnect_sign_in_never_asks_the_second_factor(app, db, clock, produ
     assert browser.get("/profil/").status_code == 200, "nor the enrolment hold"
     socket = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=browser)
     assert socket.is_connected(NAMESPACE)
+
+
+def test_the_syndicate_resets_a_lost_phone_from_the_command_line(app, db, clock, runner):
+    user, secret, _codes = enrolled_user(app, clock, role="member_admin")
+    browser, _ = sign_in(app, user)
+    clock.advance(seconds=30)
+    second_step(browser, clock.code(secret))
+    assert browser.get("/profil/").status_code == 200
+    result = runner.invoke(args=["vigie", "user", "reset-2fa", "--email", user.email])
+    assert result.exit_code == 0, result.output
+    assert "Double authentification retirée" in result.output
+    assert not two_factor.is_enabled(user)
+    assert browser.get("/profil/").status_code == 302, "their sessions are closed"
+    again = runner.invoke(args=["vigie", "user", "reset-2fa", "--email", user.email])
+    assert again.exit_code != 0 and "n'est pas activée" in again.output
+    unknown = runner.invoke(args=["vigie", "user", "reset-2fa", "--email", "nobody@example.org"])
+    assert unknown.exit_code != 0 and "compte inconnu" in unknown.output

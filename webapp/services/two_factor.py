@@ -215,8 +215,11 @@ def _wrong_code() -> ValidationError:
     )
 
 
-def confirm_enrolment(user: User, code: str) -> list[str]:
-    """Turn on the pending enrolment with a first code: the recovery codes (shown once)."""
+def confirm_enrolment(user: User, code: str, *, keep_session: int | None = None) -> list[str]:
+    """Turn on the pending enrolment with a first code: the recovery codes (shown once).
+
+    Every other session of the user ends (they were opened with the password alone);
+    ``keep_session``, the one used to enrol, stays."""
     row = record_for(user)
     if row is None or row.active:
         raise Conflict(
@@ -231,7 +234,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     row.last_used_at = now
     codes = _replace_recovery_codes(row)
     audit.record(AuditKind.TWO_FACTOR_ENABLED, actor=user, member=audit.member_of(user))
-    db.session.commit()
+    sessions.revoke_all_for(user, except_current=keep_session)  # commits
     logger.info("Two-factor sign-in turned on by user %s", user.id)
     return codes
 
@@ -341,8 +344,9 @@ def verify(user: User, code: str) -> SignInMethod:
 # -- Disabling -----------------------------------------------------------------------------
 
 
-def disable(user: User, *, password: str, code: str) -> None:
-    """Turn two-factor off, after the password and a code (of the application or recovery).
+def disable(user: User, *, password: str, code: str, keep_session: int | None = None) -> None:
+    """Turn two-factor off, after the password and a code (of the application or recovery);
+    the user's other sessions end (``keep_session`` stays).
 
     :class:`PermissionDenied` where it is required (staff and member admins in production).
     """
@@ -378,5 +382,25 @@ def disable(user: User, *, password: str, code: str) -> None:
         raise _wrong_code()
     db.session.delete(row)
     audit.record(AuditKind.TWO_FACTOR_DISABLED, actor=user, member=audit.member_of(user))
-    db.session.commit()
+    sessions.revoke_all_for(user, except_current=keep_session)  # commits
     logger.info("Two-factor sign-in turned off by user %s", user.id)
+
+
+def reset(user: User, *, by: str) -> bool:
+    """Remove ``user``'s two-factor (a lost phone, by the syndicate: ``by`` says how) and
+    end their sessions; ``False`` if it was not on. The next sign-in enrols again where
+    it is required."""
+    row = record_for(user)
+    if row is None:
+        return False
+    db.session.delete(row)
+    audit.record(
+        AuditKind.TWO_FACTOR_DISABLED,
+        actor_label=by,
+        member=audit.member_of(user),
+        target=user.email,
+        detail={"reset": True},
+    )
+    sessions.revoke_all_for(user)  # commits the removal with the audit line
+    logger.warning("Two-factor sign-in of user %s reset (%s)", user.id, by)
+    return True

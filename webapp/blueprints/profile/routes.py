@@ -276,6 +276,11 @@ def _two_factor_page(*, code_form=None, disable_form=None, recovery_codes=None, 
     ), status
 
 
+def _this_session_id() -> int | None:
+    current = security.current_session()
+    return current.id if current else None
+
+
 @bp.route("/double-authentification")
 @login_required
 def two_factor():
@@ -300,7 +305,9 @@ def two_factor_confirm():
     form = TotpCodeForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor_service.confirm_enrolment(current_user, form.code.data)
+            codes = two_factor_service.confirm_enrolment(
+                current_user, form.code.data, keep_session=_this_session_id()
+            )
         except ValidationError as exc:
             apply_errors(form, exc, "code")
         else:
@@ -335,7 +342,10 @@ def two_factor_disable():
     if form.validate_on_submit():
         try:
             two_factor_service.disable(
-                current_user, password=form.password.data, code=form.code.data
+                current_user,
+                password=form.password.data,
+                code=form.code.data,
+                keep_session=_this_session_id(),
             )
         except ValidationError as exc:
             apply_errors(form, exc, "code")
