@@ -436,3 +436,26 @@ def test_the_syndicate_resets_a_lost_phone_from_the_command_line(app, db, clock,
     assert again.exit_code != 0 and "n'est pas activée" in again.output
     unknown = runner.invoke(args=["vigie", "user", "reset-2fa", "--email", "nobody@example.org"])
     assert unknown.exit_code != 0 and "compte inconnu" in unknown.output
+
+
+def test_a_secret_under_a_lost_key_is_a_clear_error_not_a_crash(app, db, clock):
+    from cryptography.fernet import Fernet
+
+    user, secret, _codes = enrolled_user(app, clock)
+    app.config["TWO_FACTOR_KEYS"] = Fernet.generate_key().decode()  # the old key is gone
+    browser, _ = sign_in(app, user)
+    response = second_step(browser, clock.code(secret))
+    assert response.status_code == 409
+    assert "Contactez le support" in html.unescape(response.get_data(as_text=True))
+    assert browser.get("/profil/").status_code == 302
+
+
+def test_keys_rotate_the_first_one_encrypts(app, db, clock):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app.config["TWO_FACTOR_KEYS"] = old
+    user, secret, _codes = enrolled_user(app, clock)
+    app.config["TWO_FACTOR_KEYS"] = f"{new},{old}"
+    browser, _ = sign_in(app, user)
+    assert second_step(browser, clock.code(secret)).status_code == 302

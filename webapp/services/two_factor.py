@@ -109,7 +109,13 @@ def _decrypt(token: str) -> str:
     except InvalidToken:
         # A key removed from TWO_FACTOR_KEYS (or a new SECRET_KEY without it): say so.
         logger.error("A two-factor secret cannot be decrypted: check VIGIE_TWO_FACTOR_KEYS")
-        raise
+        raise Conflict(
+            "two_factor_unreadable",
+            _(
+                "Votre double authentification ne peut pas être vérifiée pour le moment. "
+                "Contactez le support du syndicat."
+            ),
+        ) from None
 
 
 def check_keys(keys: str) -> None:
