@@ -307,8 +307,11 @@ def test_in_production_privileged_users_are_held_to_enrolment(app, db, clock, pr
     for path in ("/", "/membres/", "/profil/", "/admin/"):
         held = browser.get(path)
         assert held.status_code == 302 and held.headers["Location"] == PAGE, path
+    fragment = browser.get("/membres/", headers={"HX-Request": "true"})
+    assert fragment.headers["HX-Redirect"] == PAGE, "htmx leaves the page for the enrolment"
     api = browser.get("/api/v1/members")
     assert api.status_code == 403 and api.json["error"]["code"] == "two_factor_enrolment_required"
+    assert last_session(user).method == "password"
     socket = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=browser)
     assert not socket.is_connected(NAMESPACE)
     page = browser.get(PAGE).get_data(as_text=True)
