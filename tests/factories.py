@@ -80,3 +80,23 @@ def make_support_request(member: Member, author: User, **fields):
 
     values = {"subject": "Caméra", "message": "Elle ne répond plus.", **fields}
     return support.open_request(member, author, support.parse_new(values))
+
+
+def enable_two_factor(user: User) -> str:
+    """Turn on ``user``'s two-factor sign-in (confirmed, no code used yet): its secret."""
+    from datetime import UTC
+    from datetime import datetime
+
+    import pyotp
+
+    from webapp.models import TwoFactor
+    from webapp.services import two_factor
+
+    secret = pyotp.random_base32()
+    db.session.add(
+        TwoFactor(
+            user_id=user.id, secret=two_factor._encrypt(secret), confirmed_at=datetime.now(UTC)
+        )
+    )
+    db.session.commit()
+    return secret

@@ -30,6 +30,7 @@ from webapp.services import demo
 from webapp.services import members as member_service
 from webapp.services import meter
 from webapp.services import notify
+from webapp.services import two_factor
 from webapp.services.errors import ValidationError
 from webapp.sources.base import MonitoringSource
 from webapp.sources.base import SourceConfigError
@@ -167,6 +168,21 @@ def user_add(email, name, member_slug, role, staff) -> None:
     click.echo(f"Compte créé : {created.email}")
     click.echo("Lien (usage unique) pour choisir le mot de passe :")
     click.echo(accounts.password_link(created))
+
+
+@user.command("reset-2fa")
+@click.option("--email", required=True)
+@with_appcontext
+def user_reset_two_factor(email) -> None:
+    """Retirer la double authentification d'un compte (téléphone perdu, plus de code de secours)."""
+    found = accounts.find_user(email)
+    if found is None:
+        _fail(f"Erreur : compte inconnu « {email} ».")
+    if not two_factor.reset(found, by="cli"):
+        _fail(f"Erreur : la double authentification n'est pas activée pour « {found.email} ».")
+    click.echo(f"Double authentification retirée pour {found.email} ; ses sessions sont fermées.")
+    if two_factor.required_for(found):
+        click.echo("Son rôle l'impose : elle lui sera demandée à sa prochaine connexion.")
 
 
 @vigie.group("demo")

@@ -101,6 +101,14 @@ class BaseConfig:
     OIDC_ISSUER: str | None = None
     OIDC_CLIENT_ID: str | None = None
     OIDC_CLIENT_SECRET: str | None = None
+    # Two-factor sign-in (webapp.services.two_factor): required for staff and member
+    # admins when ENV is production. TWO_FACTOR_KEYS: comma-separated Fernet keys that
+    # encrypt the TOTP secrets (the first encrypts, all decrypt); empty: derived from
+    # SECRET_KEY. The second step must follow the password within PENDING_SECONDS.
+    TWO_FACTOR_KEYS: str | None = None
+    TWO_FACTOR_PENDING_SECONDS = 300
+    TWO_FACTOR_MAX_ATTEMPTS = 5  # wrong codes before the password is asked again
+    TWO_FACTOR_RATE_LIMIT = "5 per minute;30 per hour"
     RATELIMIT_STORAGE_URI = "memory://"
     BASE_URL = "http://127.0.0.1:5000"
     # Mail (empty MAIL_SERVER: messages are written to the log)

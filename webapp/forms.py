@@ -141,6 +141,60 @@ class LoginForm(VigieForm):
     submit = SubmitField(_l("Se connecter"))
 
 
+class SecondStepForm(VigieForm):
+    """The second step of a sign-in: a code of the application, or else a recovery code
+    (two forms on the page, one field each: the first gets a numeric keyboard)."""
+
+    code = StringField(
+        _l("Code de vérification"),
+        validators=[Optional(), _length(32)],
+        filters=[_strip],
+        description=_l("Les 6 chiffres affichés par votre application d’authentification."),
+    )
+    recovery = StringField(
+        _l("Code de secours"),
+        validators=[Optional(), _length(32)],
+        filters=[_strip],
+        description=_l("Un des 10 codes reçus à l’activation (par exemple « abcde-fghjk »)."),
+    )
+    submit = SubmitField(_l("Vérifier"))
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not (self.code.data or self.recovery.data):
+            self.code.errors = [_l("Ce champ est obligatoire.")]
+            return False
+        return True
+
+    @property
+    def typed(self) -> str:
+        return self.code.data or self.recovery.data or ""
+
+
+class TotpCodeForm(VigieForm):
+    """A code of the application (confirming enrolment, renewing recovery codes)."""
+
+    code = StringField(
+        _l("Code à 6 chiffres"),
+        validators=[_required(), _length(32)],
+        filters=[_strip],
+        description=_l("Le code affiché en ce moment par votre application."),
+    )
+    submit = SubmitField(_l("Confirmer"))
+
+
+class DisableTwoFactorForm(VigieForm):
+    password = PasswordField(_l("Mot de passe"), validators=[_required(), _length(256)])
+    code = StringField(
+        _l("Code de vérification"),
+        validators=[_required(), _length(32)],
+        filters=[_strip],
+        description=_l("Un code de votre application, ou un code de secours inutilisé."),
+    )
+    submit = SubmitField(_l("Désactiver la double authentification"))
+
+
 class ForgotPasswordForm(VigieForm):
     email = EmailField(_l("Adresse électronique"), validators=_email_validators())
     submit = SubmitField(_l("Recevoir un lien"))

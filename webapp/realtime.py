@@ -105,6 +105,8 @@ def on_connect(auth=None):
         logger.info("Refused anonymous Socket.IO connection from %s", request.remote_addr)
         raise ConnectionRefusedError("authentication_required")
     signed_in = security.current_session()
+    if signed_in is not None and security.must_enrol():
+        raise ConnectionRefusedError("two_factor_enrolment_required")
     if signed_in is not None:  # ends with its session: logout, reset, limits, new roles
         _watch_session(request.sid, signed_in.id)
         _join(events.session_room(signed_in.id))

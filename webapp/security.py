@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask import Request
+from flask import current_app
 from flask import g
 from flask import session
 from flask_babel import gettext as _
@@ -17,15 +18,18 @@ from flask_login import logout_user
 from webapp import proconnect
 from webapp.errors import json_error
 from webapp.errors import wants_json
+from webapp.extensions import db
 from webapp.extensions import login_manager
 from webapp.extensions import talisman
 from webapp.models import User
 from webapp.models import UserSession
 from webapp.models.choices import SESSION_TIMEOUTS
 from webapp.models.choices import SessionEnd
+from webapp.models.choices import SignInMethod
 from webapp.services import audit
 from webapp.services import sessions
 from webapp.services import tokens
+from webapp.services import two_factor
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ def init_app(app: Flask) -> None:
     login_manager.request_loader(_load_user_from_request)
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(_note_client_address)
+    app.before_request(_hold_to_enrolment)
     app.teardown_request(_forget_client_address)
     production = app.config["ENV"] == "production"
     talisman.init_app(
@@ -96,11 +101,46 @@ FLASK_LOGIN_KEYS = ("_user_id", "_fresh")
 ENDED_KEY = "vigie_session_ended"  # g: why this request's session was refused, if it was
 
 
-def sign_in(user: User, method: str = "password") -> UserSession:
-    """Start a server-side session for ``user`` (just authenticated by ``method``:
-    ``password`` or ``proconnect``) on this browser; the session row keeps the method."""
+# The second step of a password sign-in waits in the signed session cookie under this key:
+# the user's id, when the password was right, where to go next, how many wrong codes, and
+# the user's credential stamp then. It grants nothing: no ``_user_id`` until the code.
+PENDING_KEY = "vigie_second_step"
+
+
+class SecondStepRequired(Exception):
+    """The password was right but the account uses two-factor sign-in: the pending step is
+    noted in this browser's session; send the browser to ``auth.verify``."""
+
+
+class SecondStepExpired(Exception):
+    """No pending second step, or it is older than ``TWO_FACTOR_PENDING_SECONDS``, or its
+    account changed since (password, roles, state), or it had too many wrong codes."""
+
+
+def sign_in(
+    user: User, *, method: str = SignInMethod.PASSWORD, next_url: str | None = None
+) -> UserSession:
+    """Start a server-side session for ``user`` (just authenticated) on this browser.
+
+    ``method`` says how the user was identified: ``"password"`` (the login form),
+    ``"proconnect"`` (the identity federation, strong: never a second step here), or
+    what :func:`webapp.services.two_factor.verify` proved. After a password alone, a
+    user with two-factor sign-in turned on is not signed in: the pending second step is
+    kept (``next_url`` with it) and :class:`SecondStepRequired` raised.
+    """
     from flask import request
 
+    method = SignInMethod(method)
+    if method == SignInMethod.PASSWORD and two_factor.is_enabled(user):
+        session[PENDING_KEY] = {
+            "user": user.id,
+            "at": two_factor.now().timestamp(),
+            "next": next_url,
+            "stamp": sessions.credential_stamp(user),
+            "failures": 0,
+        }
+        raise SecondStepRequired()
+    session.pop(PENDING_KEY, None)
     clear, row = sessions.start(
         user, user_agent=request.user_agent.string, address=request.remote_addr, method=method
     )
@@ -109,6 +149,88 @@ def sign_in(user: User, method: str = "password") -> UserSession:
     session.permanent = row.persistent  # viewers: the cookie stays on the device
     g.vigie_session = row
     return row
+
+
+def pending_second_step() -> tuple[User, str | None]:
+    """The user waiting for their second step on this browser and where they go next;
+    :class:`SecondStepExpired` (the pending state forgotten) if there is none any more."""
+    pending = session.get(PENDING_KEY)
+    user = None
+    if isinstance(pending, dict) and isinstance(pending.get("user"), int):
+        age = two_factor.now().timestamp() - float(pending.get("at") or 0)
+        if 0 <= age <= float(current_app.config["TWO_FACTOR_PENDING_SECONDS"]):
+            user = db.session.get(User, pending["user"])
+    if (
+        user is None
+        or not user.active
+        or pending.get("stamp") != sessions.credential_stamp(user)
+        or int(pending.get("failures") or 0) >= int(current_app.config["TWO_FACTOR_MAX_ATTEMPTS"])
+        or not two_factor.is_enabled(user)
+    ):
+        session.pop(PENDING_KEY, None)
+        raise SecondStepExpired()
+    return user, pending.get("next")
+
+
+def note_second_step_failure() -> None:
+    """Count a wrong code: after ``TWO_FACTOR_MAX_ATTEMPTS``, the password is asked again."""
+    pending = session.get(PENDING_KEY)
+    if isinstance(pending, dict):
+        pending["failures"] = int(pending.get("failures") or 0) + 1
+        session[PENDING_KEY] = pending
+
+
+def pending_user_key() -> str:
+    """The rate limit key of the second step: the pending user (whatever the address)."""
+    pending = session.get(PENDING_KEY)
+    user = pending.get("user") if isinstance(pending, dict) else None
+    return f"second-step:{user}"
+
+
+def must_enrol() -> bool:
+    """This browser's signed-in user must turn two-factor on before anything else
+    (production, staff or member admin, a password sign-in). Tokens are not concerned."""
+    row = current_session()
+    return row is not None and two_factor.must_enrol(current_user, row.method)
+
+
+# Where a user held to enrolment may still go: enrolment, sign-out, language, legal
+# pages, health and the PWA's files.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "profile.two_factor",
+        "profile.two_factor_start",
+        "profile.two_factor_confirm",
+        "auth.logout",
+        "auth.language",
+        "static",
+    }
+)
+ENROLMENT_BLUEPRINTS = frozenset({"legal", "health", "pwa"})
+
+
+def _hold_to_enrolment():
+    """Before every request: a user who must enrol reaches only the enrolment page."""
+    from flask import redirect
+    from flask import request
+    from flask import url_for
+
+    endpoint = request.endpoint or ""
+    if endpoint in ENROLMENT_ENDPOINTS or request.blueprint in ENROLMENT_BLUEPRINTS:
+        return None
+    if not current_user.is_authenticated or not must_enrol():
+        return None
+    if wants_json():
+        return json_error(
+            403,
+            "two_factor_enrolment_required",
+            "Activez la double authentification sur votre profil avant d’utiliser Vigie.",
+        )
+    target = url_for("profile.two_factor")
+    response = redirect(target)
+    if getattr(request, "htmx", None):
+        response.headers["HX-Redirect"] = target
+    return response
 
 
 def current_session() -> UserSession | None:

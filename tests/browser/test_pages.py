@@ -69,6 +69,7 @@ PAGE_ROLES = {
     "admin.agreements": "admin",
     "admin.agreement_edit": "admin",
     "profile.index": "viewer",
+    "profile.two_factor": "viewer",  # two-factor sign-in: enrolment, recovery codes
     "maps.map": "viewer",
     "maps.node": "viewer",
     "support.member_requests": "viewer",
@@ -95,6 +96,9 @@ PAGE_ROLES = {
 }
 # GET routes that only redirect (no page of their own) -> the page their tests check.
 REDIRECTS = {
+    # Without a pending second step, back to the login form; the page itself (after a
+    # password) is checked at 390×844 by tests/browser/test_two_factor_browser.py.
+    "auth.verify": "auth.login",
     "alerts.open_notification": "alerts.notifications",
     "probes.contributions_index": "probes.contribution",
 }

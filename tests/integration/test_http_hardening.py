@@ -322,7 +322,10 @@ def production_sign_in(production) -> None:
     assert "secure" in attributes and "path=/" in attributes
     assert not any(a.startswith("domain=") for a in attributes)
     assert not any(c.startswith("session=") for c in cookies)
-    assert client.get("/profil/", base_url=https).status_code == 200, "read back"
+    # read back: signed in (an admin without two-factor, held to its enrolment page)
+    assert response.headers["Location"] == "/profil/double-authentification"
+    page = client.get("/profil/double-authentification", base_url=https)
+    assert page.status_code == 200, "read back"
 
 
 def csrf_from_https(client, base_url: str) -> str:

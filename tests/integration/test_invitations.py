@@ -5,10 +5,12 @@ account's owner, by e-mail."""
 
 import re
 
+import pyotp
 import pytest
 
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
+from tests.factories import enable_two_factor
 from tests.factories import make_member
 from tests.factories import make_user
 from webapp.models import AuditEvent
@@ -49,7 +51,20 @@ def invited_pages(app, client, login, email):
     then the user list on the next visit, less what differs between two members."""
     member = make_member()
     admin = make_user("member_admin", member, name="Paul Admin")
-    login(admin)
+    if app.config["ENV"] == "production":  # a member admin signs in with two-factor there
+        secret = enable_two_factor(admin)
+        client.post(
+            "/connexion",
+            data={"email": admin.email, "password": PASSWORD, "csrf_token": csrf_from(client, "/connexion")},
+        )
+        token = csrf_from(client, "/connexion/verification")
+        verified = client.post(
+            "/connexion/verification",
+            data={"code": pyotp.TOTP(secret).now(), "csrf_token": token},
+        )
+        assert verified.status_code == 302
+    else:
+        login(admin)
     answer = invite(client, member, email.title())
     later = client.get(f"/membres/{member.slug}/utilisateurs")
     pages = []

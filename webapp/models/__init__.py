@@ -17,6 +17,8 @@ from webapp.models.support import KioskLink
 from webapp.models.support import SupportAttachment
 from webapp.models.support import SupportEntry
 from webapp.models.support import SupportRequest
+from webapp.models.two_factor import RecoveryCode
+from webapp.models.two_factor import TwoFactor
 from webapp.models.user import ApiToken
 from webapp.models.user import Membership
 from webapp.models.user import MembershipRequest
@@ -38,10 +40,12 @@ __all__ = [
     "MembershipRequest",
     "PoolOrder",
     "ProbeUsageDay",
+    "RecoveryCode",
     "Subscription",
     "SupportAttachment",
     "SupportEntry",
     "SupportRequest",
+    "TwoFactor",
     "User",
     "UserSession",
 ]

@@ -234,6 +234,11 @@ class AuditKind(enum.StrEnum):
     SUPPORT_RATED = "support_rated"
     ACCESS_APPROVED = "access_approved"
     ACCESS_REFUSED = "access_refused"
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    SECOND_STEP_FAILED = "second_step_failed"
 
 
 AUDIT_KIND_LABELS = {
@@ -261,6 +266,11 @@ AUDIT_KIND_LABELS = {
     AuditKind.SUPPORT_RATED: _l("Demande de support : avis"),
     AuditKind.ACCESS_APPROVED: _l("Accès d’un compte existant accepté"),
     AuditKind.ACCESS_REFUSED: _l("Accès d’un compte existant refusé"),
+    AuditKind.TWO_FACTOR_ENABLED: _l("Double authentification activée"),
+    AuditKind.TWO_FACTOR_DISABLED: _l("Double authentification désactivée"),
+    AuditKind.RECOVERY_CODES_RENEWED: _l("Codes de secours renouvelés"),
+    AuditKind.RECOVERY_CODE_USED: _l("Code de secours utilisé"),
+    AuditKind.SECOND_STEP_FAILED: _l("Second facteur refusé"),
 }
 
 
@@ -282,6 +292,21 @@ class SessionEnd(enum.StrEnum):
     IDLE = "idle"  # no activity for longer than the role's idle limit
     EXPIRED = "expired"  # the role's absolute limit since sign-in
     DEMO_ACCOUNT = "demo_account"  # a demo account's session, refused in production
+
+
+class SignInMethod(enum.StrEnum):
+    """How a session's user proved who they are (``method`` of ``webapp.models.UserSession``)."""
+
+    PASSWORD = "password"  # password alone (two-factor off, or not required)
+    PASSWORD_TOTP = "password+totp"  # password, then a code of the authenticator application
+    PASSWORD_RECOVERY = "password+recovery"  # password, then a single-use recovery code
+    PROCONNECT = "proconnect"  # the State's identity federation: strong, no second step here
+
+
+#: Methods that prove a second factor (ProConnect's provider asks for its own).
+STRONG_SIGN_IN = frozenset(
+    {SignInMethod.PASSWORD_TOTP, SignInMethod.PASSWORD_RECOVERY, SignInMethod.PROCONNECT}
+)
 
 
 #: Ends the user did not ask for on that device because of time: « Votre session a expiré ».

@@ -42,10 +42,11 @@ class UserSession(db.Model):
     device: Mapped[str] = mapped_column(String(120), default="")
     ip_prefix: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
-    # how the user signed in: "password" or "proconnect" (webapp.security.sign_in)
-    method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
     # logout, ended_by_user, password, credentials, idle, expired (webapp.services.sessions)
     revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    # How the user proved who they are: password, password+totp, password+recovery,
+    # proconnect (webapp.models.choices.SignInMethod).
+    method: Mapped[str] = mapped_column(String(20), default="password", server_default="password")
 
     user: Mapped[User] = relationship()
 

@@ -42,6 +42,7 @@ from webapp.models import User
 from webapp.models import UserSession
 from webapp.models.choices import MemberRole
 from webapp.models.choices import SessionEnd
+from webapp.models.choices import SignInMethod
 from webapp.models.member import as_utc
 from webapp.services import production
 from webapp.services.errors import NotFound
@@ -130,11 +131,11 @@ def start(
     *,
     user_agent: str | None = None,
     address: str | None = None,
-    method: str = "password",
+    method: str = SignInMethod.PASSWORD,
 ) -> tuple[str, UserSession]:
-    """Open a session for ``user`` (just authenticated by ``method``: ``password`` or
-    ``proconnect``): its clear id (for the cookie only) and its row. The limits are the
-    user's role's, fixed now."""
+    """Open a session for ``user`` (just authenticated): its clear id (for the cookie only)
+    and its row. The limits are the user's role's, fixed now; ``method`` is how the user
+    proved who they are (:class:`~webapp.models.choices.SignInMethod`)."""
     policy = policy_for(user)
     now = _now()
     clear = secrets.token_urlsafe(32)
@@ -149,7 +150,7 @@ def start(
         stamp=credential_stamp(user),
         device=device_label(user_agent),
         ip_prefix=ip_prefix(address),
-        method=method,
+        method=str(SignInMethod(method)),
     )
     db.session.add(row)
     db.session.commit()

@@ -23,11 +23,14 @@ from webapp.forms import ConfirmForm
 from webapp.forms import ForgotPasswordForm
 from webapp.forms import LanguageForm
 from webapp.forms import LoginForm
+from webapp.forms import SecondStepForm
 from webapp.forms import SetPasswordForm
 from webapp.forms import apply_errors
 from webapp.i18n import LANG_COOKIE
+from webapp.models.choices import SignInMethod
 from webapp.services import accounts
 from webapp.services import passwords
+from webapp.services import two_factor
 from webapp.services.errors import ValidationError
 
 bp = Blueprint("auth", __name__)
@@ -93,6 +96,21 @@ def _too_many_resets() -> str:
 LOGIN_FAILED = "vigie_login_failed"  # g: this request's credentials were refused
 
 
+def _second_step_limit() -> str:
+    return current_app.config["TWO_FACTOR_RATE_LIMIT"]
+
+
+def _after_sign_in(user, next_url: str | None) -> str:
+    """Where a new session goes: the enrolment page first when two-factor is due."""
+    if security.must_enrol():
+        flash(
+            _("Votre rôle impose la double authentification : activez-la pour accéder à Vigie."),
+            "info",
+        )
+        return url_for("profile.two_factor")
+    return _safe_next(next_url)
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(
@@ -114,8 +132,11 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            security.sign_in(user)
-            return redirect(_safe_next(form.next.data))
+            try:
+                security.sign_in(user, next_url=form.next.data)
+            except security.SecondStepRequired:
+                return redirect(url_for("auth.verify"))
+            return redirect(_after_sign_in(user, form.next.data))
         g.setdefault(LOGIN_FAILED, True)
         error = _("Adresse électronique ou mot de passe incorrect.")
     status = 400 if request.method == "POST" else 200
@@ -181,6 +202,41 @@ def proconnect_callback():
     security.sign_in(user, method="proconnect")
     proconnect.remember_id_token(result.id_token)
     return redirect(url_for("members.index"))
+
+
+@bp.route("/connexion/verification", methods=["GET", "POST"])
+@limiter.limit(_second_step_limit, methods=["POST"])
+@limiter.limit(_second_step_limit, methods=["POST"], key_func=security.pending_user_key)
+def verify():
+    """Second step of a password sign-in: a code of the authenticator, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("members.index"))
+    try:
+        user, next_url = security.pending_second_step()
+    except security.SecondStepExpired:
+        flash(_("La vérification a expiré. Reconnectez-vous pour continuer."), "info")
+        return redirect(url_for("auth.login"))
+    form = SecondStepForm()
+    if form.validate_on_submit():
+        try:
+            method = two_factor.verify(user, form.typed)
+        except ValidationError as exc:
+            security.note_second_step_failure()
+            apply_errors(form, exc, "recovery" if form.recovery.data else "code")
+        else:
+            security.sign_in(user, method=method)
+            if method == SignInMethod.PASSWORD_RECOVERY:
+                flash(
+                    _(
+                        "Code de secours accepté : il ne servira plus. Il vous en reste "
+                        "%(num)d ; renouvelez-les sur votre profil si besoin.",
+                        num=two_factor.recovery_codes_left(user),
+                    ),
+                    "info",
+                )
+            return redirect(_after_sign_in(user, next_url))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/verify.html", form=form), status
 
 
 @bp.route("/deconnexion", methods=["POST"])

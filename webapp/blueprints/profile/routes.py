@@ -17,8 +17,10 @@ from flask_login import login_required
 from webapp import security
 from webapp.extensions import csrf
 from webapp.forms import ConfirmForm
+from webapp.forms import DisableTwoFactorForm
 from webapp.forms import ProfileForm
 from webapp.forms import TokenForm
+from webapp.forms import TotpCodeForm
 from webapp.forms import apply_errors
 from webapp.models.choices import SessionEnd
 from webapp.presenters import sessions as sessions_view
@@ -27,6 +29,7 @@ from webapp.services import phones
 from webapp.services import push
 from webapp.services import sessions
 from webapp.services import tokens
+from webapp.services import two_factor as two_factor_service
 from webapp.services import unsubscribe as unsubscribe_links
 from webapp.services.errors import ValidationError
 
@@ -42,6 +45,8 @@ def _render(profile_form=None, token_form=None, new_token=None, status=200):
         revoke_form=ConfirmForm(),
         new_token=new_token,
         tokens=[t for t in current_user.api_tokens],
+        two_factor_on=two_factor_service.is_enabled(current_user),
+        two_factor_required=two_factor_service.required_for(current_user),
         **_devices(),
     ), status
 
@@ -250,3 +255,101 @@ def phone_confirm():
     else:
         flash(_("Numéro confirmé : vous pouvez recevoir les alertes par SMS."), "success")
     return _phone_back()
+
+
+# -- Two-factor sign-in (templates/profile/two_factor.html) ------------------------------
+
+
+def _two_factor_page(*, code_form=None, disable_form=None, recovery_codes=None, status=200):
+    return render_template(
+        "profile/two_factor.html",
+        record=two_factor_service.record_for(current_user),
+        enrolment=two_factor_service.pending_enrolment(current_user),
+        required=two_factor_service.required_for(current_user),
+        held=security.must_enrol(),
+        codes_left=two_factor_service.recovery_codes_left(current_user),
+        recovery_codes=recovery_codes,
+        start_form=ConfirmForm(),
+        code_form=code_form or TotpCodeForm(),
+        renew_form=TotpCodeForm(prefix="renew"),
+        disable_form=disable_form or DisableTwoFactorForm(),
+    ), status
+
+
+def _this_session_id() -> int | None:
+    current = security.current_session()
+    return current.id if current else None
+
+
+@bp.route("/double-authentification")
+@login_required
+def two_factor():
+    """Two-factor sign-in: turn it on (QR code), renew recovery codes, turn it off."""
+    return _two_factor_page()
+
+
+@bp.route("/double-authentification/activer", methods=["POST"])
+@login_required
+def two_factor_start():
+    """Draw a new secret and show its QR code (pending until a first code confirms it)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        two_factor_service.begin_enrolment(current_user)
+    return redirect(url_for("profile.two_factor") + "#enrol")
+
+
+@bp.route("/double-authentification/confirmer", methods=["POST"])
+@login_required
+def two_factor_confirm():
+    """Confirm the enrolment with a first code: the recovery codes are shown, once."""
+    form = TotpCodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor_service.confirm_enrolment(
+                current_user, form.code.data, keep_session=_this_session_id()
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc, "code")
+        else:
+            flash(_("La double authentification est activée."), "success")
+            return _two_factor_page(recovery_codes=codes)
+    return _two_factor_page(code_form=form, status=400)
+
+
+@bp.route("/double-authentification/codes-de-secours", methods=["POST"])
+@login_required
+def two_factor_renew():
+    """New recovery codes (the previous ones stop working), with a current code."""
+    form = TotpCodeForm(prefix="renew")
+    if form.validate_on_submit():
+        try:
+            codes = two_factor_service.renew_recovery_codes(current_user, form.code.data)
+        except ValidationError as exc:
+            flash(" ".join(exc.errors.values()), "error")
+        else:
+            flash(_("Nouveaux codes de secours : les précédents ne fonctionnent plus."), "success")
+            return _two_factor_page(recovery_codes=codes)
+    else:
+        flash(_("Saisissez le code affiché par votre application."), "error")
+    return _two_factor_page(status=400)
+
+
+@bp.route("/double-authentification/desactiver", methods=["POST"])
+@login_required
+def two_factor_disable():
+    """Turn two-factor sign-in off (password and a code again); refused where required."""
+    form = DisableTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            two_factor_service.disable(
+                current_user,
+                password=form.password.data,
+                code=form.code.data,
+                keep_session=_this_session_id(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc, "code")
+        else:
+            flash(_("La double authentification est désactivée."), "success")
+            return redirect(url_for("profile.two_factor"))
+    return _two_factor_page(disable_form=form, status=400)
