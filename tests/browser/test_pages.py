@@ -99,6 +99,9 @@ REDIRECTS = {
     # Without a pending second step, back to the login form; the page itself (after a
     # password) is checked at 390×844 by tests/browser/test_two_factor_browser.py.
     "auth.verify": "auth.login",
+    # The provider's answer: signed in (a redirect) or the login page with a message; the
+    # round trip is checked in Chromium by tests/browser/test_proconnect_browser.py.
+    "auth.proconnect_callback": "auth.login",
     "alerts.open_notification": "alerts.notifications",
     "probes.contributions_index": "probes.contribution",
 }
