@@ -111,6 +111,13 @@ def _client():
     return current_app.extensions[_EXTENSION].create_client(CLIENT_NAME)
 
 
+def _unverified(reason: str) -> ProConnectError:
+    """An answer that fails a check (signature, issuer, nonce, subject…): one message."""
+    return ProConnectError(
+        reason, _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer.")
+    )
+
+
 def _unreachable() -> ProConnectError:
     return ProConnectError(
         "unreachable",
@@ -161,10 +168,7 @@ def complete_login() -> ProConnectLogin:
         )
     issuer = _metadata().get("issuer")
     if "iss" in request.args and request.args["iss"] != issuer:  # RFC 9207: another provider
-        raise ProConnectError(
-            "issuer",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        )
+        raise _unverified("issuer")
     try:
         token = client.authorize_access_token()
     except MismatchingStateError as exc:
@@ -173,15 +177,9 @@ def complete_login() -> ProConnectLogin:
             _("Cette demande de connexion n’est plus valable. Veuillez recommencer."),
         ) from exc
     except ClaimError as exc:
-        raise ProConnectError(
-            "nonce" if exc.claim == "nonce" else "id_token",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        ) from exc
+        raise _unverified("nonce" if exc.claim == "nonce" else "id_token") from exc
     except JoseError as exc:
-        raise ProConnectError(
-            "id_token",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        ) from exc
+        raise _unverified("id_token") from exc
     except AuthlibBaseError as exc:  # the token endpoint refused
         logger.warning("ProConnect token request refused: %s", exc)
         if getattr(exc, "error", None) != "invalid_grant":  # invalid_client: our settings
@@ -201,16 +199,10 @@ def complete_login() -> ProConnectLogin:
         raise _unreachable() from exc
     id_claims = token.get("userinfo")
     if not id_claims or "id_token" not in token:
-        raise ProConnectError(
-            "id_token",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        )
+        raise _unverified("id_token")
     claims = _userinfo(token)
     if claims.get("sub") != id_claims.get("sub"):
-        raise ProConnectError(
-            "userinfo",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        )
+        raise _unverified("userinfo")
     return ProConnectLogin(claims=claims, id_token=token["id_token"])
 
 
@@ -229,15 +221,9 @@ def _userinfo(token: dict[str, Any]) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError as exc:
-        raise ProConnectError(
-            "userinfo",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        ) from exc
+        raise _unverified("userinfo") from exc
     if not isinstance(data, dict):
-        raise ProConnectError(
-            "userinfo",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        )
+        raise _unverified("userinfo")
     return data
 
 
@@ -264,10 +250,7 @@ def verify_userinfo_jwt(value: str) -> dict[str, Any]:
         raise _unreachable() from exc
     except (JoseError, ValueError) as exc:
         logger.warning("ProConnect userinfo JWT refused: %s", exc)
-        raise ProConnectError(
-            "userinfo",
-            _("La réponse de ProConnect n’a pas pu être vérifiée. Veuillez recommencer."),
-        ) from exc
+        raise _unverified("userinfo") from exc
     return dict(decoded.claims)
 
 

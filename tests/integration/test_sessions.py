@@ -7,7 +7,6 @@ sockets); privileged accounts (syndicate staff, member admins) have 12 h absolut
 
 from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 
 import pytest
 from flask_login.utils import encode_cookie
@@ -15,6 +14,7 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 from sqlalchemy import update
 
+from tests.clock import Clock  # the time the session checks and cookie signatures read
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
@@ -31,19 +31,6 @@ CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/126.0.0.0 Safari/537.36"
 )
-
-
-class Clock:
-    """The time the session checks and Flask's cookie signatures read."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
+from tests.clock import Clock as ManualClock
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
@@ -38,17 +37,8 @@ RECOVERY_RE = re.compile(r"<li><code>([a-z0-9]{5}-[a-z0-9]{5})</code></li>")
 PAGE = "/profil/double-authentification"
 
 
-class Clock:
+class Clock(ManualClock):
     """The time the second step reads (codes, the pending step's age)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
     def code(self, secret: str) -> str:
         return pyotp.TOTP(secret).at(self.now)
