@@ -169,9 +169,22 @@ class StaticFilesWithoutCookies(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+# The readings of this process, by folder: every app of a process (the tests make
+# thousands) shares one while the folder is unchanged.
+_READINGS: dict[Path, Manifest] = {}
+
+
+def _reading(folder: Path) -> Manifest:
+    """The manifest of ``folder``: the last one read, unless a file changed since."""
+    known = _READINGS.get(folder)
+    if known is None or known.stamp != _stamp(folder):
+        known = _READINGS[folder] = build_manifest(folder)
+    return known
+
+
 def init_app(app: Flask) -> None:
     """Read the static folder, hash its names in ``url_for``, serve both names."""
-    app.extensions["vigie_assets"] = build_manifest(Path(app.static_folder))
+    app.extensions["vigie_assets"] = _reading(Path(app.static_folder))
     app.url_defaults(_hashed_url)
     app.view_functions["static"] = _serve
     app.session_interface = StaticFilesWithoutCookies()
@@ -180,10 +193,9 @@ def init_app(app: Flask) -> None:
 def manifest() -> Manifest:
     """The current reading; read again in debug mode when a file changed (no restart)."""
     app = current_app
-    current = app.extensions["vigie_assets"]
-    if app.debug and _stamp(current.folder) != current.stamp:
-        current = app.extensions["vigie_assets"] = build_manifest(current.folder)
-    return current
+    if app.debug:
+        app.extensions["vigie_assets"] = _reading(app.extensions["vigie_assets"].folder)
+    return app.extensions["vigie_assets"]
 
 
 def _hashed_url(endpoint: str, values: dict) -> None:
