@@ -127,11 +127,7 @@ def user_for_proconnect(claims: dict) -> User:
             ),
         )
     user = find_user(email)
-    if (
-        user is None
-        or not user.active
-        or (user.is_demo and current_app.config["ENV"] == "production")
-    ):
+    if user is None or not user.active or production.refuses(user):
         refuse_proconnect("unknown_account", email=email)
         raise SignInRefused(
             "unknown_account",

@@ -46,6 +46,7 @@ from webapp.models import User
 from webapp.models.choices import AuditKind
 from webapp.models.choices import SignInMethod
 from webapp.services import audit
+from webapp.services import production
 from webapp.services import sessions
 from webapp.services.errors import Conflict
 from webapp.services.errors import PermissionDenied
@@ -129,7 +130,7 @@ def check_keys(keys: str) -> None:
 
 def required_for(user: User) -> bool:
     """Staff and member admins must use a second factor in production; viewers may."""
-    return current_app.config["ENV"] == "production" and sessions.is_privileged(user)
+    return production.is_production() and sessions.is_privileged(user)
 
 
 def record_for(user: User) -> TwoFactor | None:
