@@ -56,6 +56,9 @@ from topology.model import SpanningTree
 from topology.model import Summary
 from topology.model import WarningCode
 from topology.roles import infer_role
+from topology.sites import SiteLayout
+from topology.sites import site_layout
+from topology.sites import site_layout_cached
 from topology.roles import normalise_role
 from topology.tree import sibling_key
 from topology.tree import spanning_tree
@@ -82,6 +85,7 @@ __all__ = [
     "ProblemInfo",
     "Role",
     "Severity",
+    "SiteLayout",
     "SpanningTree",
     "Summary",
     "TopologyError",
@@ -100,5 +104,7 @@ __all__ = [
     "sibling_key",
     "spanning_tree",
     "summarise",
+    "site_layout",
+    "site_layout_cached",
     "topology_signature",
 ]

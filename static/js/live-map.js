@@ -1,7 +1,8 @@
-// Live member map and member home: Socket.IO updates patched into the SVG and the
-// equipment list, every sentence and count refetched from the server after each update,
-// announced politely, pausable; the connection and the freshness of the data shown apart;
-// keyboard and pointer zoom/pan; roving focus on nodes.
+// Live member map, site maps and member home: Socket.IO updates patched into the drawing
+// and the equipment list, then every sentence, count and the drawing itself (its lines and
+// folds) refetched from the server; announced politely, pausable; the connection and the
+// freshness of the data shown apart; groups that fold; the node panel as a side panel or
+// a bottom sheet; keyboard and pointer zoom/pan; one tab stop, arrows between nodes.
 // Started from [data-live-map]; every text comes from data-i18n (no strings here).
 
 import { makeClock } from "./clock.js";
@@ -15,9 +16,11 @@ function fill(template, values) {
 }
 
 function start(root) {
-  setupKeyboard(root);
-  setupZoom(root);
   const i18n = JSON.parse(root.dataset.i18n);
+  const zoom = setupZoom(root);
+  const drawing = setupDrawing(root, i18n, zoom);
+  setupKeyboard(root, drawing);
+  setupSheet(root);
   const slug = root.dataset.member;
   const announcer = root.querySelector("[data-live-announce]");
   const indicator = root.querySelector("[data-live-indicator]");
@@ -42,6 +45,11 @@ function start(root) {
     const link = row.querySelector("[data-node-label]");
     if (link) labels.set(row.dataset.node, link.textContent.trim());
   });
+  const learnLabels = () => root.querySelectorAll("g.node[data-label]").forEach((g) => {
+    if (!g.dataset.group) labels.set(g.dataset.node, g.dataset.label);
+  });
+  learnLabels();
+  root.addEventListener("map:drawn", () => { learnLabels(); markCare(); });
 
   // Every sentence and count (summary, heading counts, list title) comes from the server,
   // refetched after each update: the same words as a reload, never a stale number.
@@ -54,7 +62,7 @@ function start(root) {
     const part = document.querySelector("[data-live-part=summary][data-care-nodes]");
     if (!part) return;
     const covered = new Set(part.dataset.careNodes.split(" ").filter(Boolean));
-    root.querySelectorAll("g.node[data-node]").forEach((g) => {
+    root.querySelectorAll("g.node[data-node]:not([data-group])").forEach((g) => {
       const on = covered.has(g.dataset.node);
       if (on === g.hasAttribute("data-care")) return;
       g.toggleAttribute("data-care", on);
@@ -160,7 +168,8 @@ function start(root) {
     let panelTouched = Boolean(data.full);
     for (const node of data.nodes) {
       const row = root.querySelector(`tr[data-node="${CSS.escape(node.id)}"]`);
-      const before = row ? row.dataset.state : null;
+      const g = root.querySelector(`g.node[data-node="${CSS.escape(node.id)}"]`);
+      const before = row ? row.dataset.state : g ? g.dataset.state : null;
       patchSvg(node);
       patchRow(row, node);
       if (node.id === panelNode) panelTouched = true;
@@ -175,6 +184,8 @@ function start(root) {
       announcer.textContent = changes.slice(0, 5).join(". ") + (changes.length > 5 ? "…" : "");
     }
     refreshTexts();
+    // The lines, the folds and the frames' counts follow the states: the server redraws.
+    if (data.nodes.length || data.full) drawing.refresh();
     if (panelNode && panelTouched) refreshPanel();
   }
 
@@ -190,11 +201,10 @@ function start(root) {
   function patchSvg(node) {
     const state = i18n.states[node.state] || i18n.states.unknown;
     root.querySelectorAll(`g.node[data-node="${CSS.escape(node.id)}"]`).forEach((g) => {
-      g.setAttribute("class", `node node--${state.modifier} node--changed`);
-      const text = g.querySelector(".node__state");
-      const role = text.textContent.includes(" · ") ? text.textContent.split(" · ").pop() : null;
-      const shown = `${state.glyph} ${state.label}`;
-      text.textContent = role ? `${shown} · ${role}` : shown;
+      const link = g.classList.contains("node--link") ? " node--link" : "";
+      g.setAttribute("class", `node node--${state.modifier}${link} node--changed`);
+      g.dataset.state = node.state;
+      g.querySelector(".node__state").textContent = `${state.glyph} ${state.label}`;
       const care = g.hasAttribute("data-care") ? i18n.care : "";
       g.setAttribute("aria-label", `${labels.get(node.id) || ""} : ${stateText(node)}${care}`);
     });
@@ -232,57 +242,140 @@ function start(root) {
 
 }
 
+// ---- the drawing: fetched for wide screens, redrawn after updates and on fold/unfold ---
+function setupDrawing(root, i18n, zoom) {
+  const viewport = root.querySelector("[data-map-viewport]");
+  const announcer = root.querySelector("[data-live-announce]");
+  const noop = { refresh() {}, toggle() {} };
+  if (!viewport || !viewport.dataset.drawingUrl) return noop;
+  const wideOnly = viewport.closest("[data-map-wide]");
+  const wide = window.matchMedia("(min-width: 48.01rem)");
+  const svg = () => viewport.querySelector("svg[data-map-svg]");
+  const opened = () => new Set((svg()?.dataset.open || "").split(" ").filter(Boolean));
+  let wanted = null; // the open groups asked for, until the server's drawing says them
+
+  const load = coalesce(async () => {
+    if (wideOnly && !wide.matches) return;
+    const url = new URL(viewport.dataset.drawingUrl, location.href);
+    const open = wanted || opened();
+    if (open.size) url.searchParams.set("ouvert", [...open].join(" "));
+    const response = await fetch(url, {
+      headers: { "HX-Request": "true" }, credentials: "same-origin", cache: "no-store",
+    });
+    if (!response.ok || response.status === 204) return;
+    const focused = document.activeElement?.closest?.("g.node");
+    const focusId = focused && viewport.contains(focused) ? focused.dataset.node : null;
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    const fresh = template.content.querySelector("svg[data-map-svg]");
+    if (!fresh) return;
+    const old = svg();
+    const roving = old?.querySelector('g.node[tabindex="0"]')?.dataset.node;
+    if (old) old.replaceWith(fresh); else viewport.append(fresh);
+    wanted = null;
+    // One tab stop, where it was; focus kept on the same node (or its group).
+    const keep = fresh.querySelector(`g.node[data-node="${CSS.escape(focusId || roving || "")}"]`);
+    if (keep) {
+      fresh.querySelectorAll("g.node").forEach((n) => n.setAttribute("tabindex", "-1"));
+      keep.setAttribute("tabindex", "0");
+      if (focusId) keep.focus({ preventScroll: true });
+    }
+    if (window.htmx) window.htmx.process(fresh);
+    zoom.adopt(fresh, old);
+    root.dispatchEvent(new CustomEvent("map:drawn"));
+  });
+
+  function toggle(group) {
+    const open = wanted || opened();
+    const id = group.dataset.group;
+    const opening = !open.has(id);
+    if (opening) open.add(id); else open.delete(id);
+    wanted = open;
+    announcer.textContent = fill(opening ? i18n.unfolded : i18n.folded, { label: group.dataset.label });
+    load();
+  }
+
+  if (!svg()) load();
+  wide.addEventListener("change", () => { if (!svg()) load(); });
+  return { refresh: () => { if (svg()) load(); }, toggle };
+}
+
 // ---- keyboard: one tab stop per drawing, arrows move in reading order -----------------
-function setupKeyboard(root) {
-  root.querySelectorAll("svg[data-map-svg]").forEach((svg) => {
-    const nodes = () => [...svg.querySelectorAll("g.node")];
-    svg.addEventListener("keydown", (event) => {
-      const list = nodes();
-      const index = list.indexOf(document.activeElement);
-      if (index < 0) return;
-      let next = null;
-      if (event.key === "ArrowDown" || event.key === "ArrowRight") next = list[index + 1];
-      else if (event.key === "ArrowUp" || event.key === "ArrowLeft") next = list[index - 1];
-      else if (event.key === "Home") next = list[0];
-      else if (event.key === "End") next = list[list.length - 1];
-      else if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        list[index].dispatchEvent(new MouseEvent("click", { bubbles: true }));
-        return;
-      }
-      if (next) {
-        event.preventDefault();
-        list.forEach((n) => n.setAttribute("tabindex", "-1"));
-        next.setAttribute("tabindex", "0");
-        next.focus();
-        next.dispatchEvent(new CustomEvent("map:reveal", { bubbles: true }));
-      }
-    });
-    svg.addEventListener("click", (event) => {
-      const node = event.target.closest("g.node");
-      if (!node) return;
-      nodes().forEach((n) => n.setAttribute("tabindex", "-1"));
-      node.setAttribute("tabindex", "0");
-    });
+function setupKeyboard(root, drawing) {
+  const nodesOf = (svg) => [...svg.querySelectorAll("g.node")];
+  function rove(svg, node) {
+    nodesOf(svg).forEach((n) => n.setAttribute("tabindex", "-1"));
+    node.setAttribute("tabindex", "0");
+  }
+  root.addEventListener("keydown", (event) => {
+    const node = event.target.closest?.("g.node");
+    const svg = node?.closest("svg[data-map-svg]");
+    if (!svg) return;
+    const list = nodesOf(svg);
+    const index = list.indexOf(node);
+    let next = null;
+    if (event.key === "ArrowDown" || event.key === "ArrowRight") next = list[index + 1];
+    else if (event.key === "ArrowUp" || event.key === "ArrowLeft") next = list[index - 1];
+    else if (event.key === "Home") next = list[0];
+    else if (event.key === "End") next = list[list.length - 1];
+    else if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      if (node.dataset.group) drawing.toggle(node);
+      else node.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+      return;
+    }
+    if (next) {
+      event.preventDefault();
+      rove(svg, next);
+      next.focus();
+      next.dispatchEvent(new CustomEvent("map:reveal", { bubbles: true }));
+    }
+  });
+  root.addEventListener("click", (event) => {
+    const node = event.target.closest?.("g.node");
+    const svg = node?.closest("svg[data-map-svg]");
+    if (!svg) return;
+    rove(svg, node);
+    if (node.dataset.group && event.detail !== 0) drawing.toggle(node);
+  });
+}
+
+// ---- the node panel: side panel (wide) or bottom sheet (phone); Escape or Fermer closes --
+function setupSheet(root) {
+  const sheet = document.querySelector("[data-sheet]");
+  if (!sheet) return;
+  const panel = sheet.querySelector("#node-detail");
+  let opener = null;
+  function close() {
+    sheet.hidden = true;
+    panel.replaceChildren();
+    const back = opener && document.querySelector(`g.node[data-node="${CSS.escape(opener)}"]`);
+    if (back) back.focus({ preventScroll: true });
+  }
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    const node = event.detail.elt?.closest?.("g.node");
+    if (node && event.detail.target === panel) opener = node.dataset.node;
   });
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id === "node-detail") {
-      const heading = event.detail.target.querySelector("h2");
-      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
-    }
+    if (event.detail.target !== panel) return;
+    sheet.hidden = !panel.querySelector("[data-node-card]");
+    const heading = panel.querySelector("h2");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  });
+  sheet.querySelector("[data-sheet-close]").addEventListener("click", close);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !sheet.hidden) { event.preventDefault(); close(); }
   });
 }
 
 // ---- zoom and pan: buttons, + / - keys, wheel + ctrl, drag, pinch ---------------------
 function setupZoom(root) {
   const viewport = root.querySelector("[data-map-viewport]");
-  if (!viewport) return;
   const views = new Map();
+  const none = { adopt() {} };
+  if (!viewport || viewport.classList.contains("map__viewport--site")) return none;
 
-  function visibleSvg() {
-    return [...viewport.querySelectorAll("svg[data-map-svg]")]
-      .find((svg) => getComputedStyle(svg).display !== "none");
-  }
+  const visibleSvg = () => viewport.querySelector("svg[data-map-svg]");
   function full(svg) {
     return { x: 0, y: 0, w: svg.width.baseVal.value, h: svg.height.baseVal.value };
   }
@@ -292,14 +385,13 @@ function setupZoom(root) {
   }
   function initial(svg) {
     const f = full(svg);
-    if (svg.dataset.mapSvg === "narrow") return f;
-    // Natural size when it fits; otherwise a readable scale (>= 0.8), root centred on top.
+    // Natural size when it fits; otherwise a readable scale (>= 0.8), from the top left.
     const width = viewport.clientWidth || f.w;
     const scale = f.w <= width ? 1 : Math.max(width / f.w, 0.8);
     const w = Math.min(f.w, width / scale);
-    const h = Math.min(f.h, (window.innerHeight * 0.7) / scale);
+    const h = Math.min(f.h, (window.innerHeight * 0.75) / scale);
     svg.style.height = `${Math.round(h * scale)}px`;
-    return { x: (f.w - w) / 2, y: 0, w, h };
+    return { x: 0, y: 0, w, h };
   }
   function render(svg) {
     const v = view(svg);
@@ -370,7 +462,7 @@ function setupZoom(root) {
       const distance = Math.hypot(a.x - b.x, a.y - b.y);
       if (pinch) zoom(pinch / distance);
       pinch = distance;
-    } else if (pointers.size === 1 && visibleSvg()?.dataset.mapSvg === "wide") {
+    } else if (pointers.size === 1) {
       pan(current.x - last.x, current.y - last.y);
     }
   });
@@ -390,5 +482,16 @@ function setupZoom(root) {
       render(svg);
     }
   });
-  viewport.querySelectorAll("svg[data-map-svg]").forEach(render);
+  return {
+    // A redrawn map keeps the reader's zoom and position (clamped to its new size).
+    adopt(fresh, old) {
+      const v = old && views.get(old);
+      if (v) {
+        const f = full(fresh);
+        fresh.style.height = old.style.height;
+        views.set(fresh, { ...v, w: Math.min(v.w, f.w * 1.5), h: Math.min(v.h, f.h * 1.5) });
+      }
+      render(fresh);
+    },
+  };
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import UTC
@@ -10,10 +11,11 @@ from datetime import datetime
 from cachetools import LRUCache
 from cachetools import cached
 
+import networkx as nx
+
 import topology
 from topology.model import DependencyInfo
 from topology.model import HostInfo
-from topology.model import Layout
 from topology.model import MemberMap
 from topology.model import ProblemInfo
 from topology.model import Summary
@@ -30,8 +32,14 @@ class MemberStatus:
     summary: Summary
     probes_used: int
     generated_at: datetime
-    wide: Layout | None = None
-    narrow: Layout | None = None
+    graph: nx.DiGraph | None = None  # the topology the map is drawn from (never mutated)
+
+    @functools.cached_property
+    def signature(self) -> str | None:
+        """What the map's layout depends on (computed once per status, when drawn)."""
+        if self.graph is None:
+            return None
+        return topology.topology_signature(self.graph, self.member_map.root)
 
     @property
     def overall(self) -> str:
@@ -56,26 +64,6 @@ def host_info(host: Host, now: datetime, maintenance_ids: frozenset[str]) -> Hos
         last_data_age_s=age,
     )
 
-
-# Box sizes of the two drawings: wide (tablet, desktop, wall) and narrow (phones, 360 px).
-WIDE_LAYOUT = {
-    "node_width": 176,
-    "node_height": 64,  # two lines of label and the state line (presenters.maps.BOX_TEXT)
-    "h_gap": 24,
-    "v_gap": 48,
-    "margin": 8,
-    "stack_leaves": 2,
-    "stack_gap": 10,
-    "stack_indent": 28,
-}
-NARROW_LAYOUT = {
-    "node_width": 290,
-    "node_height": 48,
-    "v_gap": 8,
-    "indent": 12,
-    "max_indent_depth": 5,
-    "margin": 4,
-}
 
 CACHE_SIZE = 1024
 
@@ -134,11 +122,7 @@ def _compute(
         for p in snapshot.problems_by_host.get(hostid, ())
     ]
     graph = topology.build_graph(infos, dependencies)
-    wide = topology.layout_cached(graph, mode="vertical", **WIDE_LAYOUT)
-    narrow = topology.layout_cached(graph, mode="narrow", **NARROW_LAYOUT)
-    member_map = topology.analyse(
-        graph, problems, now=now, stale_after_s=stale_after_s, layout=wide
-    )
+    member_map = topology.analyse(graph, problems, now=now, stale_after_s=stale_after_s)
     summary = topology.summarise(member_map, now=now)
     probes = sum(snapshot.probe_counts.get(group, 0) for group in groups)
     return MemberStatus(
@@ -146,6 +130,5 @@ def _compute(
         summary=summary,
         probes_used=probes,
         generated_at=datetime.now(UTC),
-        wide=wide,
-        narrow=narrow,
+        graph=graph,
     )

@@ -72,6 +72,8 @@ def texts() -> dict:
         "changed": _("%(label)s : %(state)s", label=_placeholder("label"), state="{state}"),
         "no_news": _("plus de nouvelles"),
         "care": _(" ; le support du syndicat s’en occupe"),
+        "unfolded": _("%(label)s : groupe déplié", label=_placeholder("label")),
+        "folded": _("%(label)s : groupe replié", label=_placeholder("label")),
     }
 
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from topology.model import Layout
+import topology
+from topology.sites import Group
+from topology.sites import SiteLayout
 from topology.model import NodeStatus
 from webapp.live.diff import display_state
 from webapp.live.status import MemberStatus
@@ -21,41 +23,16 @@ from webapp.presenters import overview
 from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import maps
+from webapp.services.errors import NotFound
 from webapp.services import overview as overview_service
 from webapp.sources.base import Metric
-
-
-@dataclass(frozen=True)
-class DrawnNode:
-    node: NodeStatus
-    x: float  # top-left corner
-    y: float
-    label: str  # the whole label (accessible name, node panel)
-    lines: tuple[str, ...]  # what the box shows of it, one string per line
-    line_ys: tuple[float, ...]  # baseline of each line
-    state_y: float  # baseline of the state line
-    role_label: str
-    tab_index: int
-
-
-@dataclass(frozen=True)
-class Drawing:
-    """One SVG drawing (wide or narrow) of a member map."""
-
-    kind: str
-    width: float
-    height: float
-    node_width: float
-    node_height: float
-    nodes: list[DrawnNode]
-    edges: list[str]  # SVG path data
 
 
 # What a box holds: characters per line (13 px bold text), lines of label, and the
 # baselines (from the top of the box) of those lines and of the state line under them.
 BOX_TEXT = {
     "wide": {"limit": 18, "lines": 2, "line_ys": {1: (27,), 2: (19, 34)}, "state_y": 54},
-    "narrow": {"limit": 32, "lines": 1, "line_ys": {1: (20,)}, "state_y": 38},
+    "narrow": {"limit": 30, "lines": 1, "line_ys": {1: (22,)}, "state_y": 42},
 }
 ELLIPSIS = "…"
 
@@ -178,66 +155,305 @@ def _numbered(lines: tuple[str, ...], number: int, limit: int) -> tuple[str, ...
     return (*lines[:-1], _cut_end(lines[-1], limit - len(suffix)) + suffix)
 
 
-def drawing(status: MemberStatus, layout: Layout, kind: str) -> Drawing:
-    """Place every node of ``status`` with ``layout`` (reading order = tree order)."""
+# Box sizes and spacing of the two drawings (topology.site_layout parameters).
+MAP_SIZES = {
+    "wide": {"node_width": 176, "node_height": 64, "lane": 88},
+    "narrow": {
+        "node_width": 270,
+        "node_height": 52,
+        "v_gap": 8,
+        "indent": 12,
+        "frame_pad": 8,
+        "frame_gap": 16,
+        "lane": 80,
+        "margin": 4,
+    },
+}
+ICON = 20  # the role icon, at the top left of a box
+
+# One word per role, singular and plural, for the folded groups (« 8 caméras »).
+ROLE_COUNTS = {
+    "switch": lambda n: ngettext("%(num)d commutateur", "%(num)d commutateurs", n),
+    "server": lambda n: ngettext("%(num)d serveur", "%(num)d serveurs", n),
+    "nas": lambda n: ngettext("%(num)d stockage (NAS)", "%(num)d stockages (NAS)", n),
+    "camera": lambda n: ngettext("%(num)d caméra", "%(num)d caméras", n),
+    "ap": lambda n: ngettext("%(num)d borne Wi-Fi", "%(num)d bornes Wi-Fi", n),
+    "printer": lambda n: ngettext("%(num)d imprimante", "%(num)d imprimantes", n),
+    "phone": lambda n: ngettext("%(num)d téléphone", "%(num)d téléphones", n),
+    "other": lambda n: ngettext("%(num)d équipement", "%(num)d équipements", n),
+}
+_WORST = ("problem", "unreachable", "warning", "unknown", "maintenance", "ok")
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    id: str
+    kind: str  # "device", "group" or "link"
+    node: NodeStatus | None  # the device (None for a group)
+    state: str  # display state (groups: the worst of their folded members)
+    x: float  # top-left corner
+    y: float
+    width: float
+    height: float
+    label: str  # the whole label (accessible name, node panel)
+    lines: tuple[str, ...]  # what the box shows of it, one string per line
+    line_ys: tuple[float, ...]  # baseline of each line
+    state_y: float  # baseline of the state line
+    state_text: str  # what the state line says after the glyph
+    role: str
+    role_label: str
+    spoken: str  # the accessible name
+    tab_index: int
+    group: Group | None = None
+
+
+@dataclass(frozen=True)
+class DrawnFrame:
+    site: str | None
+    title: str
+    state: str
+    counts: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One SVG drawing of a member map (the whole map, or one site)."""
+
+    kind: str
+    width: float
+    height: float
+    nodes: list[DrawnNode]
+    frames: list[DrawnFrame]
+    edges: dict[str, str]  # state class -> SVG path data of the lines into such nodes
+    site: str | None = None
+    open_groups: tuple[str, ...] = ()
+
+
+def worst(states) -> str:
+    """The worst of display states (``ok`` for none)."""
+    states = set(states)
+    return next((s for s in _WORST if s in states), "ok")
+
+
+def state_counts(states) -> str:
+    """« 1 en panne, 4 injoignables » (problems first), or « Tout fonctionne »."""
+    return wording.count_words(list(states)) or _("Tout fonctionne")
+
+
+def site_title(site: str | None) -> str:
+    return site or _("Équipements")
+
+
+def layout_of(status: MemberStatus, kind: str, open_groups=(), site=None) -> SiteLayout:
+    """The network-map layout of ``status`` (cached on the topology and the fold state)."""
+    nodes = status.member_map.nodes
+    out = [n.id for n in nodes if display_state(n) not in ("ok", "maintenance")]
+    return topology.site_layout_cached(
+        status.graph,
+        status.member_map.root,
+        kind=kind,
+        out=out,
+        open_groups=open_groups,
+        only_site=site,
+        signature=status.signature,
+        **MAP_SIZES[kind],
+    )
+
+
+def drawing(status: MemberStatus, kind: str, open_groups=(), site: str | None = None) -> Drawing:
+    """Place every shown node, frame and line of ``status`` (reading order = layout order)."""
+    layout = layout_of(status, kind, tuple(open_groups), site)
     by_id = {node.id: node for node in status.member_map.nodes}
-    w, h = layout.node_width, layout.node_height
+    state_of = {node.id: display_state(node) for node in status.member_map.nodes}
+    for gid, group in layout.groups.items():
+        state_of[gid] = worst(state_of[m] for m in group.members if m not in group.out)
     box = BOX_TEXT[kind]
-    placed = [
-        (index, by_id[node_id], layout.positions[node_id])
-        for index, node_id in enumerate(layout.order)
-        if node_id in by_id and node_id in layout.positions
-    ]
-    texts = node_texts([node.label for _, node, _ in placed], box["limit"], box["lines"])
+    w, h = layout.node_width, layout.node_height
+    shown = [i for i in layout.order if i in layout.positions]
+    labels = []
+    for item in shown:
+        group = layout.groups.get(item)
+        labels.append(_group_label(group) if group else by_id[item].label)
+    texts = node_texts(labels, box["limit"], box["lines"])
     nodes = []
-    for (index, node, position), lines in zip(placed, texts, strict=True):
-        y = position.y - h / 2
+    for index, (item, label, lines) in enumerate(zip(shown, labels, texts, strict=True)):
+        group = layout.groups.get(item)
+        node = by_id.get(item)
+        kind_of = "group" if group else ("link" if item in layout.links else "device")
+        height = h
+        p = layout.positions[item]
+        x, y = p.x - w / 2, p.y - height / 2
+        role = group.role if group else node.role
+        state = state_of[item]
+        line_ys = tuple(y + dy for dy in box["line_ys"][len(lines)])
+        state_y = y + box["state_y"]
         nodes.append(
             DrawnNode(
+                id=item,
+                kind=kind_of,
                 node=node,
-                x=position.x - w / 2,
+                state=state,
+                x=x,
                 y=y,
-                label=node.label,
+                width=w,
+                height=height,
+                label=label,
                 lines=lines,
-                line_ys=tuple(y + dy for dy in box["line_ys"][len(lines)]),
-                state_y=y + box["state_y"],
-                role_label=str(ROLE_LABELS.get(node.role, ROLE_LABELS["other"])),
+                line_ys=line_ys,
+                state_y=state_y,
+                state_text=_group_state(group, state_of) if group else "",
+                role=role,
+                role_label=str(ROLE_LABELS.get(role, ROLE_LABELS["other"])),
+                spoken=_spoken_group(group, label, state_of, by_id) if group else "",
                 tab_index=0 if index == 0 else -1,
+                group=group,
             )
         )
-    edges = []
-    for parent, child in layout.tree_edges:
-        a, b = layout.positions.get(parent), layout.positions.get(child)
-        if a is None or b is None:
-            continue
-        if kind == "wide" and child in layout.stacked:
-            x1 = a.x - w / 2 + 14
-            edges.append(f"M{x1:.0f} {a.y + h / 2:.0f}V{b.y:.0f}H{b.x - w / 2:.0f}")
-        elif kind == "wide":
-            y1, y2 = a.y + h / 2, b.y - h / 2
-            mid = (y1 + y2) / 2
-            edges.append(f"M{a.x:.0f} {y1:.0f}V{mid:.0f}H{b.x:.0f}V{y2:.0f}")
-        else:
-            x1 = a.x - w / 2 + 8
-            edges.append(f"M{x1:.0f} {a.y + h / 2:.0f}V{b.y:.0f}H{b.x - w / 2:.0f}")
+    frames = []
+    for frame in layout.frames:
+        states = [state_of[i] for i in _frame_devices(frame, layout)]
+        frames.append(
+            DrawnFrame(
+                site=frame.site,
+                title=site_title(frame.site),
+                state=worst(states),
+                counts=state_counts(states),
+                x=frame.x,
+                y=frame.y,
+                width=frame.width,
+                height=frame.height,
+            )
+        )
+    paths: dict[str, list[str]] = {}
+    for edge in layout.edges:
+        state = state_of.get(edge.child, "ok")
+        if edge.child in layout.groups and layout.groups[edge.child].out:
+            state = "ok"  # the failed ones are drawn outside the fold, with their own line
+        css = "down" if state in ("problem", "unreachable") else state if state == "unknown" else "ok"
+        points = edge.points
+        d = f"M{points[0].x:.0f} {points[0].y:.0f}" + "".join(
+            f"L{q.x:.0f} {q.y:.0f}" for q in points[1:]
+        )
+        paths.setdefault(css, []).append(d)
     return Drawing(
         kind=kind,
         width=layout.width,
         height=layout.height,
-        node_width=w,
-        node_height=h,
         nodes=nodes,
-        edges=edges,
+        frames=frames,
+        edges={k: "".join(v) for k, v in paths.items()},
+        site=site,
+        open_groups=tuple(open_groups),
     )
 
 
-def map_context(member: Member) -> dict:
+def _frame_devices(frame, layout: SiteLayout):
+    for item in frame.nodes:
+        group = layout.groups.get(item)
+        if group:
+            yield from (m for m in group.members if m not in group.out or not group.folded)
+        else:
+            yield item
+    for link in layout.links:
+        if layout.site_of.get(link) == frame.site:
+            yield link
+
+
+def _group_label(group: Group) -> str:
+    return ROLE_COUNTS.get(group.role, ROLE_COUNTS["other"])(len(group.members))
+
+
+def _group_state(group: Group, state_of) -> str:
+    folded = [state_of[m] for m in group.members if m not in group.out]
+    out = len(group.out)
+    text = state_counts([state_of[m] for m in group.members])
+    if out and not group.folded:
+        return text
+    if out:
+        return ngettext("%(text)s (à côté)", "%(text)s (à côté)", out, text=text)
+    return text if folded else _("Tout fonctionne")
+
+
+def _spoken_group(group: Group, label: str, state_of, by_id) -> str:
+    parent = by_id.get(group.parent)
+    where = parent.label if parent else ""
+    text = state_counts([state_of[m] for m in group.members])
+    if group.folded:
+        return _(
+            "Groupe de %(label)s sous %(parent)s : %(state)s. Entrée pour déplier.",
+            label=label, parent=where, state=text,
+        )  # fmt: skip
+    return _(
+        "Groupe de %(label)s sous %(parent)s, déplié : %(state)s. Entrée pour replier.",
+        label=label, parent=where, state=text,
+    )  # fmt: skip
+
+
+def sites(status: MemberStatus) -> list[dict]:
+    """One card per site: its name, worst state, counts and device count (phone view)."""
+    layout = layout_of(status, "wide")
+    state_of = {node.id: display_state(node) for node in status.member_map.nodes}
+    cards = []
+    for frame in layout.frames:
+        devices = list(_frame_devices(frame, layout))
+        states = [state_of[i] for i in devices]
+        cards.append(
+            {
+                "site": frame.site,
+                "key": frame.site if frame.site is not None else "_",
+                "title": site_title(frame.site),
+                "state": worst(states),
+                "counts": state_counts(states),
+                "devices": len(devices),
+            }
+        )
+    return cards
+
+
+def main_path(status: MemberStatus) -> list[NodeStatus]:
+    """The path that matters first: Internet, the box, the router (the band)."""
+    layout = layout_of(status, "wide")
+    by_id = {node.id: node for node in status.member_map.nodes}
+    return [by_id[i] for i in layout.band if i in by_id]
+
+
+def map_context(member: Member, open_groups=(), site: str | None = None) -> dict:
     """Everything the map page and its fragments show."""
     context = overview.member_page(member)
     status: MemberStatus | None = context.get("status")
-    if status is not None and status.wide is not None:
-        context["wide"] = drawing(status, status.wide, "wide")
-        context["narrow"] = drawing(status, status.narrow, "narrow")
+    if status is not None and status.graph is not None:
+        context["sites"] = sites(status)
+        context["path"] = main_path(status)
+    return context
+
+
+def site_from_key(key: str | None) -> str | None:
+    """The site a URL names (``_`` is the devices without a site)."""
+    return None if key in (None, "_") else key
+
+
+def drawing_context(
+    member: Member, kind: str, open_groups=(), site: str | None = None, *, whole: bool = True
+) -> dict:
+    """One drawing (the whole map when ``whole``, else the site ``site``) and its page's texts."""
+    context = overview.member_page(member)
+    status: MemberStatus | None = context.get("status")
+    if status is None or status.graph is None:
+        return context
+    cards = {card["site"]: card for card in sites(status)}
+    if not whole:
+        if site not in cards:
+            raise NotFound(site or "_")
+        layout = layout_of(status, kind, (), site)
+        shown = set(layout.order) | {m for g in layout.groups.values() for m in g.members}
+        context["site_card"] = cards[site]
+        context["site_nodes"] = [n for n in context["nodes"] if n.id in shown]
+        context["nodes"] = context["site_nodes"]
+    context["drawing"] = drawing(status, kind, open_groups, None if whole else site)
     return context
 
 
@@ -276,11 +492,11 @@ def format_metric(metric: Metric) -> dict:
 
 def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) -> dict:
     """The JSON form of a member map (``GET /api/v1/members/<slug>/map``)."""
-    layout = status.wide if layout_kind == "wide" else status.narrow
+    layout = layout_of(status, layout_kind) if status.graph is not None else None
     labels = {n.id: n.label for n in status.member_map.nodes}
     nodes = []
     for node in status.member_map.nodes:
-        position = layout.positions.get(node.id) if layout else None
+        position = _position(layout, node.id) if layout else None
         nodes.append(
             {
                 "id": node.id,
@@ -333,3 +549,11 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
         "generated_at": status.generated_at.isoformat(),
         **extra,
     }
+
+
+def _position(layout: SiteLayout, node_id: str):
+    """Where a node is drawn: its own box, or its folded group's."""
+    if node_id in layout.positions:
+        return layout.positions[node_id]
+    group = layout.group_of(node_id)
+    return layout.positions.get(group.id) if group else None

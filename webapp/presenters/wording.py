@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -83,25 +85,35 @@ def sentences(summary: Summary, care: Mapping[str, str] | None = None) -> list[s
     ]
 
 
+_STATE_WORDS = {
+    NodeState.OK: lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
+    NodeState.PROBLEM: lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
+    NodeState.UNREACHABLE: lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
+    NodeState.WARNING: lambda n: ngettext("%(num)d en alerte", "%(num)d en alerte", n),
+    NodeState.MAINTENANCE: lambda n: ngettext(
+        "%(num)d en maintenance", "%(num)d en maintenance", n
+    ),
+    NodeState.UNKNOWN: lambda n: ngettext(
+        "%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n
+    ),
+}
+
+
+def count_words(states) -> str:
+    """« 1 en panne, 4 injoignables » for display states, the ones that work left out."""
+    counts = Counter(str(s) for s in states)
+    return ", ".join(
+        word(counts[key]) for key, word in _STATE_WORDS.items() if key != NodeState.OK and counts[key]
+    )
+
+
 def state_counts(summary: Summary) -> str:
     """« 25 équipements : 22 fonctionnent, 1 en panne, 1 injoignable, 1 en alerte ».
 
     The same words as the nodes' badges: « en panne » is down, « en alerte » still works.
     """
     counts = {str(k): v for k, v in summary.counts.items()}
-    words = {
-        NodeState.OK: lambda n: ngettext("%(num)d fonctionne", "%(num)d fonctionnent", n),
-        NodeState.PROBLEM: lambda n: ngettext("%(num)d en panne", "%(num)d en panne", n),
-        NodeState.UNREACHABLE: lambda n: ngettext("%(num)d injoignable", "%(num)d injoignables", n),
-        NodeState.WARNING: lambda n: ngettext("%(num)d en alerte", "%(num)d en alerte", n),
-        NodeState.MAINTENANCE: lambda n: ngettext(
-            "%(num)d en maintenance", "%(num)d en maintenance", n
-        ),
-        NodeState.UNKNOWN: lambda n: ngettext(
-            "%(num)d à l'état inconnu", "%(num)d à l'état inconnu", n
-        ),
-    }
-    parts = [word(counts[key]) for key, word in words.items() if counts.get(key)]
+    parts = [word(counts[key]) for key, word in _STATE_WORDS.items() if counts.get(key)]
     total = ngettext("%(num)d équipement", "%(num)d équipements", summary.hosts)
     if not parts:
         return total
