@@ -60,5 +60,6 @@ def samples() -> dict:
         "token_id": str(token.id),
         "link_id": str(link.id),
         "year": "2026",
+        "site": "Mairie",
         "token": accounts.make_password_token(author),
     }

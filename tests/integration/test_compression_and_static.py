@@ -35,7 +35,7 @@ def test_a_page_is_compressed_when_asked(client, map_page, accept, encoding, dec
     assert answer.headers["Cache-Control"] == "no-store"  # a signed-in page stays unkept
     html = decode(answer.get_data()).decode()
     assert "data-live-map" in html and "</html>" in html
-    assert len(answer.get_data()) < len(plain.get_data()) / 4
+    assert len(answer.get_data()) < len(plain.get_data()) / 3
 
 
 def test_brotli_is_preferred_and_nothing_is_compressed_unasked(client, map_page):

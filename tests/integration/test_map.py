@@ -9,10 +9,29 @@ from webapp.services import demo
 def test_map_page_has_accessible_svg_and_list(app, client, login):
     login(make_user("viewer", member=demo_member("sarralbe")))
     page = client.get("/membres/sarralbe/carte").get_data(as_text=True)
-    assert 'role="graphics-document"' in page and 'role="graphics-symbol"' in page
-    assert page.count('tabindex="0"') == 2, "one tab stop per drawing"
-    assert "<table" in page and "Équipements" in page
     assert "data-live-map" in page and "Suspendre les mises à jour" in page
+    assert 'data-drawing-url="/membres/sarralbe/carte/dessin"' in page
+    # The phone's first screen: the path to Internet, then one card per site.
+    assert "L’accès à Internet" in page and "Box fibre (Mairie)" in page
+    assert page.count("data-site-card=") == 2 and "/membres/sarralbe/carte/site/Mairie" in page
+    assert "<svg class=\"map__svg" not in page, "the drawing is fetched by wide screens only"
+    drawing = client.get("/membres/sarralbe/carte/dessin").get_data(as_text=True)
+    assert 'role="graphics-document"' in drawing and 'role="graphics-symbol"' in drawing
+    assert drawing.count('tabindex="0"') == 1, "one tab stop per drawing"
+    site = client.get("/membres/sarralbe/carte/site/Mairie").get_data(as_text=True)
+    assert site.count('tabindex="0"') == 1 and "<table" in site and "Équipements" in site
+    home = client.get("/membres/sarralbe/").get_data(as_text=True)
+    assert "<table" in home, "the whole list, in text, on the member's home"
+
+
+def test_bad_drawing_parameters_are_a_404_never_a_500(app, client, login):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    for query in ("vue=large", "ouvert=%3Cscript%3E", "site=Nulle-part", "ouvert=" + "group:x " * 300):
+        assert client.get(f"/membres/sarralbe/carte/dessin?{query}").status_code == 404, query
+    assert client.get("/membres/sarralbe/carte/site/Nulle-part").status_code == 404
+    assert client.get("/membres/sarralbe/carte/textes?site=Nulle-part").status_code == 404
+    # An unknown group is simply not open.
+    assert client.get("/membres/sarralbe/carte/dessin?ouvert=group:1:camera").status_code == 200
 
 
 def test_router_down_gives_one_incident_in_plain_french(app, client, login):
@@ -21,7 +40,9 @@ def test_router_down_gives_one_incident_in_plain_french(app, client, login):
     page = client.get("/membres/sarralbe/carte").get_data(as_text=True)
     assert "1 panne en cours" in page
     assert "Routeur mairie" in page and "injoignables" in page
-    assert "cause probable : Routeur mairie" in page
+    drawing = client.get("/membres/sarralbe/carte/dessin").get_data(as_text=True)
+    assert "cause probable : Routeur mairie" in drawing
+    assert "map__edges--down" in drawing, "the lines to the failed ends show it"
 
 
 def test_map_api(app, client, login):

@@ -5,6 +5,7 @@ lines alone must tell every node of a drawing apart; the whole label stays in th
 accessible name.
 """
 
+import re
 from collections import Counter
 from html.parser import HTMLParser
 
@@ -33,6 +34,7 @@ class MapTexts(HTMLParser):
         self._node: str | None = None
         self._text: str | None = None
         self._parts: dict[str, list[str]] = {}
+        self.folded: dict[int, set[str]] = {}  # drawing index -> members of its groups
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -40,6 +42,8 @@ class MapTexts(HTMLParser):
             self.drawings.append((a["data-map-svg"], {}))
         elif tag == "g" and "data-node" in a:
             self._node = a["data-node"]
+            for member in a.get("data-members", "").split():
+                self.folded.setdefault(len(self.drawings) - 1, set()).add(member)
             self._parts = {"aria": [a["aria-label"]], "label": [], "state": []}
         elif tag == "text" and self._node:
             self._text = "label" if "node__label" in a["class"] else "state"
@@ -70,6 +74,25 @@ def drawings_of(html: str):
     return parser.drawings
 
 
+def parsed(html: str) -> MapTexts:
+    parser = MapTexts()
+    parser.feed(html)
+    return parser
+
+
+def member_drawings(client, slug: str, wall: bool = False):
+    """The whole map (wide), each site's map (narrow) and the wall's panel, parsed."""
+    urls = [f"/membres/{slug}/carte/dessin"]
+    page = client.get(f"/membres/{slug}/carte").get_data(as_text=True)
+    urls += sorted(set(re.findall(rf'href="(/membres/{slug}/carte/site/[^"]+)"', page)))
+    if wall:
+        urls.append(f"/mur/membres/{slug}")
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        yield url, parsed(response.get_data(as_text=True))
+
+
 def assert_drawing_reads_apart(kind, nodes, names, where):
     """Label lines pairwise different, in the box, and the whole name in the aria-label."""
     box = maps.BOX_TEXT[kind]
@@ -89,17 +112,18 @@ def assert_member_maps_read_apart(client, source, member, wall=False):
     names = {host.hostid: host.name for host in hosts}
     repeated = [name for name, count in Counter(names.values()).items() if count > 1]
     assert not repeated, f"{member.slug}: demo labels repeated {repeated}"
-    pages = [f"/membres/{member.slug}/carte"] + ([f"/mur/membres/{member.slug}"] if wall else [])
-    for url in pages:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        drawings = drawings_of(response.get_data(as_text=True))
-        assert {kind for kind, _ in drawings} == (
-            {"wide"} if "/mur/" in url else {"wide", "narrow"}
-        )
-        for kind, nodes in drawings:
-            assert len(nodes) == len(hosts) + 1, "every host and the Internet root"
-            assert_drawing_reads_apart(kind, nodes, names, url)
+    seen_in_sites: set[str] = set()
+    for url, parser in member_drawings(client, member.slug, wall):
+        assert len(parser.drawings) == 1, url
+        kind, nodes = parser.drawings[0]
+        assert kind == ("narrow" if "/site/" in url else "wide"), url
+        shown = set(nodes) | parser.folded.get(0, set())
+        if "/site/" in url:
+            seen_in_sites |= shown
+        else:
+            assert set(names) <= shown, "every host drawn, or folded in a group"
+        assert_drawing_reads_apart(kind, nodes, names, url)
+    assert set(names) <= seen_in_sites | {h.hostid for h in hosts if h.tag("role") in ("access", "router") and h.tag("site") == member.sites[0]}
 
 
 def test_the_six_demo_maps_have_no_two_nodes_alike(app, client, login, source):
@@ -107,17 +131,22 @@ def test_the_six_demo_maps_have_no_two_nodes_alike(app, client, login, source):
     for member in DEMO_MEMBERS:
         demo_member(member.slug)
     for member in source.members:
-        assert_member_maps_read_apart(client, source, member, wall=True)
+        assert_member_maps_read_apart(client, source, member)
 
 
 def test_sarralbe_cameras_and_switches_read_apart(app, client, login, source):
     """The report: three « Caméra abords mairie » and two « Commutateur mairi… »."""
     login(make_user("viewer", member=demo_member("sarralbe")))
-    html = client.get("/membres/sarralbe/carte").get_data(as_text=True)
+    html = client.get("/membres/sarralbe/carte/dessin").get_data(as_text=True)
     wide = dict(drawings_of(html))["wide"]
     shown = {" ".join(lines) for _, lines, _ in wide.values()}
     assert {"Commutateur mairie 1", "Commutateur mairie 2"} <= shown
-    assert {f"Caméra abords mairie {n}" for n in (1, 2, 3)} <= shown
+    # Four cameras under one switch fold into a group; opened, they read apart.
+    assert "4 caméras" in shown
+    group = next(i for i in wide if i.startswith("group:") and i.endswith(":camera"))
+    html = client.get(f"/membres/sarralbe/carte/dessin?ouvert={group}").get_data(as_text=True)
+    opened = {" ".join(lines) for _, lines, _ in dict(drawings_of(html))["wide"].values()}
+    assert {f"Caméra abords mairie {n}" for n in (1, 2, 3)} <= opened
 
 
 @pytest.fixture
@@ -152,7 +181,9 @@ def test_a_shortened_label_is_whole_in_the_accessible_name_and_the_node_panel(
     login(make_user("viewer", member=demo_member("bitche")))
     switch = source.host_by_name("bitche-sw-1-2")
     assert switch.name == "Commutateur centre technique municipal 2"
-    html = client.get("/membres/bitche/carte").get_data(as_text=True)
+    html = client.get("/membres/bitche/carte/dessin").get_data(as_text=True)
+    html += client.get("/membres/bitche/carte/site/Centre technique municipal").get_data(as_text=True)
+    assert len(drawings_of(html)) == 2
     for kind, nodes in drawings_of(html):
         aria, lines, _ = nodes[switch.hostid]
         assert aria.startswith(f"{switch.name} : ") and lines[-1].endswith("… 2"), (kind, lines)

@@ -459,7 +459,7 @@ def test_the_summary_says_support_is_on_it_once_support_answered(app, client, lo
     assert any(
         "Le support du syndicat s’en occupe depuis" in s for s in api["summary"]["sentences"]
     )
-    carte = page(client, "/membres/sarralbe/carte")
+    carte = page(client, "/membres/sarralbe/carte/dessin")
     assert f'data-node="{router.hostid}"' in carte and "node__care" in carte
     panel = page(client, f"/membres/sarralbe/equipements/{camera.id}")
     assert "Le support du syndicat s’en occupe depuis" in panel

@@ -70,6 +70,7 @@ def member_samples(slug: str) -> dict:
         "request_id": str(request.id),
         "attachment_id": str(attachment.id),
         "year": "2026",
+        "site": router.tag("site"),  # a site of this member's own (the router's)
         "order_id": str(order.id),
         "agreement_id": str(agreement.id),
     }

@@ -32,7 +32,7 @@ from webapp.sources.base import Metric
 # baselines (from the top of the box) of those lines and of the state line under them.
 BOX_TEXT = {
     "wide": {"limit": 18, "lines": 2, "line_ys": {1: (27,), 2: (19, 34)}, "state_y": 54},
-    "narrow": {"limit": 30, "lines": 1, "line_ys": {1: (22,)}, "state_y": 42},
+    "narrow": {"limit": 32, "lines": 1, "line_ys": {1: (22,)}, "state_y": 42},
 }
 ELLIPSIS = "…"
 
@@ -159,7 +159,7 @@ def _numbered(lines: tuple[str, ...], number: int, limit: int) -> tuple[str, ...
 MAP_SIZES = {
     "wide": {"node_width": 176, "node_height": 64, "lane": 88},
     "narrow": {
-        "node_width": 270,
+        "node_width": 286,
         "node_height": 52,
         "v_gap": 8,
         "indent": 12,
