@@ -53,9 +53,18 @@ function start(root) {
 
   // Every sentence and count (summary, heading counts, list title) comes from the server,
   // refetched after each update: the same words as a reload, never a stale number.
+  // Where no device names are on screen (a phone's map page: path and site cards), the
+  // new headline is what is announced.
+  const headline = () => document.querySelector(".summary__headline")?.textContent.trim() || "";
+  let spoken = headline();
+  let namedChange = false;
   const refreshTexts = coalesce(async () => {
     await patchParts(root.dataset.summaryUrl, document);
     markCare();
+    const now = headline();
+    if (now && now !== spoken && !namedChange) announcer.textContent = now;
+    spoken = now;
+    namedChange = false;
   });
   // "Support is on it": the nodes the summary says support covers carry the marker.
   function markCare() {
@@ -182,6 +191,7 @@ function start(root) {
     version = data.version || version;
     if (changes.length) {
       announcer.textContent = changes.slice(0, 5).join(". ") + (changes.length > 5 ? "…" : "");
+      namedChange = true;
     }
     refreshTexts();
     // The lines, the folds and the frames' counts follow the states: the server redraws.

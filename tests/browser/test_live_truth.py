@@ -39,7 +39,7 @@ NAS = "sarralbe-sw-0-1-nas-2"
 PARIS = ZoneInfo("Europe/Paris")  # VIGIE_TIMEZONE's default
 
 # What a page shows, read the way a person reads it (glyphs are aria-hidden decoration).
-SHOWN = """(root) => {
+SHOWN = """([root, expected]) => {
   const clean = (el) => {
     if (!el) return null;
     const copy = el.cloneNode(true);
@@ -49,14 +49,30 @@ SHOWN = """(root) => {
   const all = (selector) => [...document.querySelectorAll(selector)].map(clean);
   const visible = (el) => el && el.getClientRects().length > 0;
   const svg = [...document.querySelectorAll("svg[data-map-svg]")].find(visible);
-  const nodes = svg ? Object.fromEntries([...svg.querySelectorAll("g.node")]
-    .filter((g) => g.dataset.node !== root).map((g) => [
-    g.dataset.node, [...g.classList].find((c) => c.startsWith("node--") && c !== "node--changed")
-      .slice(6)]).sort()) : null;
+  // Each drawn device's state; a folded device reads as its group's state when that is
+  // the worst of what the group holds (so a right group reads as the API's states).
+  const stateOf = (g) => [...g.classList].find((c) => c.startsWith("node--")
+    && !["node--changed", "node--group", "node--link"].includes(c)).slice(6);
+  const WORST = ["problem", "unreachable", "warning", "unknown", "maintenance", "ok"];
+  let nodes = null;
+  if (svg) {
+    const drawn = [...svg.querySelectorAll("g.node")].filter((g) => g.dataset.node !== root);
+    const entries = drawn.filter((g) => !g.dataset.group).map((g) => [g.dataset.node, stateOf(g)]);
+    const own = new Set(entries.map(([id]) => id));
+    for (const g of drawn.filter((g) => g.dataset.group)) {
+      const folded = g.dataset.members.split(" ").filter((m) => !own.has(m));
+      const worst = WORST.find((w) => folded.some((m) => expected[m] === w)) || "ok";
+      const right = worst === stateOf(g);
+      for (const m of folded) entries.push([m, right ? expected[m] : `group:${stateOf(g)}`]);
+    }
+    nodes = Object.fromEntries(entries.sort());
+  }
   const rows = Object.fromEntries([...document.querySelectorAll("tr[data-node]")].map(
     (row) => [row.dataset.node, row.dataset.state]).sort());
   const panel = document.querySelector("#node-detail [data-node-card]");
   const counts = document.querySelector(".map__counts");
+  const sites = Object.fromEntries([...document.querySelectorAll("[data-site-card]")].map(
+    (a) => [a.dataset.siteCard, [...a.classList].find((c) => c.startsWith("site-card--")).slice(11)]));
   return {
     headline: clean(document.querySelector(".summary__headline, .wall-map__state")),
     sentences: all(".summary__sentences li, .wall-map__sentences li"),
@@ -64,6 +80,7 @@ SHOWN = """(root) => {
     equipment: clean(document.querySelector("#equipment-title")),
     rows,
     nodes,
+    sites,
     panel: panel ? { id: panel.dataset.nodeCard, state: clean(panel.querySelector(".badge")) }
       : null,
   };
@@ -108,6 +125,15 @@ def api_map(page, slug="sarralbe", reader=None) -> dict:
 def expected_of(data: dict) -> dict:
     """What every view must show, from the API's answer."""
     nodes = dict(sorted((n["id"], n["state"]) for n in data["nodes"] if n["id"] != data["root"]))
+    order = ["problem", "unreachable", "warning", "unknown", "maintenance", "ok"]
+    by_site: dict[str, set] = {}
+    for n in data["nodes"]:
+        if n["id"] != data["root"] and n["id"] not in data.get("band", ()):
+            by_site.setdefault(n["site"] or "_", set()).add(n["state"])
+    sites = {
+        site: next(state for state in order if state in states or state == "ok")
+        for site, states in sorted(by_site.items())
+    }
     return {
         "headline": data["summary"]["headline"],
         "sentences": data["summary"]["sentences"],
@@ -115,6 +141,7 @@ def expected_of(data: dict) -> dict:
         "equipment": f"Équipements ({len(nodes)})",
         "rows": nodes,
         "nodes": nodes,
+        "sites": sites,
     }
 
 
@@ -130,15 +157,15 @@ def wait_until_shown(page, keys: list[str], slug="sarralbe", panel=None, reader=
     try:
         page.wait_for_function(
             f"""([wanted, root]) => {{
-                const shown = ({SHOWN})(root);
-                return Object.entries(wanted).every(
+                const shown = ({SHOWN})([root, wanted.all]);
+                return Object.entries(wanted).filter(([key]) => key !== "all").every(
                     ([key, value]) => JSON.stringify(shown[key]) === JSON.stringify(value));
             }}""",
-            arg=[wanted, data["root"]],
+            arg=[{**wanted, "all": expected["nodes"]}, data["root"]],
             timeout=WITHIN_MS,
         )
     except Exception:  # say what differs, not only that it timed out
-        shown = page.evaluate(SHOWN, data["root"])
+        shown = page.evaluate(SHOWN, [data["root"], expected["nodes"]])
         differ = {k: (shown.get(k), v) for k, v in wanted.items() if shown.get(k) != v}
         pytest.fail(f"after {WITHIN_MS:.0f} ms, shown ≠ API: {differ}")
     return expected
@@ -148,11 +175,12 @@ def router_id(source) -> str:
     return source.host_by_name(ROUTER).hostid
 
 
-MAP_KEYS = ["headline", "sentences", "counts", "equipment", "rows", "nodes"]
+MAP_KEYS = ["headline", "sentences", "counts", "sites"]
 
 
 def test_map_follows_every_update(app, page, problems, viewport, poller, source, shoot):
-    """Heading counts, summary, list, SVG and the open node panel, after fail and repair."""
+    """Heading counts, summary, site cards, the drawing (folds included) and the open node
+    panel, after fail and repair; on a phone, the site's page the same way."""
     member = make_member(
         name="Mairie de Sarralbe", slug="sarralbe", host_groups=["Membres/sarralbe"]
     )
@@ -160,24 +188,59 @@ def test_map_follows_every_update(app, page, problems, viewport, poller, source,
     page.goto("/membres/sarralbe/carte")
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
     router = router_id(source)
-    kind = "narrow" if viewport == "phone" else "wide"
-    page.click(f'svg[data-map-svg="{kind}"] g.node[data-node="{router}"]')
-    page.wait_for_selector(f'#node-detail [data-node-card="{router}"]')
-    before = wait_until_shown(page, MAP_KEYS, panel=router)
+    keys = MAP_KEYS + (["nodes"] if viewport != "phone" else [])
+    if viewport != "phone":
+        page.click(f'svg[data-map-svg="wide"] g.node[data-node="{router}"]')
+        page.wait_for_selector(f'#node-detail [data-node-card="{router}"]')
+    before = wait_until_shown(page, keys, panel=router if viewport != "phone" else None)
     assert before["headline"] == "Tout fonctionne normalement"
 
     demo.fail(ROUTER)
-    after = wait_until_shown(page, MAP_KEYS, panel=router)
+    after = wait_until_shown(page, keys, panel=router if viewport != "phone" else None)
     assert after["headline"] == "1 panne en cours"
     assert re.search(r"\d+ équipements derrière sont injoignables", after["sentences"][0])
     assert "1 en panne" in after["counts"] and "injoignables" in after["counts"]
     shoot(page, "truth-map-failure")
+    if viewport == "phone":  # the site's own map, its list and a node's bottom sheet
+        switch = source.host_by_name("sarralbe-sw-0-1").hostid
+        page.click(f'[data-site-card="Mairie"]')
+        page.wait_for_selector('[data-live-map][data-live-state="live"]')
+        page.click(f'svg[data-map-svg="narrow"] g.node[data-node="{switch}"]')
+        page.wait_for_selector(f'#node-detail [data-node-card="{switch}"]')
+        wait_until_site_shown(page, switch)
 
     demo.repair(ROUTER)
-    repaired = wait_until_shown(page, MAP_KEYS, panel=router)
+    if viewport == "phone":
+        wait_until_site_shown(page, switch)
+        page.goto("/membres/sarralbe/carte")
+    repaired = wait_until_shown(page, keys, panel=router if viewport != "phone" else None)
     assert repaired["headline"] == "Tout fonctionne normalement"
     assert repaired["counts"] == before["counts"]
     problems.check()
+
+
+def wait_until_site_shown(page, panel: str, slug="sarralbe"):
+    """A site page: every drawn device (folds included), the list's rows and the open
+    panel read what the API says now."""
+    data = api_map(page, slug)
+    expected = expected_of(data)
+    try:
+        page.wait_for_function(
+            f"""([root, all, panel, labels]) => {{
+                const shown = ({SHOWN})([root, all]);
+                const nodes = Object.entries(shown.nodes || {{}});
+                const rows = Object.entries(shown.rows);
+                return nodes.length > 5 && nodes.every(([id, state]) => all[id] === state)
+                    && rows.length > 5 && rows.every(([id, state]) => all[id] === state)
+                    && shown.panel && shown.panel.id === panel
+                    && shown.panel.state === labels[all[panel]];
+            }}""",
+            arg=[data["root"], expected["nodes"], panel, STATE_LABELS],
+            timeout=WITHIN_MS,
+        )
+    except Exception:
+        shown = page.evaluate(SHOWN, [data["root"], expected["nodes"]])
+        pytest.fail(f"after {WITHIN_MS:.0f} ms, site page ≠ API: {shown}, expected {expected}")
 
 
 def test_member_home_follows_every_update(app, page, problems, viewport, poller, source):
@@ -217,7 +280,7 @@ def wait_cards(page, slugs):
         page.wait_for_function(
             f"""(wanted) => {{
                 const shown = ({CARDS})();
-                return Object.entries(wanted).every(
+                return Object.entries(wanted).filter(([key]) => key !== "all").every(
                     ([slug, v]) => JSON.stringify(shown[slug]) === JSON.stringify(v));
             }}""",
             arg=wanted,
@@ -355,13 +418,18 @@ def test_a_warning_is_never_a_failure(app, page, problems, viewport, poller, sou
     page.goto(path)
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
     demo.warn(NAS)
-    expected = wait_until_shown(page, ["headline", "rows"])
+    on_map = path.endswith("carte")
+    keys = ["headline", "sites"] + (["nodes"] if viewport != "phone" else []) if on_map else ["headline", "rows"]
+    expected = wait_until_shown(page, keys)
     assert expected["headline"] == "1 alerte"
     nas = source.host_by_name(NAS).hostid
     assert expected["rows"][nas] == "warning"
+    assert expected["sites"]["Mairie"] == "warning"
+    # Announced politely: the device by name where it is on screen, else the new headline.
     page.wait_for_function(
-        "(text) => document.querySelector('[data-live-announce]').textContent.includes(text)",
-        arg="Alerte",
+        "(text) => document.querySelector('[data-live-announce]').textContent"
+        ".toLowerCase().includes(text)",
+        arg="alerte",
     )
     text = page.evaluate(VISIBLE_TEXT)
     assert "en panne" not in text.lower(), text

@@ -251,7 +251,9 @@ def site_title(site: str | None) -> str:
 def layout_of(status: MemberStatus, kind: str, open_groups=(), site=None) -> SiteLayout:
     """The network-map layout of ``status`` (cached on the topology and the fold state)."""
     nodes = status.member_map.nodes
-    out = [n.id for n in nodes if display_state(n) not in ("ok", "maintenance")]
+    # The failed ones leave their fold; the ones unreachable behind a failure stay in it
+    # (« 8 caméras · 8 injoignables »): the failure is upstream, drawn on its own.
+    out = [n.id for n in nodes if display_state(n) in ("problem", "warning")]
     return topology.site_layout_cached(
         status.graph,
         status.member_map.root,
@@ -519,6 +521,8 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
                     for p in node.problems
                 ],
                 "position": {"x": position.x, "y": position.y} if position else None,
+                "group": group.id if (group := layout.group_of(node.id) if layout else None)
+                and node.id not in layout.positions else None,
             }
         )
     summary = status.summary
@@ -535,6 +539,12 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
             "state_counts": wording.state_counts(summary),
         },
         "root": status.member_map.root,
+        "band": list(layout.band) if layout else [],
+        "sites": [
+            {k: card[k] for k in ("site", "state", "counts", "devices")} for card in sites(status)
+        ]
+        if layout
+        else [],
         "nodes": nodes,
         "edges": [{"from": a, "to": b} for a, b in status.member_map.edges],
         "layout": {
