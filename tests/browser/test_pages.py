@@ -72,6 +72,7 @@ PAGE_ROLES = {
     "profile.two_factor": "viewer",  # two-factor sign-in: enrolment, recovery codes
     "maps.map": "viewer",
     "maps.node": "viewer",
+    "maps.site": "viewer",
     "support.member_requests": "viewer",
     "support.new": "viewer",
     "support.queue": "admin",
@@ -111,6 +112,8 @@ FRAGMENTS = {
     "members.summary_fragment": "members.detail",
     "members.card_fragment": "members.index",
     "wall.tiles": "wall.index",
+    "maps.drawing": "maps.map",
+    "maps.texts": "maps.map",
 }
 
 
@@ -215,6 +218,7 @@ def _visits(app, page, role: str, member) -> list[Visit]:
         "order_id": order.id if order else 0,
         "agreement_id": agreement.id if agreement else 0,
         "request_id": request.id if request else 0,
+        "site": host.tag("site") or "_",
     }
     visits = []
     for endpoint, rule in sorted(page_routes(app).items()):

@@ -171,6 +171,11 @@ def map_node(page: Page, hostid: str, kind: str = "narrow") -> str:
     return f'svg[data-map-svg="{kind}"] g.node[data-node="{hostid}"]'
 
 
+def path_step(hostid: str) -> str:
+    """A device of the phone map's first screen: the path to Internet."""
+    return f'[data-live-part="path"] [data-path-node="{hostid}"]'
+
+
 # -- 1. a viewer asks from a failed node and follows the conversation (phone) ------------
 
 
@@ -193,12 +198,15 @@ def test_a_viewer_asks_from_a_failed_node_and_follows_the_reply_live(
     watcher.wait_for_selector('[data-live-map][data-live-state="live"]')
     watcher_summary = watcher.locator("#member-summary")
     expect(watcher_summary).to_contain_text("1 panne en cours")
-    assert watcher.locator(f"{map_node(watcher, router)}[data-care]").count() == 0
+    assert watcher.locator(path_step(router)).count() == 1
+    assert watcher.locator(f"{path_step(router)}[data-care]").count() == 0
     assert "support" not in watcher_summary.inner_text()
     mark_no_reload(watcher)
 
-    # The map, a tap on the unreachable camera, its panel, the link to support.
+    # The map, its site's card, a tap on the unreachable device, its panel, the link to support.
     page.goto("/membres/sarralbe/carte")
+    page.wait_for_selector('[data-live-map][data-live-state="live"]')
+    page.tap(f'[data-site-card="{camera.site}"]')
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
     page.tap(map_node(page, camera.id))
     panel = page.locator(f'#node-detail [data-node-card="{camera.id}"]')
@@ -232,7 +240,7 @@ def test_a_viewer_asks_from_a_failed_node_and_follows_the_reply_live(
 
     # The open map learns at once that a request covers the incident (marker, sentence).
     watcher.wait_for_selector(
-        f"{map_node(watcher, router)}[data-care] .node__care", timeout=WITHIN_MS
+        f"{path_step(router)}[data-care] .node-care", timeout=WITHIN_MS
     )
     expect(watcher_summary).to_contain_text(
         "Une demande au support est ouverte depuis", timeout=WITHIN_MS
@@ -288,7 +296,7 @@ def test_a_viewer_asks_from_a_failed_node_and_follows_the_reply_live(
     assert_not_reloaded(page)
     # The request no longer open, the map stops saying support is on it (marker gone).
     watcher.wait_for_selector(
-        f"{map_node(watcher, router)}:not([data-care])", state="attached", timeout=WITHIN_MS
+        f"{path_step(router)}:not([data-care])", state="attached", timeout=WITHIN_MS
     )
     expect(watcher_summary).not_to_contain_text("Le support du syndicat")
     shots(page, "support-viewer-thread-resolved")
