@@ -108,7 +108,7 @@ def _targets(results: dict) -> dict:
     t: dict[str, dict] = {}
     layout = results.get("layout") or {}
     big = layout.get("500") or {}
-    for kind in ("layered_layout_ms", "narrow_layout_ms"):
+    for kind in ("site_layout_ms", "site_layout_with_failures_ms", "site_layout_narrow_ms"):
         value = (big.get(kind) or {}).get("median")
         t[f"layout_500_nodes_{kind}"] = {
             **verdict(value, 100.0),
