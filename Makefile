@@ -85,6 +85,7 @@ vendor: node_modules/.package-lock.json
 	  cp node_modules/@zxcvbn-ts/$$p/LICENSE.txt static/vendor/zxcvbn-ts/$$p.LICENSE.txt; \
 	done
 	cp node_modules/@zxcvbn-ts/language-fr/NOTICE.md static/vendor/zxcvbn-ts/language-fr.NOTICE.md
+	$(PYTHON) scripts/build_icons.py  # the map's sprite: webapp/icons.py's Tabler icons, licence
 
 translations: venv
 	$(BIN)/pybabel -q compile -d translations

@@ -6,11 +6,13 @@ from datetime import datetime
 
 from flask import Flask
 from flask import request
+from flask import url_for
 from flask_babel import format_timedelta
 from flask_babel import get_locale
 from flask_login import current_user
 
 from webapp import access
+from webapp import icons
 from webapp.forms import ConfirmForm
 from webapp.forms import LanguageForm
 from webapp.live.diff import display_state
@@ -47,6 +49,12 @@ def age(seconds: float | None) -> str:
     return format_timedelta(seconds, threshold=1.1, add_direction=False)
 
 
+def icon_href(role: str) -> str:
+    """The map sprite's symbol for ``role`` (or ``group``), for ``<use href>``: the
+    sprite's content-hashed URL and the symbol's fragment; an unknown role draws ``other``."""
+    return url_for("static", filename=icons.SPRITE) + "#" + icons.symbol_id(role)
+
+
 def unread_notifications() -> int:
     """The header's badge: the signed-in user's unread portal notifications (one COUNT)."""
     if not current_user.is_authenticated:
@@ -69,6 +77,7 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         state_display=state_display,
+        icon_href=icon_href,
         freshness_view=live.freshness_view,
         can_administer=access.can_administer,
         unread_notifications=unread_notifications,
