@@ -56,10 +56,10 @@ from topology.model import SpanningTree
 from topology.model import Summary
 from topology.model import WarningCode
 from topology.roles import infer_role
+from topology.roles import normalise_role
 from topology.sites import SiteLayout
 from topology.sites import site_layout
 from topology.sites import site_layout_cached
-from topology.roles import normalise_role
 from topology.tree import sibling_key
 from topology.tree import spanning_tree
 

@@ -276,10 +276,13 @@ def _place_tree(entries: list, children: Mapping, s: _Sizes, kind: str):
     tree = SimpleNamespace(root=virtual, order=order, children=kids, parents=parents)
     across, pitch = s.node_height, s.node_height + s.v_gap
     stack_parents = {
-        n for n in order if n is not virtual and len(kids[n]) >= 2 and not any(kids[k] for k in kids[n])
+        n
+        for n in order
+        if n is not virtual and len(kids[n]) >= 2 and not any(kids[k] for k in kids[n])
     }
     stacks = {
-        n: (-(-len(kids[n]) * (across + s.stack_gap) // pitch), s.stack_indent) for n in stack_parents
+        n: (-(-len(kids[n]) * (across + s.stack_gap) // pitch), s.stack_indent)
+        for n in stack_parents
     }
     offsets = _tidy_offsets(tree, s.node_width + s.h_gap, stacks)
     shown = [n for n in order if n is not virtual]
@@ -334,7 +337,8 @@ def site_layout(
     Examples
     --------
     >>> G = nx.DiGraph([("internet", "box"), ("box", "r"), ("r", "s")])
-    >>> for n, role in [("internet", "internet"), ("box", "access"), ("r", "router"), ("s", "switch")]:
+    >>> roles = {"internet": "internet", "box": "access", "r": "router", "s": "switch"}
+    >>> for n, role in roles.items():
     ...     G.nodes[n].update(role=role, site="Mairie", label=n)
     >>> L = site_layout(G)
     >>> L.band, [f.site for f in L.frames], L.order
@@ -386,7 +390,9 @@ def site_layout(
 
     frame_children = {n: inner(n) for n in children}
     placed = {
-        key: _place_tree(entries[key], frame_children, s, kind) if entries[key] else ({}, frozenset(), s.node_width, 0.0)
+        key: _place_tree(entries[key], frame_children, s, kind)
+        if entries[key]
+        else ({}, frozenset(), s.node_width, 0.0)
         for key in frame_sites
     }
 
@@ -453,8 +459,14 @@ def site_layout(
             b = positions.get(kid)
             if b is None:
                 continue
-            edges.append(Edge(str(parent), str(kid), _route(a, b, parent, kid, s, kind, stacked, band_set | links)))
-    edges.sort(key=lambda e: (order.index(e.child) if e.child in order else len(order)))
+            edges.append(
+                Edge(
+                    str(parent),
+                    str(kid),
+                    _route(a, b, parent, kid, s, kind, stacked, band_set | links),
+                )
+            )
+    edges.sort(key=lambda e: order.index(e.child) if e.child in order else len(order))
     return SiteLayout(
         kind=kind,
         width=float(right + s.margin),
@@ -507,7 +519,13 @@ def _cached(signature: str, key: tuple, graph_box: list) -> SiteLayout:
     graph = graph_box.pop()  # the cache must not keep graphs alive
     root, kind, out, open_groups, only_site, params = key
     return site_layout(
-        graph, root, kind=kind, out=out, open_groups=open_groups, only_site=only_site, **dict(params)
+        graph,
+        root,
+        kind=kind,
+        out=out,
+        open_groups=open_groups,
+        only_site=only_site,
+        **dict(params),
     )
 
 

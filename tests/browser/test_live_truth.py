@@ -72,7 +72,8 @@ SHOWN = """([root, expected]) => {
   const panel = document.querySelector("#node-detail [data-node-card]");
   const counts = document.querySelector(".map__counts");
   const sites = Object.fromEntries([...document.querySelectorAll("[data-site-card]")].map(
-    (a) => [a.dataset.siteCard, [...a.classList].find((c) => c.startsWith("site-card--")).slice(11)]));
+    (a) => [a.dataset.siteCard,
+      [...a.classList].find((c) => c.startsWith("site-card--")).slice(11)]));
   return {
     headline: clean(document.querySelector(".summary__headline, .wall-map__state")),
     sentences: all(".summary__sentences li, .wall-map__sentences li"),
@@ -203,7 +204,7 @@ def test_map_follows_every_update(app, page, problems, viewport, poller, source,
     shoot(page, "truth-map-failure")
     if viewport == "phone":  # the site's own map, its list and a node's bottom sheet
         switch = source.host_by_name("sarralbe-sw-0-1").hostid
-        page.click(f'[data-site-card="Mairie"]')
+        page.click('[data-site-card="Mairie"]')
         page.wait_for_selector('[data-live-map][data-live-state="live"]')
         page.click(f'svg[data-map-svg="narrow"] g.node[data-node="{switch}"]')
         page.wait_for_selector(f'#node-detail [data-node-card="{switch}"]')
@@ -419,7 +420,11 @@ def test_a_warning_is_never_a_failure(app, page, problems, viewport, poller, sou
     page.wait_for_selector('[data-live-map][data-live-state="live"]')
     demo.warn(NAS)
     on_map = path.endswith("carte")
-    keys = ["headline", "sites"] + (["nodes"] if viewport != "phone" else []) if on_map else ["headline", "rows"]
+    keys = (
+        ["headline", "sites"] + (["nodes"] if viewport != "phone" else [])
+        if on_map
+        else ["headline", "rows"]
+    )
     expected = wait_until_shown(page, keys)
     assert expected["headline"] == "1 alerte"
     nas = source.host_by_name(NAS).hostid

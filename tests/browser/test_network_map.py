@@ -72,7 +72,9 @@ def test_a_group_opens_and_folds_by_touch_pointer_and_keyboard(
     first = page.evaluate("document.activeElement.dataset.node")
     assert first in group.get_attribute("data-members").split()
     page.keyboard.press("ArrowUp")
-    assert page.evaluate("document.activeElement.dataset.group") == group.get_attribute("data-group")
+    assert page.evaluate("document.activeElement.dataset.group") == group.get_attribute(
+        "data-group"
+    )
     page.keyboard.press("Enter")  # folds it again, the focus stays on it
     page.wait_for_selector(f'g.node--group[data-members~="{camera}"][aria-expanded="false"]')
     page.wait_for_function(
@@ -123,9 +125,7 @@ def test_a_node_opens_a_side_panel_or_a_bottom_sheet_without_leaving_the_map(
     problems.check()
 
 
-def test_a_failure_inside_a_fold_is_drawn_outside_it(
-    app, page, problems, viewport, poller, source
-):
+def test_a_failure_inside_a_fold_is_drawn_outside_it(app, page, problems, viewport, poller, source):
     log_in(page, make_user("viewer", member=demo_member("sarralbe")).email)
     kind = open_drawing(page, viewport)
     camera = source.host_by_name(CAMERA).hostid

@@ -55,7 +55,11 @@ def invited_pages(app, client, login, email):
         secret = enable_two_factor(admin)
         client.post(
             "/connexion",
-            data={"email": admin.email, "password": PASSWORD, "csrf_token": csrf_from(client, "/connexion")},
+            data={
+                "email": admin.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(client, "/connexion"),
+            },
         )
         token = csrf_from(client, "/connexion/verification")
         verified = client.post(

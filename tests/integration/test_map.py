@@ -14,7 +14,7 @@ def test_map_page_has_accessible_svg_and_list(app, client, login):
     # The phone's first screen: the path to Internet, then one card per site.
     assert "L’accès à Internet" in page and "Box fibre (Mairie)" in page
     assert page.count("data-site-card=") == 2 and "/membres/sarralbe/carte/site/Mairie" in page
-    assert "<svg class=\"map__svg" not in page, "the drawing is fetched by wide screens only"
+    assert '<svg class="map__svg' not in page, "the drawing is fetched by wide screens only"
     drawing = client.get("/membres/sarralbe/carte/dessin").get_data(as_text=True)
     assert 'role="graphics-document"' in drawing and 'role="graphics-symbol"' in drawing
     assert drawing.count('tabindex="0"') == 1, "one tab stop per drawing"
@@ -26,7 +26,12 @@ def test_map_page_has_accessible_svg_and_list(app, client, login):
 
 def test_bad_drawing_parameters_are_a_404_never_a_500(app, client, login):
     login(make_user("viewer", member=demo_member("sarralbe")))
-    for query in ("vue=large", "ouvert=%3Cscript%3E", "site=Nulle-part", "ouvert=" + "group:x " * 300):
+    for query in (
+        "vue=large",
+        "ouvert=%3Cscript%3E",
+        "site=Nulle-part",
+        "ouvert=" + "group:x " * 300,
+    ):
         assert client.get(f"/membres/sarralbe/carte/dessin?{query}").status_code == 404, query
     assert client.get("/membres/sarralbe/carte/site/Nulle-part").status_code == 404
     assert client.get("/membres/sarralbe/carte/textes?site=Nulle-part").status_code == 404

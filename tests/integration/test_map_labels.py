@@ -123,7 +123,11 @@ def assert_member_maps_read_apart(client, source, member, wall=False):
         else:
             assert set(names) <= shown, "every host drawn, or folded in a group"
         assert_drawing_reads_apart(kind, nodes, names, url)
-    assert set(names) <= seen_in_sites | {h.hostid for h in hosts if h.tag("role") in ("access", "router") and h.tag("site") == member.sites[0]}
+    assert set(names) <= seen_in_sites | {
+        h.hostid
+        for h in hosts
+        if h.tag("role") in ("access", "router") and h.tag("site") == member.sites[0]
+    }
 
 
 def test_the_six_demo_maps_have_no_two_nodes_alike(app, client, login, source):
@@ -182,7 +186,9 @@ def test_a_shortened_label_is_whole_in_the_accessible_name_and_the_node_panel(
     switch = source.host_by_name("bitche-sw-1-2")
     assert switch.name == "Commutateur centre technique municipal 2"
     html = client.get("/membres/bitche/carte/dessin").get_data(as_text=True)
-    html += client.get("/membres/bitche/carte/site/Centre technique municipal").get_data(as_text=True)
+    html += client.get("/membres/bitche/carte/site/Centre technique municipal").get_data(
+        as_text=True
+    )
     assert len(drawings_of(html)) == 2
     for kind, nodes in drawings_of(html):
         aria, lines, _ = nodes[switch.hostid]

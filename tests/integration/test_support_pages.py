@@ -137,7 +137,10 @@ def test_the_whole_conversation_from_new_to_rating(app, client, login):
     version = db.session.get(SupportRequest, req.id).version
     assert (
         post(
-            client, f"{staff_url}/attribuer", {"assignee": "", "assign_me": "1", "version": version}, staff_url
+            client,
+            f"{staff_url}/attribuer",
+            {"assignee": "", "assign_me": "1", "version": version},
+            staff_url,
         ).status_code
         == 302
     )

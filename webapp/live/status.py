@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 
+import networkx as nx
 from cachetools import LRUCache
 from cachetools import cached
-
-import networkx as nx
 
 import topology
 from topology.model import DependencyInfo

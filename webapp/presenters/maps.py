@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 import topology
+from topology.model import NodeStatus
 from topology.sites import Group
 from topology.sites import SiteLayout
-from topology.model import NodeStatus
 from webapp.live.diff import display_state
 from webapp.live.status import MemberStatus
 from webapp.models import Member
@@ -23,10 +24,9 @@ from webapp.presenters import overview
 from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import maps
-from webapp.services.errors import NotFound
 from webapp.services import overview as overview_service
+from webapp.services.errors import NotFound
 from webapp.sources.base import Metric
-
 
 # What a box holds: characters per line (13 px bold text), lines of label, and the
 # baselines (from the top of the box) of those lines and of the state line under them.
@@ -276,10 +276,17 @@ def drawing(status: MemberStatus, kind: str, open_groups=(), site: str | None = 
     box = BOX_TEXT[kind]
     w, h = layout.node_width, layout.node_height
     shown = [i for i in layout.order if i in layout.positions]
+    counted = {gid: _group_label(g) for gid, g in layout.groups.items() if gid in layout.positions}
+    twice = {text for text, n in Counter(counted.values()).items() if n > 1}
     labels = []
     for item in shown:
         group = layout.groups.get(item)
-        labels.append(_group_label(group) if group else by_id[item].label)
+        if group is None:
+            labels.append(by_id[item].label)
+        elif counted[item] in twice:  # « 8 caméras » twice: say whose they are
+            labels.append(f"{counted[item]} · {by_id[group.parent].label}")
+        else:
+            labels.append(counted[item])
     texts = node_texts(labels, box["limit"], box["lines"])
     nodes = []
     for index, (item, label, lines) in enumerate(zip(shown, labels, texts, strict=True)):
@@ -310,7 +317,7 @@ def drawing(status: MemberStatus, kind: str, open_groups=(), site: str | None = 
                 state_text=_group_state(group, state_of) if group else "",
                 role=role,
                 role_label=str(ROLE_LABELS.get(role, ROLE_LABELS["other"])),
-                spoken=_spoken_group(group, label, state_of, by_id) if group else "",
+                spoken=_spoken_group(group, _group_label(group), state_of, by_id) if group else "",
                 tab_index=0 if index == 0 else -1,
                 group=group,
             )
@@ -335,7 +342,9 @@ def drawing(status: MemberStatus, kind: str, open_groups=(), site: str | None = 
         state = state_of.get(edge.child, "ok")
         if edge.child in layout.groups and layout.groups[edge.child].out:
             state = "ok"  # the failed ones are drawn outside the fold, with their own line
-        css = "down" if state in ("problem", "unreachable") else state if state == "unknown" else "ok"
+        css = (
+            "down" if state in ("problem", "unreachable") else state if state == "unknown" else "ok"
+        )
         points = edge.points
         d = f"M{points[0].x:.0f} {points[0].y:.0f}" + "".join(
             f"L{q.x:.0f} {q.y:.0f}" for q in points[1:]
@@ -521,8 +530,10 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
                     for p in node.problems
                 ],
                 "position": {"x": position.x, "y": position.y} if position else None,
-                "group": group.id if (group := layout.group_of(node.id) if layout else None)
-                and node.id not in layout.positions else None,
+                "group": group.id
+                if (group := layout.group_of(node.id) if layout else None)
+                and node.id not in layout.positions
+                else None,
             }
         )
     summary = status.summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -103,7 +102,9 @@ def count_words(states) -> str:
     """« 1 en panne, 4 injoignables » for display states, the ones that work left out."""
     counts = Counter(str(s) for s in states)
     return ", ".join(
-        word(counts[key]) for key, word in _STATE_WORDS.items() if key != NodeState.OK and counts[key]
+        word(counts[key])
+        for key, word in _STATE_WORDS.items()
+        if key != NodeState.OK and counts[key]
     )
 
 

@@ -102,7 +102,9 @@ def for_device(
     return [_episode(row, through=row.hostid != hostid) for row in rows]
 
 
-def for_member(member: Member, now: datetime | None = None, days: int = MEMBER_DAYS) -> list[Episode]:
+def for_member(
+    member: Member, now: datetime | None = None, days: int = MEMBER_DAYS
+) -> list[Episode]:
     """Every failure at the member that ended within the last ``days``; newest first."""
     since = (now or utcnow()) - timedelta(days=days)
     return [_episode(row) for row in _since(member, None, since)]
@@ -121,5 +123,7 @@ def purge(history_days: int, now: datetime | None = None) -> int:
     )
     db.session.commit()
     if result.rowcount:
-        logger.info("History: %d incidents ended over %d days ago purged", result.rowcount, history_days)
+        logger.info(
+            "History: %d incidents ended over %d days ago purged", result.rowcount, history_days
+        )
     return result.rowcount or 0

@@ -142,7 +142,9 @@ def test_many_shapes_no_two_boxes_overlap_and_every_line_joins_two_drawn_boxes(k
         assert edge.parent in layout.positions and edge.child in layout.positions
     drawn = set(layout.positions) | set(layout.hidden)
     assert {str(n) for n in G} <= drawn | {g for g in layout.groups}
-    assert all(0 <= p.x <= layout.width and 0 <= p.y <= layout.height for p in layout.positions.values())
+    assert all(
+        0 <= p.x <= layout.width and 0 <= p.y <= layout.height for p in layout.positions.values()
+    )
     # Deterministic: the same input, the same drawing.
     assert site_layout(G, kind=kind, out=out) == layout
 
