@@ -36,6 +36,8 @@ PHONE = {
     "has_touch": True,
     "device_scale_factor": 2,
 }
+# The latency is read on the whole drawing (fetched by wide screens only): a desktop.
+WIDE = {"viewport": {"width": 1920, "height": 1080}}
 SLUG = "cc-saulnois"
 EMAIL = "bench.viewer@example.org"
 PASSWORD = "bench-password-123456"
@@ -46,18 +48,26 @@ _DOM_COUNTS = """() => ({
   svg_descendants: document.querySelectorAll('svg *').length,
 })"""
 
+# The node's class as it changes: patched in place, or drawn anew when the server's drawing
+# replaces the old one after an update (the first of the two counts).
 _OBSERVE = """(id) => {
   window.__marks = [];
-  const nodes = document.querySelectorAll(`g.node[data-node="${id}"]`);
+  const selector = `g.node[data-node="${id}"]`;
+  const mark = (node) => window.__marks.push({t: Date.now(),
+    cls: node.getAttribute('class') || '', svg: node.closest('svg')?.dataset.mapSvg || ''});
   const observer = new MutationObserver((mutations) => {
-    const t = Date.now();
     for (const m of mutations) {
-      window.__marks.push({t, cls: m.target.getAttribute('class') || '',
-                           svg: m.target.closest('svg')?.dataset.mapSvg || ''});
+      if (m.type === 'attributes' && m.target.matches(selector)) mark(m.target);
+      for (const added of m.addedNodes || []) {
+        if (added.nodeType !== 1) continue;
+        const node = added.matches(selector) ? added : added.querySelector(selector);
+        if (node) mark(node);
+      }
     }
   });
-  nodes.forEach((n) => observer.observe(n, {attributes: true, attributeFilter: ['class']}));
-  return nodes.length;
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                   attributeFilter: ['class']});
+  return document.querySelectorAll(selector).length;
 }"""
 
 _MARK_AFTER = """([t0, wanted]) => {
@@ -188,9 +198,9 @@ def chromium() -> Iterator:
         playwright.stop()
 
 
-def _context(browser, base_url: str):
+def _context(browser, base_url: str, device: dict = PHONE):
     context = browser.new_context(
-        base_url=base_url, locale="fr-FR", timezone_id="Europe/Paris", **PHONE
+        base_url=base_url, locale="fr-FR", timezone_id="Europe/Paris", **device
     )
     context.set_default_timeout(20_000)
     return context
@@ -328,12 +338,13 @@ def latency(browser, base_url: str, estate: Estate, samples: int, interval: floa
     """Fault (or repair) injected in the source -> class of the node changed in the page."""
     estate.start_poller(interval)
     name, hostid = estate.leaf()
-    context = _context(browser, base_url)
+    context = _context(browser, base_url, WIDE)
     try:
         log_in(context)
         page = context.new_page()
         page.goto(f"/membres/{SLUG}/carte")
         page.wait_for_selector('[data-live-map][data-live-state="live"]')
+        page.wait_for_selector(f'svg[data-map-svg] g.node[data-node="{hostid}"]')
         observed = page.evaluate(_OBSERVE, hostid)
         rnd = random.Random(1)
         delays = {"fail": [], "repair": []}

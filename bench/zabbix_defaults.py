@@ -83,6 +83,7 @@ def _latency_rounds(stack: Stack, listener: QueueListener, hostid: str, rounds: 
     """Down and up ``rounds`` times; delay from zabbix_sender to the node's class in Chromium."""
     from bench.browser import _MARK_AFTER
     from bench.browser import _OBSERVE
+    from bench.browser import WIDE
     from bench.browser import _context
     from bench.browser import chromium
     from bench.browser import log_in
@@ -92,12 +93,13 @@ def _latency_rounds(stack: Stack, listener: QueueListener, hostid: str, rounds: 
     to_emit, emit_to_dom = [], []
     misses = 0
     with chromium() as browser:
-        context = _context(browser, stack.url)
+        context = _context(browser, stack.url, WIDE)
         try:
             log_in(context, VIEWER, demo_service.DEMO_PASSWORD)
             page = context.new_page()
             page.goto(f"/membres/{SLUG}/carte")
             page.wait_for_selector('[data-live-map][data-live-state="live"]')
+            page.wait_for_selector(f'svg[data-map-svg] g.node[data-node="{hostid}"]')
             observed = page.evaluate(_OBSERVE, hostid)
             rnd = random.Random(1)
             for _ in range(rounds):
