@@ -32,6 +32,29 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cheap_hashes() -> None:
+    """Test cost factors for the password and recovery-code hashes (same schemes, same code).
+
+    Argon2's defaults (64 MiB, 3 passes) cost ~85 ms per hash or check here, paid at every
+    sign-in of thousands of tests; the tests check what is hashed and verified, not its cost.
+    The parameters travel in each encoded hash, so verification and ``check_needs_rehash``
+    run exactly as in production. Processes the tests start (gunicorn, ``flask``) keep the
+    production defaults.
+    """
+    from argon2 import PasswordHasher
+
+    from webapp.services import accounts
+    from webapp.services import two_factor
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._hasher = two_factor._hasher = cheap
+    accounts._DUMMY_HASH = cheap.hash("vigie-dummy-password-for-timing")
+    two_factor.PBKDF2_ROUNDS = 1_000
+
+
+_cheap_hashes()
 BACKENDS = [
     b.strip() for b in os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",") if b.strip()
 ]
