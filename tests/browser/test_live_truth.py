@@ -69,6 +69,17 @@ SHOWN = """([root, expected]) => {
   }
   const rows = Object.fromEntries([...document.querySelectorAll("tr[data-node]")].map(
     (row) => [row.dataset.node, row.dataset.state]).sort());
+  // The wall's member panel: each problem's path (every step's state as read) and the
+  // devices unreachable behind it; each affected site's worst state.
+  const paths = Object.fromEntries([...document.querySelectorAll("[data-wall-path]")].map(
+    (p) => [p.dataset.wallPath, {
+      steps: [...p.querySelectorAll("[data-node]")].map(
+        (step) => [step.dataset.node, clean(step.querySelector(".wall-step__state"))]),
+      behind: Number((clean(p.querySelector(".wall-path__behind")) || "0").match(/\\d+/)[0]),
+    }]).sort());
+  const affected = Object.fromEntries([...document.querySelectorAll("[data-wall-site]")].map(
+    (li) => [li.dataset.wallSite,
+      [...li.classList].find((c) => c.startsWith("wall-site--")).slice(11)]).sort());
   const panel = document.querySelector("#node-detail [data-node-card]");
   const counts = document.querySelector(".map__counts");
   const sites = Object.fromEntries([...document.querySelectorAll("[data-site-card]")].map(
@@ -82,6 +93,8 @@ SHOWN = """([root, expected]) => {
     rows,
     nodes,
     sites,
+    paths,
+    affected,
     panel: panel ? { id: panel.dataset.nodeCard, state: clean(panel.querySelector(".badge")) }
       : null,
   };
@@ -135,6 +148,33 @@ def expected_of(data: dict) -> dict:
         site: next(state for state in order if state in states or state == "ok")
         for site, states in sorted(by_site.items())
     }
+    # The wall's member panel: a path from the root to each failing or warning device
+    # (the incidents), with the devices unreachable because of it; the sites not all fine.
+    parent = {edge["to"]: edge["from"] for edge in data["edges"]}
+    state = {n["id"]: n["state"] for n in data["nodes"]}
+    paths = {}
+    for n in data["nodes"]:
+        if n["state"] in ("problem", "warning"):
+            chain = [n["id"]]
+            while chain[-1] in parent:
+                chain.append(parent[chain[-1]])
+            paths[n["id"]] = {
+                "steps": [[i, STATE_LABELS[state[i]]] for i in reversed(chain)],
+                "behind": sum(
+                    1
+                    for m in data["nodes"]
+                    if m["state"] == "unreachable" and m["cause"] == n["id"]
+                ),
+            }
+    site_states: dict[str, set] = {}
+    for n in data["nodes"]:
+        if n["id"] != data["root"]:
+            site_states.setdefault(n["site"] or "_", set()).add(n["state"])
+    affected = {
+        site: worst
+        for site, states in sorted(site_states.items())
+        if (worst := next(s for s in order if s in states or s == "ok")) != "ok"
+    }
     return {
         "headline": data["summary"]["headline"],
         "sentences": data["summary"]["sentences"],
@@ -143,6 +183,8 @@ def expected_of(data: dict) -> dict:
         "rows": nodes,
         "nodes": nodes,
         "sites": sites,
+        "paths": dict(sorted(paths.items())),
+        "affected": affected,
     }
 
 
@@ -177,6 +219,7 @@ def router_id(source) -> str:
 
 
 MAP_KEYS = ["headline", "sentences", "counts", "sites"]
+WALL_KEYS = ["headline", "sentences", "paths", "affected"]  # the wall's member panel
 
 
 def test_map_follows_every_update(app, page, problems, viewport, poller, source, shoot):
@@ -343,12 +386,12 @@ def test_wall_tiles_and_member_panel_follow_every_update(
     assert wait_tile(page)["state"] == "problem"
     # A new high-severity problem pins the member: its panel shows the same as the API.
     page.wait_for_selector('[data-wall-panel] [data-wall-member="sarralbe"]', timeout=WITHIN_MS)
-    after = wait_until_shown(page, ["headline", "sentences", "nodes"])
+    after = wait_until_shown(page, WALL_KEYS)
     assert after["headline"] == "1 panne en cours"
     shoot(page, "truth-wall-panel")
     # A second failure under the same router changes no tile state: the panel follows.
     demo.fail("sarralbe-sw-0-1")
-    wait_until_shown(page, ["headline", "sentences", "nodes"])
+    wait_until_shown(page, WALL_KEYS)
     demo.repair("sarralbe-sw-0-1")
     demo.repair(ROUTER)
     assert wait_tile(page)["state"] == "ok"
@@ -384,7 +427,7 @@ def test_kiosk_member_page_is_live_and_fresh(
     assert page.inner_text("[data-wall-age]") == "Données à jour"
     # Live: a router failure reaches the page without reload, within two poll intervals.
     demo.fail(ROUTER)
-    after = wait_until_shown(page, ["headline", "sentences", "nodes"], reader=client)
+    after = wait_until_shown(page, WALL_KEYS, reader=client)
     assert after["headline"] == "1 panne en cours"
     assert page.evaluate("() => window.__reloaded") is False
     # The source stops: stale within two poll intervals; the connection is still up.
@@ -397,7 +440,7 @@ def test_kiosk_member_page_is_live_and_fresh(
     page.wait_for_selector(f'{root}[data-fresh="fresh"]', timeout=STALE_WITHIN_MS)
     assert page.locator("[data-wall-stale]").is_hidden()
     demo.repair(ROUTER)
-    wait_until_shown(page, ["headline", "sentences", "nodes"], reader=client)
+    wait_until_shown(page, WALL_KEYS, reader=client)
     problems.check()
 
 

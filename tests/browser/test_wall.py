@@ -103,7 +103,7 @@ def test_failure_turns_the_tile_red_pins_the_member_until_acknowledged(
     pin.wait_for(state="visible", timeout=5000)
     assert pin.get_attribute("role") == "alert"
     assert "Nouveau problème non acquitté : Mairie de Sarralbe" in pin.inner_text()
-    page.wait_for_selector('[data-wall-panel] [data-wall-member="sarralbe"] svg g.node')
+    page.wait_for_selector('[data-wall-panel] [data-wall-member="sarralbe"] [data-wall-path]')
     assert page.evaluate("window.__sameDocument") is True, "no reload"
     shoot(page, "wall-pinned")
     assert_accessible(page, "the wall with a pinned member")
@@ -250,7 +250,7 @@ def test_kiosk_link_opens_the_wall_full_screen_until_revoked(
     assert_accessible(page, "the wall in kiosk mode")
     page.click('[data-tile][data-slug="sarralbe"] a')
     page.wait_for_url("**/mur/membres/sarralbe")
-    page.wait_for_selector("[data-wall-member-page] svg g.node")
+    page.wait_for_selector("[data-wall-member-page] [data-wall-summary]")
     shoot(page, "wall-kiosk-member")
     assert_accessible(page, "a member's map on the kiosk")
     open_wall(page, "/mur?kiosque=1")

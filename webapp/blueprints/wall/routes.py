@@ -30,8 +30,9 @@ from webapp.forms import PlainText
 from webapp.forms import VigieForm
 from webapp.htmx import render_page_or_fragment
 from webapp.presenters import live as live_texts
-from webapp.presenters import maps
+from webapp.presenters import overview as overview_page
 from webapp.presenters import wall as wall_view
+from webapp.presenters import wall_member
 from webapp.services import kiosk
 from webapp.services import overview
 from webapp.services import wall
@@ -92,10 +93,11 @@ def tiles():
 
 @bp.route("/membres/<slug>")
 def member(slug: str):
-    """A compact, read-only, dark view of one member's map (rotation, pinning, kiosk)."""
+    """One member, readable at 3 m: problem paths and affected sites (rotation, pinning, kiosk)."""
     viewer = access.require_wall_viewer()
     member = wall.member_by_slug(slug)
-    context = maps.map_context(member)
+    context = overview_page.member_page(member)
+    status = context.get("status")
     response = render_page_or_fragment(
         "wall/member.html",
         "wall/_member.html",
@@ -103,6 +105,7 @@ def member(slug: str):
         viewer=viewer,
         kiosk_layout=_kiosk_layout(viewer),
         wall_i18n=wall_view.texts(),
+        panel=wall_member.panel(status.member_map, status.summary) if status else None,
         **live_texts.page_context(context),
         **context,
     )
