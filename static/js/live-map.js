@@ -49,7 +49,20 @@ function start(root) {
     if (!g.dataset.group) labels.set(g.dataset.node, g.dataset.label);
   });
   learnLabels();
-  root.addEventListener("map:drawn", () => { learnLabels(); markCare(); });
+  root.addEventListener("map:drawn", (event) => {
+    learnLabels();
+    markCare();
+    tell((event.detail?.changed || []).filter((node) => labels.has(node.id)));
+  });
+  // The devices whose state changed on screen, by name: at most five, politely.
+  function tell(nodes) {
+    if (!nodes.length) return;
+    const changes = nodes.map((node) => fill(i18n.changed, {
+      label: labels.get(node.id), state: (i18n.states[node.state] || i18n.states.unknown).label,
+    }));
+    announcer.textContent = changes.slice(0, 5).join(". ") + (changes.length > 5 ? "…" : "");
+    namedChange = true;
+  }
 
   // Every sentence and count (summary, heading counts, list title) comes from the server,
   // refetched after each update: the same words as a reload, never a stale number.
@@ -173,7 +186,7 @@ function start(root) {
   });
 
   function apply(data) {
-    const changes = [];
+    const changed = [];
     let panelTouched = Boolean(data.full);
     for (const node of data.nodes) {
       const row = root.querySelector(`tr[data-node="${CSS.escape(node.id)}"]`);
@@ -182,17 +195,10 @@ function start(root) {
       patchSvg(node);
       patchRow(row, node);
       if (node.id === panelNode) panelTouched = true;
-      if (before && before !== node.state && labels.has(node.id)) {
-        changes.push(fill(i18n.changed, {
-          label: labels.get(node.id), state: i18n.states[node.state].label,
-        }));
-      }
+      if (before && before !== node.state && labels.has(node.id)) changed.push(node);
     }
     version = data.version || version;
-    if (changes.length) {
-      announcer.textContent = changes.slice(0, 5).join(". ") + (changes.length > 5 ? "…" : "");
-      namedChange = true;
-    }
+    tell(changed);
     refreshTexts();
     // The lines, the folds and the frames' counts follow the states: the server redraws.
     if (data.nodes.length || data.full) drawing.refresh();
@@ -281,6 +287,15 @@ function setupDrawing(root, i18n, zoom) {
     if (!fresh) return;
     const old = svg();
     const roving = old?.querySelector('g.node[tabindex="0"]')?.dataset.node;
+    // A redraw may be the first to show a new state (it can reach the page before the
+    // update that caused it): the devices whose state it changes are told to the reader.
+    const shown = new Map();
+    old?.querySelectorAll("g.node[data-state]:not([data-group])").forEach((g) => {
+      shown.set(g.dataset.node, g.dataset.state);
+    });
+    const changed = [...fresh.querySelectorAll("g.node[data-state]:not([data-group])")]
+      .filter((g) => shown.has(g.dataset.node) && shown.get(g.dataset.node) !== g.dataset.state)
+      .map((g) => ({ id: g.dataset.node, state: g.dataset.state }));
     if (old) old.replaceWith(fresh); else viewport.append(fresh);
     wanted = null;
     // One tab stop, where it was; focus kept on the same node (or its group).
@@ -292,7 +307,7 @@ function setupDrawing(root, i18n, zoom) {
     }
     if (window.htmx) window.htmx.process(fresh);
     zoom.adopt(fresh, old);
-    root.dispatchEvent(new CustomEvent("map:drawn"));
+    root.dispatchEvent(new CustomEvent("map:drawn", { detail: { changed } }));
   });
 
   function toggle(group) {

@@ -65,15 +65,21 @@ def test_sender_value_turns_the_router_red_in_the_browser(
             .classList.contains('node--problem')""",
             timeout=20_000,
         )
-        unreachable = page.locator('svg[data-map-svg="wide"] g.node.node--unreachable')
-        assert unreachable.count() > 10, "everything behind the router"
+        # Everything behind the router, devices and folds (a fold follows with the redraw).
+        unreachable = 'svg[data-map-svg="wide"] g.node.node--unreachable'
+        page.wait_for_function(
+            f"() => document.querySelectorAll('{unreachable}').length > 10", timeout=20_000
+        )
         send(ROUTER, "icmp.ok", "1")
         page.wait_for_function(
             f"""() => document.querySelector('{node}')
             .classList.contains('node--ok')""",
             timeout=20_000,
         )
-        assert page.locator('svg[data-map-svg="wide"] g.node.node--unreachable').count() == 0
+        page.wait_for_function(
+            f"() => document.querySelectorAll('{unreachable}').length === 0", timeout=20_000
+        )
+        assert page.locator('svg[data-map-svg="wide"] g.node.node--group').count() > 0
     finally:
         context.close()
         send(ROUTER, "icmp.ok", "1")
