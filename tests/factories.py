@@ -27,6 +27,20 @@ def make_member(**overrides) -> Member:
     return member_service.create_member(**values)
 
 
+def demo_estate(count: int) -> dict[str, Member]:
+    """The first ``count`` demo members under their real names, bound to their groups.
+
+    ``count`` is the estate the app was given (``app.config["DEMO_MEMBERS"]``: the
+    six small members in the suite, eight with the large ones).
+    """
+    from webapp.sources.demo import make_members
+
+    return {
+        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
+        for m in make_members(count)
+    }
+
+
 def demo_member(slug: str = "sarralbe") -> Member:
     """A member bound to a host group of the demo estate."""
     return make_member(name=f"Démo {slug}", slug=slug, host_groups=[f"Membres/{slug}"])

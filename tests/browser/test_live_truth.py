@@ -21,11 +21,11 @@ import pytest
 
 from tests.browser.helpers import log_in
 from tests.browser.helpers import run_poller
+from tests.factories import demo_estate
 from tests.factories import make_member
 from tests.factories import make_user
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = pytest.mark.browser
 
@@ -119,10 +119,7 @@ def poller(app):
 @pytest.fixture
 def estate(app):
     """The six demo members under their real names."""
-    return {
-        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
-        for m in DEMO_MEMBERS
-    }
+    return demo_estate(app.config["DEMO_MEMBERS"])
 
 
 def api_map(page, slug="sarralbe", reader=None) -> dict:

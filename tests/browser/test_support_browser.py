@@ -36,6 +36,7 @@ from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import first_backend_only
 from tests.browser.helpers import log_in
 from tests.browser.helpers import run_poller
+from tests.factories import demo_estate
 from tests.factories import make_member
 from tests.factories import make_support_request
 from tests.factories import make_user
@@ -45,7 +46,6 @@ from webapp.models.member import utcnow
 from webapp.services import demo
 from webapp.services import overview
 from webapp.services import support
-from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = pytest.mark.browser
 
@@ -66,10 +66,7 @@ def poller(app):
 @pytest.fixture
 def estate(app):
     """The six demo members under their real names."""
-    return {
-        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
-        for m in DEMO_MEMBERS
-    }
+    return demo_estate(app.config["DEMO_MEMBERS"])
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from tests.browser.helpers import log_in
 from tests.browser.helpers import run_poller
 from tests.browser.helpers import socket_events
 from tests.browser.helpers import wait_socket_event
-from tests.factories import make_member
+from tests.factories import demo_estate
 from tests.factories import make_support_request
 from tests.factories import make_user
 from webapp.live import events
 from webapp.services import demo
 from webapp.services import kiosk
-from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("viewport", ["wall"], indirect=True)]
 
@@ -48,10 +47,7 @@ def poller(app):
 @pytest.fixture
 def estate(app):
     """The six demo members under their real names, two open support requests."""
-    members = {
-        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
-        for m in DEMO_MEMBERS
-    }
+    members = demo_estate(app.config["DEMO_MEMBERS"])
     author = make_user("viewer", member=members["bitche"])
     make_support_request(members["bitche"], author, subject="Imprimante", message="Bourrage")
     make_support_request(members["bitche"], author, subject="Wi-Fi", message="Lent")

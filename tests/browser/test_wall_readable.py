@@ -14,10 +14,9 @@ from tests.browser.helpers import assert_no_horizontal_overflow
 from tests.browser.helpers import log_in
 from tests.browser.helpers import run_poller
 from tests.browser.helpers import screenshot
-from tests.factories import make_member
+from tests.factories import demo_estate
 from tests.factories import make_user
 from webapp.services import demo
-from webapp.sources.demo import DEMO_MEMBERS
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("viewport", ["wall"], indirect=True)]
 
@@ -81,10 +80,7 @@ def poller(app):
 
 @pytest.fixture
 def estate(app):
-    return {
-        m.slug: make_member(name=m.name, slug=m.slug, kind=m.kind, host_groups=[m.group])
-        for m in DEMO_MEMBERS
-    }
+    return demo_estate(app.config["DEMO_MEMBERS"])
 
 
 def text_sizes(page, selector: str) -> list[dict]:

@@ -1,4 +1,4 @@
-"""No two nodes of one demo map read the same on screen (the 6 members and the 300-member scale).
+"""No two nodes of one demo map read the same on screen (the 8 members and the 300-member scale).
 
 The state line under a label changes live and is the same for most nodes, so the label
 lines alone must tell every node of a drawing apart; the whole label stays in the
@@ -22,7 +22,7 @@ from webapp import create_app
 from webapp.extensions import db as _db
 from webapp.live.monitor import get_monitor
 from webapp.presenters import maps
-from webapp.sources.demo import DEMO_MEMBERS
+from webapp.services import demo as demo_service
 
 
 class MapTexts(HTMLParser):
@@ -126,16 +126,91 @@ def assert_member_maps_read_apart(client, source, member, wall=False):
     assert set(names) <= seen_in_sites | {
         h.hostid
         for h in hosts
-        if h.tag("role") in ("access", "router") and h.tag("site") == member.sites[0]
+        if h.tag("role") in ("access", "router", "firewall") and h.tag("site") == member.sites[0]
     }
 
 
-def test_the_six_demo_maps_have_no_two_nodes_alike(app, client, login, source):
-    login(make_user("support"))
-    for member in DEMO_MEMBERS:
-        demo_member(member.slug)
+def app_on(database_url, tmp_path, **config):
+    """The app on another demo estate (more members, more items)."""
+    app = create_app({**_base_config(database_url, tmp_path), **config})
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _truncate()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def large_app(database_url, tmp_path):
+    """The app on the eight hand-written members (``make run``'s estate)."""
+    yield from app_on(database_url, tmp_path, DEMO_MEMBERS=8)
+
+
+def signed_in(app, source, role="support"):
+    """A client signed in as ``role``, every member of ``source`` created."""
+    for demo in source.members:
+        make_member(name=demo.name, slug=demo.slug, kind=demo.kind, host_groups=[demo.group])
+    client = app.test_client()
+    user = make_user(role)
+    token = csrf_from(client, "/connexion")
+    form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/connexion", data=form).status_code == 302
+    return client
+
+
+def test_the_eight_demo_maps_have_no_two_nodes_alike(large_app):
+    source = get_monitor(large_app).source
+    assert [m.slug for m in source.members][-2:] == ["ca-forbach", "metz"]
+    client = signed_in(large_app, source)
     for member in source.members:
         assert_member_maps_read_apart(client, source, member)
+
+
+@pytest.mark.parametrize(
+    ("slug", "devices", "sites", "drawn_at_most"),
+    [("ca-forbach", 150, 5, 0.65), ("metz", 499, 10, 0.5)],
+)
+def test_a_large_member_folds_into_a_readable_map(large_app, slug, devices, sites, drawn_at_most):
+    """150 and 500 devices: frames per site, inter-site links, rows of devices folded."""
+    source = get_monitor(large_app).source
+    member = next(m for m in source.members if m.slug == slug)
+    hosts = source.hosts([member.group])
+    assert len(hosts) == devices
+    roles = Counter(h.tag("role") for h in hosts)
+    assert {"firewall", "phone", "camera", "printer", "ap", "link"} <= set(roles)
+    assert roles["link"] == sites - 1, "one inter-site link per other site"
+    client = signed_in(large_app, source)
+    html = client.get(f"/membres/{slug}/carte/dessin").get_data(as_text=True)
+    drawing = parsed(html)
+    ((kind, nodes),) = drawing.drawings
+    assert kind == "wide"
+    groups = [i for i in nodes if i.startswith("group:")]
+    assert len(nodes) <= drawn_at_most * devices, f"{len(nodes)} nodes drawn for {devices}"
+    assert len(groups) >= 10 and all(len(nodes[g][1]) >= 1 for g in groups)
+    assert set(h.hostid for h in hosts) <= set(nodes) | drawing.folded[0]
+    assert html.count('class="frame__title"') == sites
+    assert sum(1 for h in hosts if h.tag("role") == "link" and h.hostid in nodes) == sites - 1
+    # The phone's page: the path, then one card per site, each opening its site's map.
+    page = client.get(f"/membres/{slug}/carte").get_data(as_text=True)
+    assert page.count("data-site-card") == sites
+    for site in member.sites:
+        response = client.get(f"/membres/{slug}/carte/site/{site}")
+        assert response.status_code == 200, site
+        ((narrow, site_nodes),) = parsed(response.get_data(as_text=True)).drawings
+        assert narrow == "narrow" and 0 < len(site_nodes) <= 80, (site, len(site_nodes))
+    # A failure inside a fold stands out of it, and its group tells it.
+    rows = Counter(h.tag("parent") for h in hosts if h.tag("role") == "camera")
+    row = next(parent for parent, count in rows.items() if count >= 4)
+    camera = next(h for h in hosts if h.tag("parent") == row and h.tag("role") == "camera")
+    demo_service.fail(camera.host)
+    drawing = parsed(client.get(f"/membres/{slug}/carte/dessin").get_data(as_text=True))
+    ((_, nodes),) = drawing.drawings
+    assert camera.hostid in nodes and "En panne" in nodes[camera.hostid][2]
+    assert any(
+        "1 en panne" in " ".join(nodes[g][1] + [nodes[g][2]])
+        for g in nodes
+        if g.startswith("group:")
+    )
 
 
 def test_sarralbe_cameras_and_switches_read_apart(app, client, login, source):
@@ -156,25 +231,13 @@ def test_sarralbe_cameras_and_switches_read_apart(app, client, login, source):
 @pytest.fixture
 def scaled_app(database_url, tmp_path):
     """The app on the 300-member demo estate (50 000 items)."""
-    config = {**_base_config(database_url, tmp_path), "DEMO_MEMBERS": 300, "DEMO_ITEMS": 50_000}
-    app = create_app(config)
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate()
-        _db.engine.dispose()
+    yield from app_on(database_url, tmp_path, DEMO_MEMBERS=300, DEMO_ITEMS=50_000)
 
 
 def test_the_300_member_maps_have_no_two_nodes_alike(scaled_app):
     source = get_monitor(scaled_app).source
     assert len(source.members) == 300
-    for demo in source.members:
-        make_member(name=demo.name, slug=demo.slug, kind=demo.kind, host_groups=[demo.group])
-    client = scaled_app.test_client()
-    user = make_user("support")
-    token = csrf_from(client, "/connexion")
-    form = {"email": user.email, "password": PASSWORD, "csrf_token": token}
-    assert client.post("/connexion", data=form).status_code == 302
+    client = signed_in(scaled_app, source)
     for member in source.members:
         assert_member_maps_read_apart(client, source, member)
 

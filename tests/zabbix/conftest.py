@@ -81,9 +81,9 @@ def zapp(zabbix_env, tmp_path):
 
         upgrade(directory=str(ROOT / "migrations"))
         from webapp.services import members
-        from webapp.sources.demo import DEMO_MEMBERS
+        from webapp.sources.demo import make_members
 
-        for member in DEMO_MEMBERS:
+        for member in make_members(6):  # what scripts/zabbix.sh provisions (--scale 6)
             members.create_member(
                 name=member.name, slug=member.slug, kind=member.kind, host_groups=[member.group]
             )

@@ -24,6 +24,7 @@ from webapp.services import accounts
 from webapp.services import billing
 from webapp.services import members as member_service
 from webapp.services import meter
+from webapp.sources.demo import DEMO_MEMBERS
 from webapp.sources.demo import DemoSource
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 DEMO_PASSWORD = "demo-vigie-2026"
 ADMIN_EMAIL = "admin@demo.example.org"
 SUPPORT_EMAIL = "support@demo.example.org"
+EXPIRED_AGREEMENT = "sde-rohrbach"  # the demo member whose agreement has run out
 
 
 def _source() -> DemoSource:
@@ -56,7 +58,7 @@ def _estate() -> DemoSource:
     config = current_app.config
     return DemoSource(
         seed=int(config.get("DEMO_SEED", 42)),
-        members=int(config.get("DEMO_MEMBERS", 6)),
+        members=int(config.get("DEMO_MEMBERS", 8)),
         items=config.get("DEMO_ITEMS"),
         incidents=False,
     )
@@ -95,7 +97,7 @@ def demo_accounts() -> list[tuple[str, str, str]]:
         (ADMIN_EMAIL, DEMO_PASSWORD, "administrateur du syndicat"),
         (SUPPORT_EMAIL, DEMO_PASSWORD, "support du syndicat"),
     ]
-    for member in source.members[:6]:
+    for member in source.members[: len(DEMO_MEMBERS)]:  # the hand-written ones
         rows.append(
             (f"elu@{member.slug}.demo.example.org", DEMO_PASSWORD, f"lecteur, {member.name}")
         )
@@ -143,7 +145,8 @@ def load() -> int:
         created += meter.backfill_demo_history(
             member, counts.get(demo_member.group, 0), int(current_app.config.get("DEMO_SEED", 42))
         )
-        created += _demo_agreement(member, expired=demo_member is source.members[-1])
+        # The water syndicate's agreement has run out: the portal shows what that means.
+        created += _demo_agreement(member, expired=demo_member.slug == EXPIRED_AGREEMENT)
     for email, password, what in demo_accounts():
         if accounts.find_user(email):
             continue
@@ -208,7 +211,7 @@ def _demo_history(source: DemoSource) -> int:
         return len(seen)
 
     created = 0
-    for demo_member in source.members[:6]:
+    for demo_member in source.members[: len(DEMO_MEMBERS)]:
         member = db.session.scalars(select(Member).where(Member.slug == demo_member.slug)).one()
         hosts = source.hosts([demo_member.group])
         for role, days, minutes, brief in _DEMO_HISTORY:

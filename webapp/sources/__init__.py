@@ -82,7 +82,7 @@ def _demo_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     items = config.get("DEMO_ITEMS")
     return {
         "seed": _number(config, "DEMO_SEED", 42, int),
-        "members": _number(config, "DEMO_MEMBERS", 6, int),
+        "members": _number(config, "DEMO_MEMBERS", 8, int),
         "items": None if items is None else _number(config, "DEMO_ITEMS", None, int),
         "incidents": bool(config.get("DEMO_INCIDENTS", True)),
     }

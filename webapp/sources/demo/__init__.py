@@ -14,6 +14,7 @@ from webapp.sources.demo.estate import INCIDENTS
 from webapp.sources.demo.estate import ROLE_PROFILE
 from webapp.sources.demo.estate import WARNING_KINDS
 from webapp.sources.demo.estate import DemoMember
+from webapp.sources.demo.estate import make_members
 from webapp.sources.demo.source import SLOT_SECONDS
 from webapp.sources.demo.source import DemoSource
 from webapp.sources.demo.state import WARNING_KEY
@@ -31,4 +32,5 @@ __all__ = [
     "DemoSource",
     "DemoState",
     "UnknownHost",
+    "make_members",
 ]

@@ -1,8 +1,11 @@
 """The simulated estate: members, sites, equipment and items, generated from a seed.
 
-The first six members are hand-written (a commune, an EPCI, schools, a water
-syndicate); any further member is generated (``membre-007``...), so that the
-benchmarks can run against 300 members. Every host carries its role, its site
+The first eight members are hand-written: six small ones (a commune, an EPCI,
+schools, a water syndicate, 7 to 40 devices each), then two large ones drawn from a
+plan of their sites (an agglomeration community of about 150 devices, a city of
+about 500: firewalls, core and floor switches, rows of cameras, telephones,
+printers and Wi-Fi access points, inter-site links). Any further member is
+generated (``membre-009``...), so that the benchmarks can run against 300 members. Every host carries its role, its site
 and its parent (the device it is reached through), and a member never names two
 of its devices alike.
 """
@@ -27,6 +30,7 @@ __all__ = [
     "WARNING_KINDS",
     "DemoMember",
     "Estate",
+    "SitePlan",
     "build_estate",
     "make_members",
 ]
@@ -35,8 +39,33 @@ GROUP_PREFIX = "Membres/"
 
 
 @dataclass(frozen=True, slots=True)
+class SitePlan:
+    """What one site of a large member holds, behind its core switch.
+
+    ``floors`` access switches hang from the core switch; each carries
+    ``cameras``, ``phones``, ``aps`` and ``printers`` devices. ``servers`` and
+    ``nas`` sit on the core switch; ``firewall`` puts one between the site's
+    router and its core switch.
+    """
+
+    name: str
+    floors: int
+    cameras: int = 0
+    phones: int = 0
+    aps: int = 0
+    printers: int = 0
+    servers: int = 0
+    nas: int = 0
+    firewall: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DemoMember:
-    """A member organisation of the simulated estate."""
+    """A member organisation of the simulated estate.
+
+    A small member's devices follow from its kind and the seed; a large one has a
+    ``plan`` per site (same order as ``sites``).
+    """
 
     slug: str
     name: str
@@ -44,6 +73,7 @@ class DemoMember:
     siren: str
     town: str
     sites: tuple[str, ...]
+    plan: tuple[SitePlan, ...] = ()
 
     @property
     def group(self) -> str:
@@ -101,6 +131,66 @@ DEMO_MEMBERS: tuple[DemoMember, ...] = (
     ),
 )
 
+_FORBACH = (
+    SitePlan(
+        "Hôtel communautaire",
+        5,
+        cameras=1,
+        phones=6,
+        aps=2,
+        printers=1,
+        servers=3,
+        nas=2,
+        firewall=True,
+    ),
+    SitePlan("Centre aquatique", 2, cameras=8, phones=2, aps=1),
+    SitePlan("Conservatoire", 2, phones=4, aps=3, printers=1),
+    SitePlan("Médiathèque", 2, cameras=1, phones=1, aps=4, printers=1),
+    SitePlan("Dépôt technique", 1, cameras=10, phones=3, aps=1, printers=1),
+)
+_METZ = (
+    SitePlan(
+        "Hôtel de ville",
+        10,
+        cameras=1,
+        phones=12,
+        aps=2,
+        printers=1,
+        servers=6,
+        nas=2,
+        firewall=True,
+    ),
+    SitePlan("Centre technique municipal", 4, cameras=4, phones=6, aps=1, printers=1),
+    SitePlan("Police municipale", 3, cameras=14, phones=3, aps=1, printers=1, nas=2, firewall=True),
+    SitePlan("Arsenal", 3, cameras=3, phones=5, aps=3, printers=1),
+    SitePlan("Médiathèque Verlaine", 3, cameras=2, phones=3, aps=5, printers=1),
+    SitePlan("Piscine Lothaire", 2, cameras=5, phones=1, aps=1),
+    SitePlan("Serres municipales", 2, cameras=4, phones=2, aps=2),
+    SitePlan("Cimetière de l’Est", 1, cameras=6, phones=1),
+    SitePlan("Centre social Borny", 2, cameras=2, phones=6, aps=3, printers=1),
+    SitePlan("Stade Saint-Symphorien", 2, cameras=12, phones=1, aps=2),
+)
+DEMO_MEMBERS += (
+    DemoMember(
+        "ca-forbach",
+        "Communauté d’agglomération Forbach Porte de France",
+        "epci",
+        "245701404",
+        "Forbach",
+        tuple(site.name for site in _FORBACH),
+        _FORBACH,
+    ),
+    DemoMember(
+        "metz",
+        "Ville de Metz",
+        "commune",
+        "215704636",
+        "Metz",
+        tuple(site.name for site in _METZ),
+        _METZ,
+    ),
+)
+
 # role -> (items per host, natural incident probability per slot, incident kind)
 ROLE_PROFILE: dict[str, tuple[int, float, str | None]] = {
     "access": (8, 0.004, "link_down"),
@@ -112,6 +202,8 @@ ROLE_PROFILE: dict[str, tuple[int, float, str | None]] = {
     "camera": (6, 0.03, "camera_down"),
     "ap": (9, 0.015, "host_down"),
     "printer": (5, 0.02, "toner"),
+    "firewall": (40, 0.002, "host_down"),
+    "phone": (3, 0.004, "host_down"),
 }
 
 INCIDENTS: dict[str, tuple[str, Severity]] = {
@@ -163,8 +255,8 @@ def make_members(count: int) -> list[DemoMember]:
 
     Examples
     --------
-    >>> [m.slug for m in make_members(8)][-2:]
-    ['membre-007', 'membre-008']
+    >>> [m.slug for m in make_members(10)][-3:]
+    ['metz', 'membre-009', 'membre-010']
     """
     members = list(DEMO_MEMBERS[:count])
     kinds = ("commune", "commune", "commune", "epci", "school", "public_body")
@@ -249,6 +341,9 @@ def build_estate(seed: int, members: int, total_items: int | None = None) -> Est
 def _specs(seed: int, members: list[DemoMember]) -> list[_Spec]:
     specs: list[_Spec] = []
     for member in members:
+        if member.plan:
+            specs += _planned(member)
+            continue
         rnd = keyed_hash(seed, member.slug)
         code = member.slug
         main = member.sites[0]
@@ -295,6 +390,80 @@ def _specs(seed: int, members: list[DemoMember]) -> list[_Spec]:
                             role,
                             switch,
                             site,
+                        )
+                    )
+    return specs
+
+
+_PLANNED_DEVICES = (
+    ("camera", "Caméra", "cameras"),
+    ("phone", "Téléphone", "phones"),
+    ("ap", "Borne Wi-Fi", "aps"),
+    ("printer", "Imprimante", "printers"),
+)
+
+
+def _planned(member: DemoMember) -> list[_Spec]:
+    """A large member's devices, site by site from its plan.
+
+    Box and router at the main site; every other site reached through its own
+    inter-site link and router; then an optional firewall, a core switch with the
+    servers and NAS, and floor switches each carrying its row of devices, named by
+    site, floor and number (« Caméra police municipale 2.7 »).
+    """
+    code = member.slug
+    main = member.sites[0]
+    router = f"{code}-routeur"
+    specs: list[_Spec] = [
+        (member, f"{code}-box", f"Box fibre ({main})", "access", None, main),
+        (member, router, f"Routeur {main.lower()}", "router", f"{code}-box", main),
+    ]
+    for index, site in enumerate(member.plan):
+        place = site.name.lower()
+        upstream = router
+        if index:
+            link = f"{code}-liaison-{index}"
+            specs.append(
+                (member, link, f"Liaison {main.lower()} – {place}", "link", router, site.name)
+            )
+            upstream = f"{code}-routeur-{index}"
+            specs.append((member, upstream, f"Routeur {place}", "router", link, site.name))
+        if site.firewall:
+            firewall = f"{code}-pare-feu-{index}"
+            specs.append((member, firewall, f"Pare-feu {place}", "firewall", upstream, site.name))
+            upstream = firewall
+        core = f"{code}-coeur-{index}"
+        specs.append((member, core, f"Commutateur cœur {place}", "switch", upstream, site.name))
+        for number in range(1, site.servers + 1):
+            specs.append(
+                (
+                    member,
+                    f"{core}-server-{number}",
+                    f"Serveur {place} {number}",
+                    "server",
+                    core,
+                    site.name,
+                )
+            )
+        for number in range(1, site.nas + 1):
+            specs.append(
+                (member, f"{core}-nas-{number}", f"NAS {place} {number}", "nas", core, site.name)
+            )
+        for floor in range(1, site.floors + 1):
+            switch = f"{code}-sw-{index}-{floor}"
+            specs.append(
+                (member, switch, f"Commutateur {place} {floor}", "switch", core, site.name)
+            )
+            for role, label, field_name in _PLANNED_DEVICES:
+                for number in range(1, getattr(site, field_name) + 1):
+                    specs.append(
+                        (
+                            member,
+                            f"{switch}-{role}-{number}",
+                            f"{label} {place} {floor}.{number}",
+                            role,
+                            switch,
+                            site.name,
                         )
                     )
     return specs

@@ -103,7 +103,7 @@ class DemoSource:
         self,
         *,
         seed: int = 42,
-        members: int = 6,
+        members: int = 8,
         items: int | None = None,
         state_file: str | os.PathLike[str] | None = None,
         clock: Callable[[], datetime] | None = None,
