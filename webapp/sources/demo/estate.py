@@ -5,9 +5,9 @@ schools, a water syndicate, 7 to 40 devices each), then two large ones drawn fro
 plan of their sites (an agglomeration community of about 150 devices, a city of
 about 500: firewalls, core and floor switches, rows of cameras, telephones,
 printers and Wi-Fi access points, inter-site links). Any further member is
-generated (``membre-009``...), so that the benchmarks can run against 300 members. Every host carries its role, its site
-and its parent (the device it is reached through), and a member never names two
-of its devices alike.
+generated (``membre-009``...), so that the benchmarks can run against 300
+members. Every host carries its role, its site and its parent (the device it is
+reached through), and a member never names two of its devices alike.
 """
 
 from __future__ import annotations
