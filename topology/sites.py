@@ -417,7 +417,12 @@ def site_layout(
 
     # Pack frames: in rows (wide) or one under the other (narrow).
     frames: list[Frame] = []
-    cursor_x, row_top, row_height = x0, band_bottom + s.frame_gap, 0.0
+    # On a wide drawing with links, a trunk on the left carries the lines from the band
+    # down to the links of the lower rows, so that they never cross a frame.
+    trunk = s.frame_gap if kind == "wide" and links else 0.0
+    detours: dict = {}  # link pill of a lower row -> the y of the gap above its row
+    cursor_x, row_top, row_height = x0 + trunk, band_bottom + s.frame_gap, 0.0
+    first_row = row_top
     right = x0 + (len(band) * (w + s.h_gap) - s.h_gap if show_band and kind == "wide" else w)
     for key in frame_sites:
         rel, frame_stacked, content_w, content_h = placed[key]
@@ -426,13 +431,15 @@ def site_layout(
         title_w = len(str(key or "")) * title_char
         fw = max(content_w, len(into) * (link_w + s.h_gap) - s.h_gap, w, title_w) + 2 * s.frame_pad
         fh = s.frame_title + content_h + s.frame_pad + (s.frame_pad if content_h else 0)
-        if kind == "wide" and cursor_x > x0 and cursor_x + fw > x0 + s.max_width:
-            cursor_x, row_top, row_height = x0, row_top + row_height + s.frame_gap, 0.0
+        if kind == "wide" and cursor_x > x0 + trunk and cursor_x + fw > x0 + s.max_width:
+            cursor_x, row_top, row_height = x0 + trunk, row_top + row_height + s.frame_gap, 0.0
         fx, fy = cursor_x, row_top + lane
         for index, link in enumerate(sorted(into, key=lambda n: order_key(tree, n))):
             lx = fx + s.frame_pad + link_w / 2 + index * (link_w + s.h_gap)
             positions[link] = Position(lx, fy - lane / 2)
             order.append(link)
+            if kind == "wide" and row_top > first_row:
+                detours[link] = row_top - s.frame_gap / 2
         content_top = fy + s.frame_title
         members = []
         for node, p in rel.items():
@@ -459,13 +466,11 @@ def site_layout(
             b = positions.get(kid)
             if b is None:
                 continue
-            edges.append(
-                Edge(
-                    str(parent),
-                    str(kid),
-                    _route(a, b, parent, kid, s, kind, stacked, band_set | links),
-                )
-            )
+            if kid in detours and parent in band_set:
+                points = _detour(a, b, x0 + trunk / 2, detours[kid], s)
+            else:
+                points = _route(a, b, parent, kid, s, kind, stacked, band_set | links)
+            edges.append(Edge(str(parent), str(kid), points))
     edges.sort(key=lambda e: order.index(e.child) if e.child in order else len(order))
     return SiteLayout(
         kind=kind,
@@ -512,6 +517,20 @@ def _route(a: Position, b: Position, parent, kid, s: _Sizes, kind: str, stacked,
     if abs(a.x - b.x) < 1:
         return (Position(a.x, y1), Position(b.x, y2))
     return (Position(a.x, y1), Position(a.x, mid), Position(b.x, mid), Position(b.x, y2))
+
+
+def _detour(a: Position, b: Position, trunk_x: float, gap_y: float, s: _Sizes) -> tuple:
+    """From the band down the left trunk, then along the gap above the row, into ``b``."""
+    y1 = a.y + s.node_height / 2
+    bus = y1 + 16.0
+    return (
+        Position(a.x, y1),
+        Position(a.x, bus),
+        Position(trunk_x, bus),
+        Position(trunk_x, gap_y),
+        Position(b.x, gap_y),
+        Position(b.x, b.y - s.node_height / 2),
+    )
 
 
 @functools.lru_cache(maxsize=1024)

@@ -236,9 +236,7 @@ def test_a_viewer_asks_from_a_failed_node_and_follows_the_reply_live(
     mark_no_reload(page)
 
     # The open map learns at once that a request covers the incident (marker, sentence).
-    watcher.wait_for_selector(
-        f"{path_step(router)}[data-care] .node-care", timeout=WITHIN_MS
-    )
+    watcher.wait_for_selector(f"{path_step(router)}[data-care] .node-care", timeout=WITHIN_MS)
     expect(watcher_summary).to_contain_text(
         "Une demande au support est ouverte depuis", timeout=WITHIN_MS
     )

@@ -140,9 +140,7 @@ def test_the_member_home_tells_the_last_7_days(app, client, login, poller, sourc
     assert 'data-live-part="week"' in fragment and "Routeur mairie" in fragment
 
 
-def test_an_ongoing_failure_is_the_summary_s_not_the_history_s(
-    app, client, login, poller, source
-):
+def test_an_ongoing_failure_is_the_summary_s_not_the_history_s(app, client, login, poller, source):
     member = sarralbe()
     poller.cycle()
     source.fail("sarralbe-routeur")

@@ -40,8 +40,18 @@ def pip(*args: str) -> subprocess.CompletedProcess[str]:
     machine's pip configuration), in hash-checking mode, no dependency."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k == "PIP_CERT"}
     env["PIP_CONFIG_FILE"] = os.devnull
-    command = [sys.executable, "-m", "pip", *args, "--index-url", INDEX, "--no-deps",
-               "--require-hashes", "--disable-pip-version-check", "--no-input"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        *args,
+        "--index-url",
+        INDEX,
+        "--no-deps",
+        "--require-hashes",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -52,8 +62,9 @@ def fetched(tmp_path_factory) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("genuine")
     requirements = folder / "requirements.txt"
     requirements.write_text(entry)
-    result = pip("download", "--only-binary", ":all:", "-d", str(folder / "files"),
-                 "-r", str(requirements))
+    result = pip(
+        "download", "--only-binary", ":all:", "-d", str(folder / "files"), "-r", str(requirements)
+    )
     assert result.returncode == 0, result.stderr
     files = list((folder / "files").iterdir())
     assert len(files) == 1, files
@@ -74,8 +85,9 @@ def test_pip_refuses_the_file_once_its_hash_is_altered(fetched, tmp_path):
     tampered.write_text(entry.replace(digest, forged))
     assert tampered.read_text().count(forged) == 1
 
-    result = pip("download", "--only-binary", ":all:", "-d", str(tmp_path / "files"),
-                 "-r", str(tampered))
+    result = pip(
+        "download", "--only-binary", ":all:", "-d", str(tmp_path / "files"), "-r", str(tampered)
+    )
     assert result.returncode != 0
     assert REFUSED in result.stderr
     assert re.search(rf"Expected .*{forged}.*Got\s+{digest}", result.stderr, re.S)
@@ -91,8 +103,9 @@ def test_make_venv_s_command_refuses_a_forged_entry(fetched, tmp_path):
     tampered = tmp_path / "tampered.txt"
     tampered.write_text(forged)
     # The command `make venv` runs; --dry-run: nothing installed even if it were accepted.
-    result = pip("install", "--dry-run", "--ignore-installed", "--no-build-isolation",
-                 "-r", str(tampered))
+    result = pip(
+        "install", "--dry-run", "--ignore-installed", "--no-build-isolation", "-r", str(tampered)
+    )
     assert result.returncode != 0
     assert REFUSED in result.stderr
     assert "Would install" not in result.stdout

@@ -189,6 +189,9 @@ def test_a_large_member_folds_into_a_readable_map(large_app, slug, devices, site
     assert len(groups) >= 10 and all(len(nodes[g][1]) >= 1 for g in groups)
     assert set(h.hostid for h in hosts) <= set(nodes) | drawing.folded[0]
     assert html.count('class="frame__title"') == sites
+    # Rows of telephones under numbered floor switches read by their switch.
+    group_texts = {" ".join(nodes[g][1]) for g in groups}
+    assert any(text.endswith("téléphones · Commutateur 1") for text in group_texts), group_texts
     assert sum(1 for h in hosts if h.tag("role") == "link" and h.hostid in nodes) == sites - 1
     # The phone's page: the path, then one card per site, each opening its site's map.
     page = client.get(f"/membres/{slug}/carte").get_data(as_text=True)

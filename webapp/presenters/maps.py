@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -35,6 +34,7 @@ BOX_TEXT = {
     "narrow": {"limit": 32, "lines": 1, "line_ys": {1: (22,)}, "state_y": 42},
 }
 ELLIPSIS = "…"
+FOLD_SIGN = 3  # characters a group's label leaves to its « + » / « − » sign
 
 
 def _cut_end(text: str, limit: int) -> str:
@@ -54,6 +54,10 @@ def _one_line(text: str, limit: int, focus: int | None) -> str:
     if len(text) <= limit:
         return text
     if focus is None:
+        # After a dash is where a link goes ("Liaison mairie – école"): keep it.
+        dash = text.rfind(" – ")
+        if dash >= 0:
+            return _keep_tail(text, limit, dash + 3)
         # A short last word is what tells siblings apart ("… 1", "… 2", "… B"): keep it.
         last = text.rfind(" ") + 1
         if last and len(text) - last <= 3:
@@ -122,28 +126,32 @@ def _collisions(texts: list[tuple[str, ...]]) -> list[list[int]]:
     return [group for group in groups.values() if len(group) > 1]
 
 
-def node_texts(labels: list[str], limit: int, max_lines: int = 1) -> list[tuple[str, ...]]:
+def node_texts(
+    labels: list[str], limit: int, max_lines: int = 1, limits: list[int] | None = None
+) -> list[tuple[str, ...]]:
     """The lines each box of one drawing shows, so that no two boxes read the same.
 
     A label is wrapped and shortened by :func:`label_lines`; when two shortened
     labels still read the same, each is shortened again around the first
     character where it differs from the others; labels left equal (the same
-    name twice) are numbered: "Caméra (2)".
+    name twice) are numbered: "Caméra (2)". ``limits`` gives a box its own line
+    length (a group keeps room for its fold sign).
     """
     labels = [" ".join(label.split()) for label in labels]
-    texts = [label_lines(label, limit, max_lines) for label in labels]
+    width = limits or [limit] * len(labels)
+    texts = [label_lines(label, width[i], max_lines) for i, label in enumerate(labels)]
     for group in _collisions(texts):
         for index in group:
             others = {labels[i] for i in group} - {labels[index]}
             if others:
                 focus = max(len(os.path.commonprefix([labels[index], o])) for o in others)
                 focus = min(focus, len(labels[index]) - 1)
-                texts[index] = label_lines(labels[index], limit, max_lines, focus)
+                texts[index] = label_lines(labels[index], width[index], max_lines, focus)
     taken = {" ".join(lines) for lines in texts}
     for group in _collisions(texts):
         for index in group[1:]:
             number = 2
-            while " ".join(numbered := _numbered(texts[index], number, limit)) in taken:
+            while " ".join(numbered := _numbered(texts[index], number, width[index])) in taken:
                 number += 1
             texts[index] = numbered
             taken.add(" ".join(numbered))
@@ -277,17 +285,17 @@ def drawing(status: MemberStatus, kind: str, open_groups=(), site: str | None = 
     w, h = layout.node_width, layout.node_height
     shown = [i for i in layout.order if i in layout.positions]
     counted = {gid: _group_label(g) for gid, g in layout.groups.items() if gid in layout.positions}
-    twice = {text for text, n in Counter(counted.values()).items() if n > 1}
-    labels = []
-    for item in shown:
-        group = layout.groups.get(item)
-        if group is None:
-            labels.append(by_id[item].label)
-        elif counted[item] in twice:  # « 8 caméras » twice: say whose they are
-            labels.append(f"{counted[item]} · {by_id[group.parent].label}")
-        else:
-            labels.append(counted[item])
-    texts = node_texts(labels, box["limit"], box["lines"])
+    whose = _whose(counted, layout.groups, by_id)
+    labels = [
+        by_id[item].label
+        if item not in layout.groups
+        else f"{counted[item]} · {whose[item]}"  # « 8 caméras » twice: say whose they are
+        if item in whose
+        else counted[item]
+        for item in shown
+    ]
+    limits = [box["limit"] - (FOLD_SIGN if item in layout.groups else 0) for item in shown]
+    texts = node_texts(labels, box["limit"], box["lines"], limits)
     nodes = []
     for index, (item, label, lines) in enumerate(zip(shown, labels, texts, strict=True)):
         group = layout.groups.get(item)
@@ -372,6 +380,29 @@ def _frame_devices(frame, layout: SiteLayout):
     for link in layout.links:
         if layout.site_of.get(link) == frame.site:
             yield link
+
+
+def _whose(counted: dict[str, str], groups: dict[str, Group], by_id) -> dict[str, str]:
+    """For the groups that would read the same (« 8 caméras » twice), their parent's
+    name without the words all those parents share after the first
+    (« Commutateur hôtel communautaire 1 », « … 2 » → « Commutateur 1 », « Commutateur 2 »).
+    """
+    twins: dict[str, list[str]] = {}
+    for gid, text in counted.items():
+        twins.setdefault(text, []).append(gid)
+    whose = {}
+    for same in twins.values():
+        if len(same) < 2:
+            continue
+        words = {gid: by_id[groups[gid].parent].label.split() for gid in same}
+        shared = 0
+        while all(len(w) > shared + 1 for w in words.values()) and (
+            len({w[shared] for w in words.values()}) == 1
+        ):
+            shared += 1
+        for gid, w in words.items():
+            whose[gid] = " ".join(w[:1] + w[max(shared, 1) :])
+    return whose
 
 
 def _group_label(group: Group) -> str:

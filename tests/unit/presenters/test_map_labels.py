@@ -113,3 +113,19 @@ def test_any_set_of_close_labels_is_told_apart(seed):
         texts = node_texts(labels, limit, max_lines)
         assert_fits(texts, limit, max_lines)
         assert_distinct(texts)
+
+
+def test_a_shortened_link_keeps_where_it_goes():
+    assert label_lines("Liaison hôtel communautaire – dépôt technique", 18, 2) == (
+        "Liaison hôtel",
+        "…dépôt technique",
+    )
+    assert label_lines("Liaison mairie – médiathèque", 18, 2) == ("Liaison mairie –", "médiathèque")
+
+
+def test_group_boxes_keep_room_for_their_fold_sign():
+    texts = node_texts(
+        ["6 téléphones · Commutateur 1", "Commutateur hôtel communautaire 1"], 18, 2, [15, 18]
+    )
+    assert texts[0] == ("6 téléphones ·", "Commutateur 1")
+    assert all(len(line) <= 15 for line in texts[0])

@@ -169,3 +169,33 @@ def test_the_cache_keys_on_topology_and_fold_state():
     assert site_layout_cached(estate()) is a
     assert site_layout_cached(G, out=["cam-0-1"]) is not a
     assert site_layout_cached(G, open_groups=[group_id("sw-0", "camera")]) is not a
+
+
+def crosses(points, frame):
+    """Whether a line of orthogonal ``points`` runs through the inside of ``frame``."""
+    for p, q in itertools.pairwise(points):
+        x1, x2 = sorted((p.x, q.x))
+        y1, y2 = sorted((p.y, q.y))
+        if (
+            x1 < frame.x + frame.width
+            and x2 > frame.x
+            and y1 < frame.y + frame.height
+            and (y2 > frame.y)
+        ):
+            return True
+    return False
+
+
+def test_lines_to_the_links_of_lower_rows_go_round_the_frames():
+    """Ten sites in several rows: no line from the band crosses a frame on its way to a link."""
+    sites = tuple(f"Site {n}" for n in range(10))
+    layout = site_layout(estate(sites=sites, cameras=12))
+    rows = {frame.y for frame in layout.frames}
+    assert len(rows) >= 2, "the test needs frames on several rows"
+    into_links = [e for e in layout.edges if e.child in layout.links]
+    assert len(into_links) == 9
+    for edge in into_links:
+        assert edge.parent == "router"
+        for frame in layout.frames:
+            assert not crosses(edge.points, frame), (edge.child, frame.site)
+        assert edge.points[-1].y == layout.positions[edge.child].y - layout.node_height / 2
