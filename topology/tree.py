@@ -6,6 +6,7 @@ estate always gives the same tree, the same drawing and the same incident wordin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from types import MappingProxyType
 from typing import Any
@@ -19,10 +20,21 @@ from topology.model import SpanningTree
 __all__ = ["sibling_key", "spanning_tree"]
 
 
-def sibling_key(G: nx.DiGraph, node: Hashable) -> tuple[str, int, str, str]:
+def natural(text: str) -> tuple:
+    """``text`` as a sort key where numbers count (« … 2 » before « … 10 »).
+
+    >>> sorted(["Commutateur 10", "Commutateur 2", "commutateur 1"], key=natural)
+    ['commutateur 1', 'Commutateur 2', 'Commutateur 10']
+    """
+    parts = re.split(r"(\d+)", text.casefold())
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
+
+
+def sibling_key(G: nx.DiGraph, node: Hashable) -> tuple[str, int, tuple, str]:
     """Sort key of a node among its siblings: site, then role rank, then label.
 
-    Nodes without a ``site`` come first, unknown roles last.
+    Nodes without a ``site`` come first, unknown roles last; numbers in labels sort
+    as numbers (« Commutateur 2 » before « Commutateur 10 »).
 
     Examples
     --------
@@ -37,7 +49,7 @@ def sibling_key(G: nx.DiGraph, node: Hashable) -> tuple[str, int, str, str]:
     role = data.get("role")
     rank = ROLE_ORDER.get(role, len(ROLE_ORDER)) if role else len(ROLE_ORDER)
     label = str(data.get("label", node))
-    return (site.casefold(), rank, label.casefold(), str(node))
+    return (site.casefold(), rank, natural(label), str(node))
 
 
 def spanning_tree(G: nx.DiGraph, root: Hashable = "internet") -> SpanningTree:
