@@ -43,6 +43,8 @@ __all__ = [
 
 MAX_PATHS = 3  # more incidents than that: the sentences list them, a line says how many more
 MAX_SITES = 6
+MAX_STEPS = 7  # a longer path keeps Internet and its last three steps; the working middle folds
+KEPT_TAIL = 3
 _WORST = ("problem", "unreachable", "warning", "unknown", "maintenance", "ok")
 
 
@@ -54,6 +56,7 @@ class PathStep:
     label: str
     state: str  # display state
     end: bool = False  # the failing device, at the end of the path
+    skipped: int = 0  # a fold of that many working devices (``id`` and ``label`` empty)
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,37 @@ def _behind_text(count: int) -> str:
     )
 
 
+def _shorten(steps: tuple[PathStep, ...]) -> tuple[PathStep, ...]:
+    """At most :data:`MAX_STEPS` boxes: Internet, one « N équipements qui fonctionnent »
+    for the working devices of the middle, then the last :data:`KEPT_TAIL` steps.
+
+    A middle step that does not work is never folded away.
+    """
+    if len(steps) <= MAX_STEPS:
+        return steps
+    head, middle, tail = steps[:1], steps[1:-KEPT_TAIL], steps[-KEPT_TAIL:]
+    if any(step.state != "ok" for step in middle):
+        return steps
+    fold = PathStep(
+        id="",
+        label=ngettext(
+            "%(num)d équipement qui fonctionne",
+            "%(num)d équipements qui fonctionnent",
+            len(middle),
+        ),
+        state="ok",
+        skipped=len(middle),
+    )
+    return (*head, fold, *tail)
+
+
 def problem_paths(member_map: MemberMap, summary: Summary) -> list[ProblemPath]:
     """One path per incident, in the summary's order (worst first, then the oldest).
 
     Each path goes from the map's root (Internet) to the incident's root along the
-    tree edges; ``behind`` counts the devices unreachable because of it (the ones
-    whose cause it is).
+    tree edges (its working middle folded when long, see :func:`_shorten`);
+    ``behind`` counts the devices unreachable because of it (the ones whose cause
+    it is).
     """
     by_id = {n.id: n for n in member_map.nodes}
     hidden = Counter(n.cause for n in member_map.nodes if display_state(n) == "unreachable")
@@ -141,14 +169,16 @@ def problem_paths(member_map: MemberMap, summary: Summary) -> list[ProblemPath]:
         if incident.root not in by_id:
             continue
         ids = [i for i in _chain(member_map, incident.root) if i in by_id]
-        steps = tuple(
-            PathStep(
-                id=i,
-                label=by_id[i].label,
-                state=display_state(by_id[i]),
-                end=i == incident.root,
+        steps = _shorten(
+            tuple(
+                PathStep(
+                    id=i,
+                    label=by_id[i].label,
+                    state=display_state(by_id[i]),
+                    end=i == incident.root,
+                )
+                for i in ids
             )
-            for i in ids
         )
         behind = hidden.get(incident.root, 0) if incident.kind == IncidentKind.DOWN else 0
         paths.append(

@@ -366,9 +366,7 @@ def _demo_support_requests() -> int:
                 support.rate(request, author, True, "Merci, très rapide.", now=at)
         created += 1
     # A story told in the past: nobody is sent its messages (the outbox would mail them now).
-    db.session.execute(
-        delete(Delivery).where(Delivery.id > before, Delivery.key.like("support-%"))
-    )
+    db.session.execute(delete(Delivery).where(Delivery.id > before, Delivery.key.like("support-%")))
     db.session.commit()
     return created
 

@@ -200,3 +200,46 @@ def test_devices_without_a_site_are_one_line_of_their_own():
 )
 def test_worst_state(states, worst):
     assert wall_member.worst_state(states) == worst
+
+
+def test_a_long_path_folds_its_working_middle():
+    """Internet → box → router → link → router → core → floor switch → camera (8 steps):
+    Internet, « 4 équipements qui fonctionnent », then the last three."""
+    deep = [
+        ("box", "Box fibre (Hôtel de ville)", "access", None, "Hôtel de ville"),
+        ("rt", "Routeur hôtel de ville", "router", "box", "Hôtel de ville"),
+        ("l1", "Liaison hôtel de ville – arsenal", "link", "rt", "Arsenal"),
+        ("rt1", "Routeur arsenal", "router", "l1", "Arsenal"),
+        ("core", "Commutateur cœur arsenal", "switch", "rt1", "Arsenal"),
+        ("sw", "Commutateur arsenal 1", "switch", "core", "Arsenal"),
+        ("cam", "Caméra arsenal 1.1", "camera", "sw", "Arsenal"),
+    ]
+    hosts = [
+        HostInfo(
+            hostid=host,
+            host=host,
+            name=name,
+            role=role,
+            parent=parent,
+            site=site,
+            available="unavailable" if host == "cam" else "available",
+            last_data_age_s=30.0,
+        )
+        for host, name, role, parent, site in deep
+    ]
+    problems = [ProblemInfo(hostid="cam", severity=4, eventid="e1", name="Caméra", since=T0)]
+    member_map = topology.member_map(hosts, [], problems, now=T0, stale_after_s=600, mode=None)
+    (path,) = wall_member.panel(member_map, topology.summarise(member_map)).paths
+    assert [(s.label, s.state, s.end, s.skipped) for s in path.steps] == [
+        ("Internet", "ok", False, 0),
+        ("4 équipements qui fonctionnent", "ok", False, 4),
+        ("Commutateur cœur arsenal", "ok", False, 0),
+        ("Commutateur arsenal 1", "ok", False, 0),
+        ("Caméra arsenal 1.1", "problem", True, 0),
+    ]
+    # A middle step that does not work stays in sight: nothing folds.
+    warned = [
+        wall_member.PathStep(step.id, step.label, "warning" if index == 3 else "ok")
+        for index, step in enumerate(wall_member.PathStep(str(i), f"n{i}", "ok") for i in range(8))
+    ]
+    assert wall_member._shorten(tuple(warned)) == tuple(warned)

@@ -393,3 +393,17 @@ def test_concurrent_processes_lose_no_change_of_the_state_file(tmp_path):
     assert not lost, f"{len(lost)} of {len(expected)} faults lost"
     assert len(source.faults()) == len(expected)
     assert source.state.read()["seq"] == processes * per_process, "one number per change"
+
+
+def test_the_large_members_have_a_few_incidents_at_a_time_not_a_dozen(tmp_path):
+    """Metz (499 devices) and Forbach (150): natural incidents at the rate of a real estate."""
+    counts = {"Membres/metz": [], "Membres/ca-forbach": []}
+    for step in range(24):
+        now = T0 + timedelta(minutes=37 * step)
+        source = DemoSource(members=8, clock=lambda now=now: now, state_file=tmp_path / "s.json")
+        group = {h.hostid: h.groups[0] for h in source.hosts()}
+        for name, seen in counts.items():
+            seen.append(sum(1 for p in source.problems() if group[p.hostid] == name))
+    assert len(source.hosts(["Membres/metz"])) == 499
+    assert 0 < sum(counts["Membres/metz"]) / 24 <= 2.5, counts
+    assert sum(counts["Membres/ca-forbach"]) / 24 <= 1.5, counts

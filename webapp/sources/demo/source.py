@@ -69,6 +69,9 @@ NATURAL_HISTORY_S = 365 * 86400
 _MAX_OFFSET_S = 300
 
 
+QUIET_ODDS = 0.2  # a large member's odds of a natural incident, per device and slot
+
+
 class DemoSource:
     """A simulated estate that behaves like a Zabbix server.
 
@@ -122,6 +125,10 @@ class DemoSource:
         self._items = estate.items
         self._by_name = {host.host: host for host in self._hosts}
         self._by_id = {host.hostid: host for host in self._hosts}
+        # A large member's devices fail more rarely each (a few incidents at a time, as
+        # in a real estate of 500 devices, not a dozen).
+        planned = {member.group for member in self.members if member.plan}
+        self._quiet = {h.hostid for h in self._hosts if planned.intersection(h.groups)}
         self._children: dict[str, list[str]] = {}
         for child, parent in self._parent.items():
             self._children.setdefault(parent, []).append(child)
@@ -189,6 +196,8 @@ class DemoSource:
     def _natural_kind(self, host: Host) -> tuple[str | None, float]:
         """The kind of natural incident ``host`` has (``None``: none) and its odds per slot."""
         _, probability, kind = ROLE_PROFILE[self._role[host.hostid]]
+        if host.hostid in self._quiet:
+            probability *= QUIET_ODDS
         return (kind if self.incidents else None), probability
 
     def _natural_span(
