@@ -100,22 +100,30 @@ def _base_config(url: str, tmp: Path) -> dict:
     return config
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(_base_config(database_url, tmp_path))
+def forget_request_globals(app) -> None:
+    """Requests reuse the test's app context, hence its ``g``: empty it after each
+    one, as a real request would (Flask-Login's user, Flask-WTF's CSRF token...)."""
 
     @app.teardown_request
     def _forget_request_globals(_exc):
-        # Requests reuse the test's app context, hence its ``g``: empty it as a
-        # real request would (Flask-Login's user, Flask-WTF's CSRF token...).
         for key in list(g):
             g.pop(key, None)
 
+
+def app_in_context(config: dict):
+    """The app made from ``config``, in its context for the test; its tables emptied after."""
+    app = create_app(config)
+    forget_request_globals(app)
     with app.app_context():
         yield app
         _db.session.remove()
         _truncate()
         _db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    yield from app_in_context(_base_config(database_url, tmp_path))
 
 
 def _truncate() -> None:

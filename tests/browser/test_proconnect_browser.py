@@ -13,17 +13,14 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask import g
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests import factories
 from tests.browser.helpers import assert_accessible
 from tests.conftest import _base_config
-from tests.conftest import _truncate
+from tests.conftest import app_in_context
 from tests.loopback.oidc_provider import running_provider
-from webapp import create_app
-from webapp.extensions import db as _db
 
 pytestmark = [pytest.mark.browser, pytest.mark.oidc]
 
@@ -53,7 +50,7 @@ def provider(base_url):
 
 @pytest.fixture
 def app(database_url, tmp_path, base_url, provider):
-    app = create_app(
+    yield from app_in_context(
         {
             **_base_config(database_url, tmp_path),
             "BASE_URL": base_url,
@@ -62,17 +59,6 @@ def app(database_url, tmp_path, base_url, provider):
             "OIDC_CLIENT_SECRET": provider.client_secret,
         }
     )
-
-    @app.teardown_request
-    def _forget_request_globals(_exc):
-        for key in list(g):
-            g.pop(key, None)
-
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate()
-        _db.engine.dispose()
 
 
 @pytest.fixture

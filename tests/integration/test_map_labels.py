@@ -12,14 +12,12 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.conftest import _base_config
-from tests.conftest import _truncate
+from tests.conftest import app_in_context
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 from tests.factories import demo_member
 from tests.factories import make_member
 from tests.factories import make_user
-from webapp import create_app
-from webapp.extensions import db as _db
 from webapp.live.monitor import get_monitor
 from webapp.presenters import maps
 from webapp.services import demo as demo_service
@@ -132,12 +130,7 @@ def assert_member_maps_read_apart(client, source, member, wall=False):
 
 def app_on(database_url, tmp_path, **config):
     """The app on another demo estate (more members, more items)."""
-    app = create_app({**_base_config(database_url, tmp_path), **config})
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate()
-        _db.engine.dispose()
+    yield from app_in_context({**_base_config(database_url, tmp_path), **config})
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import socket
 import pytest
 import requests
 from flask import current_app
-from flask import g
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
@@ -23,7 +22,9 @@ from sqlalchemy import select
 from tests import factories
 from tests.conftest import _base_config
 from tests.conftest import _truncate
+from tests.conftest import app_in_context
 from tests.conftest import csrf_from
+from tests.conftest import forget_request_globals
 from tests.loopback.oidc_provider import POST_LOGOUT_URI
 from tests.loopback.oidc_provider import REDIRECT_URI
 from tests.loopback.oidc_provider import ProviderBrowser
@@ -41,29 +42,20 @@ AGENT = "agent@metz.fr"
 
 def _app(database_url, tmp_path, **config):
     app = create_app({**_base_config(database_url, tmp_path), **config})
-
-    @app.teardown_request
-    def _forget_request_globals(_exc):
-        for key in list(g):
-            g.pop(key, None)
-
+    forget_request_globals(app)
     return app
 
 
 @pytest.fixture
 def app(database_url, tmp_path, oidc_provider):
-    app = _app(
-        database_url,
-        tmp_path,
-        OIDC_ISSUER=oidc_provider.issuer,
-        OIDC_CLIENT_ID=oidc_provider.client_id,
-        OIDC_CLIENT_SECRET=oidc_provider.client_secret,
+    yield from app_in_context(
+        {
+            **_base_config(database_url, tmp_path),
+            "OIDC_ISSUER": oidc_provider.issuer,
+            "OIDC_CLIENT_ID": oidc_provider.client_id,
+            "OIDC_CLIENT_SECRET": oidc_provider.client_secret,
+        }
     )
-    with app.app_context():
-        yield app
-        _db.session.remove()
-        _truncate()
-        _db.engine.dispose()
 
 
 @pytest.fixture
