@@ -35,6 +35,9 @@ pytestmark = pytest.mark.zabbix
 ENV_FILE = Path(os.environ.get("VIGIE_ZABBIX_ENV_FILE", "/var/tmp/vigie-zabbix/vigie.env"))
 ROUTER = "sarralbe-routeur"
 ROUTER_PROBLEM = "Routeur mairie ne répond plus (ICMP)"
+# What scripts/zabbix.sh provisions (scripts/zabbix_provision.py --scale default): the six
+# small hand-written members, not the two large ones the portal's demo adds.
+PROVISIONED_MEMBERS = 6
 
 
 def _read_env() -> dict[str, str]:
@@ -79,7 +82,7 @@ def source(env):
 
 @pytest.fixture(scope="module")
 def demo() -> DemoSource:
-    return DemoSource(incidents=False)
+    return DemoSource(members=PROVISIONED_MEMBERS, incidents=False)
 
 
 def _rpc(env: dict[str, str], method: str, params: object) -> dict:
