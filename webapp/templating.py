@@ -11,6 +11,7 @@ from flask_babel import format_timedelta
 from flask_babel import get_locale
 from flask_login import current_user
 
+from topology.problems import impact_of
 from webapp import access
 from webapp import icons
 from webapp.forms import ConfirmForm
@@ -26,6 +27,7 @@ from webapp.models.choices import HealthState
 from webapp.presenters import alerts as alerts_view
 from webapp.presenters import clock
 from webapp.presenters import live
+from webapp.presenters import problems as problems_view
 from webapp.services import deliveries
 
 
@@ -74,6 +76,8 @@ def register(app: Flask) -> None:
         staff_role_label=lambda role: STAFF_ROLE_LABELS.get(role, role),
         role_label=lambda role: ROLE_LABELS.get(role, ROLE_LABELS["other"]),
         severity_label=lambda sev: SEVERITY_LABELS.get(int(sev), "") if sev is not None else "",
+        problem_title=problems_view.title_of,
+        impact_label=lambda sev: problems_view.IMPACT_LABELS[impact_of(sev)],
     )
     app.jinja_env.globals.update(
         state_display=state_display,

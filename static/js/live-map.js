@@ -245,7 +245,7 @@ function start(root) {
       detail.replaceChildren(...node.problems.flatMap((p, index) => {
         const span = document.createElement("span");
         span.className = "problem";
-        span.textContent = `${p.name} (${i18n.severities[p.severity] || ""})`;
+        span.textContent = `${i18n.problem_titles[p.kind] || i18n.problem_titles.other} (${i18n.impacts[p.impact] || ""})`;
         return index ? [document.createElement("br"), span] : [span];
       }));
     } else if (node.state === "unknown") {

@@ -145,3 +145,46 @@ def test_viewer_cannot_acknowledge(app, client, login, source):
     assert response.status_code == 403
     assert not source.problems()[0].acknowledged
     assert client.get("/support").status_code == 403
+
+
+def _panel(client, source, name):
+    host = source.host_by_name(name)
+    return client.get(f"/membres/sarralbe/equipements/{host.hostid}").get_data(as_text=True)
+
+
+def test_a_member_reads_what_a_problem_means_not_the_trigger(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    demo.fail("sarralbe-routeur")
+    panel = _panel(client, source, "sarralbe-routeur")
+    assert "Ne répond plus" in panel and "Service interrompu" in panel
+    assert "plus accès à Internet" in panel, "what it means for the town hall"
+    for word in ("ICMP", "Gravité", "Haute", "Acquitter", "Détail technique"):
+        assert word not in panel, word
+    # The equipment list (the map's text alternative) speaks the same words.
+    home = client.get("/membres/sarralbe/").get_data(as_text=True)
+    assert "Ne répond plus" in home and "(Service interrompu)" in home
+    assert "ICMP" not in home and "(Haute)" not in home
+
+
+def test_a_lesser_problem_reads_as_disturbed_and_says_what_to_expect(app, client, login, source):
+    login(make_user("viewer", member=demo_member("sarralbe")))
+    demo.warn("sarralbe-sw-0-1-nas-2")
+    panel = _panel(client, source, "sarralbe-sw-0-1-nas-2")
+    assert "Stockage presque plein" in panel and "Service perturbé" in panel
+    assert "sauvegardes risquent de ne plus être gardés" in panel
+    assert "Espace disque faible" not in panel, "the trigger's name is support's"
+
+
+def test_support_gets_the_technical_detail_folded_and_can_acknowledge(app, client, login, source):
+    demo_member("sarralbe")
+    login(make_user("support"))
+    demo.fail("sarralbe-routeur")
+    problem = next(p for p in source.problems() if p.name.endswith("(ICMP)"))
+    panel = _panel(client, source, "sarralbe-routeur")
+    assert "Ne répond plus" in panel and "Service interrompu" in panel
+    detail = panel[panel.index('<details class="problem__detail">') :]
+    detail = detail[: detail.index("</details>")]
+    assert "Détail technique" in detail and problem.name in detail
+    assert "Gravité Zabbix : Haute" in detail and f"événement n° {problem.eventid}" in detail
+    assert f"/membres/sarralbe/problemes/{problem.eventid}/acquitter" in panel
+    assert "Acquitter<span" in panel

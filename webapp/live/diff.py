@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 
 from topology.model import NodeStatus
+from topology.problems import classify
+from topology.problems import impact_of
 from webapp.live.status import MemberStatus
 
 
@@ -24,7 +26,8 @@ class NodeView:
     state: str
     severity: int | None
     cause: str | None
-    problems: tuple[tuple[str, str, int, str, bool], ...]  # eventid, name, severity, since, ack
+    # eventid, name, severity, since, acknowledged, kind, impact (topology.problems)
+    problems: tuple[tuple[str, str, int, str, bool, str, str], ...]
 
     def as_json(self) -> dict:
         return {
@@ -33,8 +36,16 @@ class NodeView:
             "severity": self.severity,
             "cause": self.cause,
             "problems": [
-                {"eventid": e, "name": n, "severity": s, "since": since, "acknowledged": ack}
-                for e, n, s, since, ack in self.problems
+                {
+                    "eventid": e,
+                    "name": n,
+                    "severity": s,
+                    "since": since,
+                    "acknowledged": ack,
+                    "kind": kind,
+                    "impact": impact,
+                }
+                for e, n, s, since, ack, kind, impact in self.problems
             ],
         }
 
@@ -51,7 +62,15 @@ def node_view(node: NodeStatus) -> NodeView:
         severity=int(node.severity) if node.severity is not None else None,
         cause=node.cause,
         problems=tuple(
-            (p.eventid, p.name, int(p.severity), p.since.isoformat(), p.acknowledged)
+            (
+                p.eventid,
+                p.name,
+                int(p.severity),
+                p.since.isoformat(),
+                p.acknowledged,
+                classify(p.name, node.role).value,
+                impact_of(p.severity).value,
+            )
             for p in node.problems
         ),
     )

@@ -18,6 +18,7 @@ from webapp.models.choices import ROLE_LABELS
 from webapp.models.choices import SEVERITY_LABELS
 from webapp.models.choices import STATE_DISPLAY
 from webapp.presenters import clock
+from webapp.presenters import problems as problems_view
 from webapp.services import overview
 
 __all__ = ["FreshnessView", "freshness_view", "page_context", "texts"]
@@ -67,6 +68,7 @@ def texts() -> dict:
         "clock": clock.client_rules(),
         "states": state_texts(),
         "severities": {str(k): str(v) for k, v in SEVERITY_LABELS.items()},
+        **problems_view.live_texts(),
         "roles": {str(k): str(v) for k, v in ROLE_LABELS.items()},
         "cause": _("cause probable : %(cause)s", cause=_placeholder("cause")),
         "changed": _("%(label)s : %(state)s", label=_placeholder("label"), state="{state}"),

@@ -12,6 +12,8 @@ from flask_babel import ngettext
 
 import topology
 from topology.model import NodeStatus
+from topology.problems import classify
+from topology.problems import impact_of
 from topology.sites import Group
 from topology.sites import SiteLayout
 from webapp.live.diff import display_state
@@ -20,6 +22,7 @@ from webapp.models import Member
 from webapp.models.choices import ROLE_LABELS
 from webapp.presenters import history as history_view
 from webapp.presenters import overview
+from webapp.presenters import problems as problems_view
 from webapp.presenters import support as support_view
 from webapp.presenters import wording
 from webapp.services import maps
@@ -505,6 +508,7 @@ def node_context(member: Member, hostid: str) -> dict:
     status = overview_service.status_of(member)
     return {
         "node": detail.node,
+        "problems": problems_view.describe_all(detail.node.problems, detail.node.role),
         "cause_label": detail.cause_label,
         "metrics": [format_metric(m) for m in detail.metrics],
         "metrics_error": _("Les dernières valeurs ne sont pas disponibles pour le moment.")
@@ -557,6 +561,9 @@ def map_json(member: Member, status: MemberStatus, layout_kind: str, **extra) ->
                         "severity": int(p.severity),
                         "since": p.since.isoformat(),
                         "acknowledged": p.acknowledged,
+                        "kind": classify(p.name, node.role).value,
+                        "impact": impact_of(p.severity).value,
+                        "title": problems_view.title_of(p.name, node.role),
                     }
                     for p in node.problems
                 ],

@@ -28,6 +28,7 @@ from webapp.models.member import as_utc
 from webapp.models.member import utcnow
 from webapp.presenters import clock
 from webapp.presenters import live
+from webapp.presenters import problems as problems_view
 from webapp.services import attachments
 from webapp.services import support
 
@@ -302,6 +303,7 @@ def context_view(request: SupportRequest) -> dict | None:
         except (KeyError, ValueError, TypeError):
             return ""
 
+    role = str(host.get("role") or "other")
     return {
         "label": host.get("label"),
         "state": state,
@@ -311,6 +313,7 @@ def context_view(request: SupportRequest) -> dict | None:
         "problems": [
             {
                 "name": p.get("name"),
+                "title": problems_view.title_of(str(p.get("name") or ""), role),
                 "severity": severity(p.get("severity")),
                 "since": when(p.get("since")),
             }
@@ -321,6 +324,7 @@ def context_view(request: SupportRequest) -> dict | None:
         else [
             {
                 "name": e.get("name"),
+                "title": problems_view.title_of(str(e.get("name") or ""), role),
                 "severity": severity(e.get("severity")),
                 "started": when(e.get("started_at")),
                 "ended": when(e.get("ended_at")) if e.get("ended_at") else _("en cours"),

@@ -45,7 +45,10 @@ def test_the_version_follows_the_states_not_the_order():
     assert diff.version_of(moved) != diff.version_of(views)
     acknowledged = {
         **views,
-        "b": replace(views["b"], problems=(("1", "Lien", 2, "2026-01-01T08:00:00", True),)),
+        "b": replace(
+            views["b"],
+            problems=(("1", "Lien", 2, "2026-01-01T08:00:00", True, "link", "degraded"),),
+        ),
     }
     assert diff.version_of(acknowledged) != diff.version_of(views), "problems count too"
 
@@ -57,14 +60,17 @@ def test_node_views_of_a_failed_router(tmp_path):
     assert set(views) == {node.id for node in status.member_map.nodes}
     assert views[router].state == "problem" and views[router].severity is not None
     assert views[router].problems, "the router's problem is listed"
-    (eventid, name, severity, since, acknowledged) = views[router].problems[0]
+    (eventid, name, severity, since, acknowledged, kind, impact) = views[router].problems[0]
     assert since.startswith("20") and acknowledged is False
+    assert (kind, impact) == ("down", "interrupted"), "what it is about, for the live list"
     assert views[router].as_json()["problems"][0] == {
         "eventid": eventid,
         "name": name,
         "severity": severity,
         "since": since,
         "acknowledged": False,
+        "kind": "down",
+        "impact": "interrupted",
     }
 
 
