@@ -85,6 +85,46 @@ def connect(app, browser):
     return socketio.test_client(app, namespace=NAMESPACE, flask_test_client=browser)
 
 
+# ---- a late anonymous answer never signs the browser out ---------------------------------
+
+
+def test_anonymous_pages_do_not_send_the_session_cookie_again(app):
+    """Once the login form gave the browser its CSRF token, a signed-out page leaves the
+    cookie alone: an answer that started before the sign-in (the service worker fetching
+    its offline page) would otherwise arrive after it and put the old cookie back."""
+    browser = app.test_client()
+    assert browser.get("/connexion").headers.getlist("Set-Cookie"), "the CSRF token is set"
+    for path in ("/hors-ligne", "/sw.js", "/", "/mentions-legales"):
+        response = browser.get(path)
+        assert response.status_code in (200, 302), path
+        assert response.headers.getlist("Set-Cookie") == [], path
+
+
+def test_an_answer_begun_before_the_sign_in_does_not_undo_it(app):
+    user = make_user("member_admin", member=demo_member("sarralbe"))
+    browser = app.test_client()
+    token = csrf_from(browser, "/connexion")
+    late = app.test_client()  # the same browser, a request sent with the cookie of then
+    late.set_cookie("session", browser.get_cookie("session").value)
+    response = browser.post(
+        "/connexion", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    assert late.get("/hors-ligne").headers.getlist("Set-Cookie") == []
+    assert signed_in(browser)
+
+
+def test_a_copied_cookie_from_another_browser_loses_a_short_session(app):
+    """Strong session protection is kept for signed-in sessions: an admin's cookie read by
+    another browser (another user agent) is not signed in there."""
+    user = make_user("member_admin", member=demo_member("sarralbe"))
+    browser = sign_in(app, user, user_agent=FIREFOX_ANDROID)
+    thief = app.test_client()
+    thief.environ_base["HTTP_USER_AGENT"] = CHROME_WINDOWS
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    assert not signed_in(thief)
+
+
 # ---- defect 1: logout ends the session (pages, API, sockets) ---------------------------
 
 
