@@ -58,6 +58,22 @@ _cheap_hashes()
 BACKENDS = [
     b.strip() for b in os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",") if b.strip()
 ]
+FIRST_BACKEND = BACKENDS[0] if BACKENDS else "sqlite"
+
+
+def backend_of(database_url: str) -> str:
+    """The entry of ``BACKENDS`` a ``database_url`` fixture value comes from."""
+    return "sqlite" if database_url.startswith("sqlite") else database_url
+
+
+# What does not depend on the database (markup, labels, layout) runs on the first backend
+# only. Not a skip: the other backends are simply not parametrized for these tests.
+first_backend_only = pytest.mark.parametrize(
+    "database_url",
+    [FIRST_BACKEND],
+    indirect=True,
+    ids=["sqlite" if FIRST_BACKEND == "sqlite" else "postgresql"],
+)
 
 
 def _backend_id(url: str) -> str:

@@ -8,7 +8,6 @@ violations are collected on every page and must stay empty.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
@@ -19,6 +18,7 @@ from tests.browser.helpers import AXE_JS
 from tests.browser.helpers import AXE_URL
 from tests.browser.helpers import VIEWPORTS
 from tests.browser.helpers import screenshot
+from tests.conftest import FIRST_BACKEND
 
 # Registered before any page script runs; reports through an exposed function.
 _CSP_LISTENER = """
@@ -70,9 +70,6 @@ def live_server(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
-
-
-FIRST_BACKEND = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
 
 
 def _backend(request) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page
 
+from tests import conftest
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,15 +126,9 @@ def fill_login(page: Page, email: str, password: str) -> None:
 
 
 # HTML checks (axe-core, layout, screenshots) run on the first database backend only:
-# the markup does not depend on the database. Not a skip: the other backends are simply
-# not parametrized for these tests.
-FIRST_BACKEND = os.environ.get("VIGIE_TEST_DATABASES", "sqlite").split(",")[0].strip()
-first_backend_only = pytest.mark.parametrize(
-    "database_url",
-    [FIRST_BACKEND],
-    indirect=True,
-    ids=["sqlite" if FIRST_BACKEND == "sqlite" else "postgresql"],
-)
+# the markup does not depend on the database.
+FIRST_BACKEND = conftest.FIRST_BACKEND
+first_backend_only = conftest.first_backend_only
 
 
 def socket_events(page: Page) -> int:

@@ -21,6 +21,8 @@ import pytest
 
 from tests.browser.helpers import log_in
 from tests.browser.helpers import run_poller
+from tests.conftest import BACKENDS
+from tests.conftest import backend_of
 from tests.factories import demo_estate
 from tests.factories import make_member
 from tests.factories import make_user
@@ -397,9 +399,12 @@ def test_wall_tiles_and_member_panel_follow_every_update(
 
 @pytest.mark.parametrize("viewport", ["wall"], indirect=True)
 def test_kiosk_member_page_is_live_and_fresh(
-    app, page, problems, viewport, poller, estate, client, login
+    app, page, problems, viewport, poller, estate, client, login, database_url
 ):
-    """/mur/membres/<slug> on a TV: live over the websocket, one freshness rule."""
+    """/mur/membres/<slug> on a TV: live over the websocket, one freshness rule.
+
+    The minute's watch runs once, on the last backend of the run (PostgreSQL, production's,
+    in ``make test``); every backend goes through the live and stale transitions."""
     login(make_user("support"))  # the test's own reader of the API (a kiosk has none)
     clear, _link = kiosk.create("Télévision du support", make_user("admin"))
     page.goto(f"/mur/kiosque/{clear}")
@@ -416,9 +421,10 @@ def test_kiosk_member_page_is_live_and_fresh(
           .observe(banner, { attributes: true });
         window.addEventListener("beforeunload", () => { window.__reloaded = true; });
     }""")
-    started = time.monotonic()
-    page.wait_for_timeout(60_000)  # the watch itself: a minute of a healthy source
-    assert time.monotonic() - started >= 60
+    if backend_of(database_url) == BACKENDS[-1]:
+        started = time.monotonic()
+        page.wait_for_timeout(60_000)  # the watch itself: a minute of a healthy source
+        assert time.monotonic() - started >= 60
     assert page.evaluate("() => window.__staleSeen") is False, "false stale alarm"
     assert page.get_attribute(root, "data-fresh") == "fresh"
     assert page.inner_text("[data-wall-age]") == "Données à jour"

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import _base_config
 from tests.conftest import app_in_context
 from tests.conftest import csrf_from
+from tests.conftest import first_backend_only
 from tests.factories import PASSWORD
 from tests.factories import demo_member
 from tests.factories import make_member
@@ -230,6 +231,7 @@ def scaled_app(database_url, tmp_path):
     yield from app_on(database_url, tmp_path, DEMO_MEMBERS=300, DEMO_ITEMS=50_000)
 
 
+@first_backend_only  # labels and drawings do not depend on the database
 def test_the_300_member_maps_have_no_two_nodes_alike(scaled_app):
     source = get_monitor(scaled_app).source
     assert len(source.members) == 300
