@@ -413,14 +413,16 @@ def _group_label(group: Group) -> str:
 
 
 def _group_state(group: Group, state_of) -> str:
+    """The state line of a group's box: what is inside the fold, as its badge is.
+
+    The failed members are drawn next to the fold, each in its own box: the fold says
+    how the others are (« ✓ 3 fonctionnent »), its accessible name tells them all."""
+    if not group.out or not group.folded:
+        return state_counts([state_of[m] for m in group.members])
     folded = [state_of[m] for m in group.members if m not in group.out]
-    out = len(group.out)
-    text = state_counts([state_of[m] for m in group.members])
-    if out and not group.folded:
-        return text
-    if out:
-        return ngettext("%(text)s (à côté)", "%(text)s (à côté)", out, text=text)
-    return text if folded else _("Tout fonctionne")
+    return wording.count_words(folded) or ngettext(
+        "%(num)d fonctionne", "%(num)d fonctionnent", len(folded)
+    )
 
 
 def _spoken_group(group: Group, label: str, state_of, by_id) -> str:

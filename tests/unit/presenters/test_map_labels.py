@@ -4,7 +4,9 @@ import random
 
 import pytest
 
+from topology.sites import Group
 from webapp.presenters.maps import BOX_TEXT
+from webapp.presenters.maps import _group_state
 from webapp.presenters.maps import label_lines
 from webapp.presenters.maps import node_texts
 
@@ -129,3 +131,23 @@ def test_group_boxes_keep_room_for_their_fold_sign():
     )
     assert texts[0] == ("6 téléphones ·", "Commutateur 1")
     assert all(len(line) <= 15 for line in texts[0])
+
+
+# ---- the state line of a group's box ----------------------------------------------------
+
+
+def group_of(states: dict[str, str], out: tuple[str, ...], folded: bool = True):
+    return Group("group:sw:camera", "sw", "camera", tuple(states), out, folded)
+
+
+def test_a_fold_whose_failure_is_drawn_beside_it_says_how_the_others_are():
+    states = {"c1": "ok", "c2": "problem", "c3": "ok", "c4": "ok"}
+    assert _group_state(group_of(states, ("c2",)), states) == "3 fonctionnent"
+    states["c3"] = "unreachable"
+    assert _group_state(group_of(states, ("c2",)), states) == "1 injoignable"
+    # Open, or with nothing outside, the line counts every member.
+    assert _group_state(group_of(states, ("c2",), folded=False), states) == (
+        "1 en panne, 1 injoignable"
+    )
+    calm = dict.fromkeys(states, "ok")
+    assert _group_state(group_of(calm, ()), calm) == "Tout fonctionne"
